@@ -1,0 +1,94 @@
+"""The environment's typed configuration.
+
+Contents:
+    StartConfig: where episodes start.
+    EpisodeConfig: episode limits and the simapp's failure rules.
+    EnvConfig: everything :class:`deepracer.envs.RacingEnv` is built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepracer.envs.action import DEFAULT_ACTION_SPACE
+from deepracer.envs.observation import LidarConfig, StateConfig
+from deepracer.envs.world import WorldConfig
+from deepracer.physics import VehicleParams
+
+__all__ = ["EnvConfig", "EpisodeConfig", "StartConfig"]
+
+
+def _fraction(value: float) -> str | None:
+    return None if 0.0 <= value < 1.0 else "a fraction in [0, 1)"
+
+
+def _positive_int(value: int) -> str | None:
+    return None if value > 0 else "an integer > 0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartConfig:
+    """Start positions, as the simapp's ``CHANGE_START_POSITION`` round robin.
+
+    Episode k (counted from the last ``reset(seed=...)``) starts on the centre line at
+    normalised distance ``offset + k * round_robin_advance`` (mod 1). Evaluation uses
+    ``round_robin_advance: 0`` so every trial starts at the line.
+    """
+
+    offset: float = field(default=0.0, metadata={"check": _fraction})
+    """First start point, as a fraction of the track length."""
+    round_robin_advance: float = field(default=0.05, metadata={"check": _fraction})
+    """Advance of the start point per episode (simapp default 0.05 = 5 %)."""
+    alternate_direction: bool = False
+    """Flip the driving direction every episode (``ALTERNATE_DRIVING_DIRECTION``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpisodeConfig:
+    """Episode limits and failure rules (the simapp's values by default)."""
+
+    max_steps: int = field(default=10_000, metadata={"check": _positive_int})
+    """Steps (including the prepare step) before the episode is truncated (time_up)."""
+    time_limit: float | None = None
+    """Simulated seconds before the episode is truncated (time_up); None = no limit."""
+    reverse_steps: int = field(default=15, metadata={"check": _positive_int})
+    """Consecutive steps of decreasing progress that end the episode as reversed."""
+    immobilized_steps: int = field(default=15, metadata={"check": _positive_int})
+    """Consecutive near-still steps that end the episode as immobilized."""
+    immobilized_distance: float = 0.0003
+    """A step moving the model point less than this counts as still [m]."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvConfig:
+    """Configuration of one :class:`~deepracer.envs.RacingEnv`.
+
+    Example:
+        >>> cfg = EnvConfig(world="oval", observation="lidar")
+        >>> cfg.dt
+        0.06666666666666667
+    """
+
+    world: str | WorldConfig = "oval"
+    """World name (``envs/<name>.yaml``), world YAML path, or an inline world."""
+    observation: str | tuple[str, ...] = "state"
+    """Observation type name, or several names for a Dict observation."""
+    action_space: Any = field(default_factory=lambda: list(DEFAULT_ACTION_SPACE))
+    """A ``model_metadata.json`` ``action_space`` value (discrete list or continuous ranges)."""
+    reward: str = "centerline"
+    """Reward file path or shipped reward name (``rewards/<name>.py``)."""
+    dt: float = field(
+        default=1.0 / 15.0, metadata={"check": lambda v: None if v > 0 else "a number > 0"}
+    )
+    """Control step [s]: DeepRacer steps at the camera's 15 Hz."""
+    start: StartConfig = field(default_factory=StartConfig)
+    """Start positions."""
+    episode: EpisodeConfig = field(default_factory=EpisodeConfig)
+    """Episode limits and failure rules."""
+    vehicle: VehicleParams = field(default_factory=VehicleParams)
+    """Car geometry and response; the world's surface sets ``friction``."""
+    state: StateConfig = field(default_factory=StateConfig)
+    """Settings of the ``state`` observation."""
+    lidar: LidarConfig = field(default_factory=LidarConfig)
+    """Settings of the lidar observations."""

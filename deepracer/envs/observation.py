@@ -1,0 +1,311 @@
+"""Observation types: what the policy sees.
+
+Each type is a class with ``space()`` and ``observe(car)``, built from its config;
+adding a sensor (the camera) is a new class plus a registry entry. Several names in
+an env config give a ``Dict`` observation keyed by name.
+
+Contents:
+    CarView: the snapshot of the car an observation is computed from.
+    StateConfig, StateObservation: a compact vector a policy learns from quickly.
+    LidarConfig, LidarObservation: 64 ranges to the track borders over 360 degrees.
+    SectorLidarObservation: 8 binary sectors (the ``SECTOR_LIDAR`` sensor).
+    DiscretizedSectorLidarObservation: ``DISCRETIZED_SECTOR_LIDAR``.
+    ray_cast: ranges from one point along many rays to a set of segments.
+    OBSERVATIONS: registry of observation types by name.
+    make_observation: build a type (or a Dict of types) from names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+from deepracer.errors import ConfigError, suggest
+from deepracer.physics import VehicleParams
+from deepracer.tracks import Track, TrackPoint
+
+__all__ = [
+    "OBSERVATIONS",
+    "CarView",
+    "DiscretizedSectorLidarObservation",
+    "LidarConfig",
+    "LidarObservation",
+    "ObservationType",
+    "SectorLidarObservation",
+    "StateConfig",
+    "StateObservation",
+    "make_observation",
+    "ray_cast",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CarView:
+    """A snapshot of one car, for observations.
+
+    Attributes:
+        track: The track in the driving direction.
+        x: Rear-axle x [m].
+        y: Rear-axle y [m].
+        yaw: Heading [rad].
+        speed: Actual speed [m/s].
+        steering: Last commanded steering [rad].
+        origin: Car origin (x, y) [m].
+        where: Track geometry of the model point.
+        vehicle: Vehicle parameters.
+    """
+
+    track: Track
+    x: float
+    y: float
+    yaw: float
+    speed: float
+    steering: float
+    origin: tuple[float, float]
+    where: TrackPoint
+    vehicle: VehicleParams
+
+
+class ObservationType(Protocol):
+    """Builds observations from a :class:`CarView`."""
+
+    def space(self) -> gym.Space[Any]:
+        """Returns the observation space (fixed for the env's lifetime)."""
+        ...
+
+    def observe(self, car: CarView) -> Any:
+        """Returns the observation of ``car``; must lie in ``space()``."""
+        ...
+
+
+def _positive_all(values: Sequence[float]) -> str | None:
+    return None if values and all(v > 0 for v in values) else "a non-empty list of numbers > 0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateConfig:
+    """The ``state`` observation."""
+
+    lookahead: tuple[float, ...] = field(
+        default=(0.25, 0.5, 1.0, 1.5, 2.0), metadata={"check": _positive_all}
+    )
+    """Distances ahead along the centre line whose points the policy sees [m]."""
+
+
+class StateObservation:
+    """A compact vector: speed, steering, lateral offset, heading error, look-ahead.
+
+    Elements (float32, each clipped to [-3, 3]):
+        0. actual speed / max speed;
+        1. last commanded steering / max steering;
+        2. signed distance of the model point from the centre line / half width
+           (positive = left of centre, so |value| > 1 is beyond the border);
+        3-4. sin and cos of (car heading - centre-line direction);
+        5+. for each look-ahead distance d: the centre-line point d metres ahead of the
+           model point's projection, in the car frame relative to the model point,
+           divided by d (x forward, y left): it encodes the upcoming curvature.
+    """
+
+    def __init__(self, config: StateConfig | None = None) -> None:
+        self.config = config or StateConfig()
+        self._lookahead = np.asarray(self.config.lookahead, dtype=np.float64)
+        self._size = 5 + 2 * len(self._lookahead)
+
+    def space(self) -> gym.spaces.Box:
+        """Returns ``Box(-3, 3, (5 + 2 * len(lookahead),), float32)``."""
+        return gym.spaces.Box(-3.0, 3.0, shape=(self._size,), dtype=np.float32)
+
+    def observe(self, car: CarView) -> NDArray[np.float32]:
+        """Computes the vector (see the class docstring)."""
+        track, where, vehicle = car.track, car.where, car.vehicle
+        half_width = max(0.5 * where.width, 1e-3)
+        lateral = where.distance_from_center / half_width
+        if not where.is_left_of_center:
+            lateral = -lateral
+        track_heading = float(track.heading_at([where.s])[0])
+        err = car.yaw - track_heading
+        ahead = track.point_at(where.s + self._lookahead)
+        c, s = math.cos(car.yaw), math.sin(car.yaw)
+        mx = car.origin[0] + vehicle.model_point_offset * c
+        my = car.origin[1] + vehicle.model_point_offset * s
+        dx, dy = ahead[:, 0] - mx, ahead[:, 1] - my
+        local = np.empty((len(self._lookahead), 2))
+        local[:, 0] = (c * dx + s * dy) / self._lookahead
+        local[:, 1] = (-s * dx + c * dy) / self._lookahead
+        out = np.empty(self._size, dtype=np.float64)
+        out[0] = car.speed / vehicle.max_speed
+        out[1] = car.steering / vehicle.max_steering
+        out[2] = lateral
+        out[3] = math.sin(err)
+        out[4] = math.cos(err)
+        out[5:] = local.reshape(-1)
+        return np.clip(out, -3.0, 3.0).astype(np.float32)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LidarConfig:
+    """The lidar observations (rays from the car origin to the track borders)."""
+
+    num_rays: int = field(default=64, metadata={"check": lambda n: None if n > 0 else "n > 0"})
+    """Rays over 360 degrees, the first straight ahead, counter-clockwise (DeepRacer: 64)."""
+    min_range: float = field(default=0.15, metadata={"check": lambda v: None if v >= 0 else ">= 0"})
+    """Ranges are clipped to at least this [m] (the DeepRacer lidar's minimum)."""
+    max_range: float = field(default=2.0, metadata={"check": lambda v: None if v > 0 else "> 0"})
+    """Ranges are clipped to at most this [m] (``lidar_config.clipping_dist`` default)."""
+    num_sectors: int = 8
+    """Sectors for the sector lidars; must divide ``num_rays``."""
+    sector_threshold: float = 0.5
+    """``SECTOR_LIDAR``: a sector reads 1 when its nearest border is closer [m]."""
+    num_values_per_sector: int = 8
+    """``DISCRETIZED_SECTOR_LIDAR``: distance levels per sector."""
+
+    def __post_init__(self) -> None:
+        if self.max_range <= self.min_range:
+            raise ConfigError(f"lidar: max_range ({self.max_range}) must exceed min_range")
+        if self.num_sectors <= 0 or self.num_rays % self.num_sectors:
+            raise ConfigError(
+                f"lidar: num_sectors ({self.num_sectors}) must divide num_rays ({self.num_rays})"
+            )
+
+
+def ray_cast(
+    origin: tuple[float, float],
+    angles: NDArray[np.float64],
+    starts: NDArray[np.float64],
+    ends: NDArray[np.float64],
+    max_range: float,
+) -> NDArray[np.float64]:
+    """Returns the distance along each ray to the nearest segment, capped at ``max_range``.
+
+    Args:
+        origin: Ray origin (x, y) [m].
+        angles: (R,) ray directions [rad], world frame.
+        starts: (S, 2) segment start points [m].
+        ends: (S, 2) segment end points [m].
+        max_range: Distance returned for a ray that hits nothing [m].
+    """
+    d = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (R, 2)
+    e = ends - starts  # (S, 2)
+    w = starts - np.asarray(origin)  # (S, 2)
+    denom = d[:, 0:1] * e[:, 1] - d[:, 1:2] * e[:, 0]  # (R, S)
+    t_num = w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]  # (S,)
+    u_num = w[:, 0] * d[:, 1:2] - w[:, 1] * d[:, 0:1]  # (R, S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = t_num / denom
+        u = u_num / denom
+    hit = (denom != 0.0) & (t >= 0.0) & (u >= 0.0) & (u <= 1.0)
+    return np.asarray(np.min(np.where(hit, t, max_range), axis=1, initial=max_range))
+
+
+class LidarObservation:
+    """``LIDAR``: ``num_rays`` ranges [m] over 360 degrees, clipped to [min, max]."""
+
+    def __init__(self, config: LidarConfig | None = None) -> None:
+        self.config = config or LidarConfig()
+        self._angles = 2.0 * np.pi * np.arange(self.config.num_rays) / self.config.num_rays
+        self._segments: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+
+    def space(self) -> gym.spaces.Box:
+        """Returns ``Box(min_range, max_range, (num_rays,), float32)``."""
+        cfg = self.config
+        return gym.spaces.Box(cfg.min_range, cfg.max_range, (cfg.num_rays,), dtype=np.float32)
+
+    def ranges(self, car: CarView) -> NDArray[np.float64]:
+        """Returns the clipped ranges (float64)."""
+        key = id(car.track)
+        if key not in self._segments:
+            self._segments = {key: car.track.border_segments()}
+        starts, ends = self._segments[key]
+        r = ray_cast(car.origin, car.yaw + self._angles, starts, ends, self.config.max_range)
+        return np.clip(r, self.config.min_range, self.config.max_range)
+
+    def observe(self, car: CarView) -> NDArray[np.float32]:
+        """Returns the ranges as float32."""
+        return self.ranges(car).astype(np.float32)
+
+
+class SectorLidarObservation(LidarObservation):
+    """``SECTOR_LIDAR``: one bit per sector, 1 if a border is within the threshold."""
+
+    def space(self) -> gym.spaces.MultiBinary:
+        """Returns ``MultiBinary(num_sectors)``."""
+        return gym.spaces.MultiBinary(self.config.num_sectors)
+
+    def observe(self, car: CarView) -> NDArray[np.int8]:
+        """Returns the sector bits."""
+        nearest = self.ranges(car).reshape(self.config.num_sectors, -1).min(axis=1)
+        return (nearest < self.config.sector_threshold).astype(np.int8)
+
+
+class DiscretizedSectorLidarObservation(LidarObservation):
+    """``DISCRETIZED_SECTOR_LIDAR``: per sector, a thermometer code of the distance.
+
+    Bit ``j`` of a sector is 1 when the sector's nearest border is closer than
+    ``max_range * (j + 1) / num_values_per_sector``.
+    """
+
+    def space(self) -> gym.spaces.MultiBinary:
+        """Returns ``MultiBinary(num_sectors * num_values_per_sector)``."""
+        return gym.spaces.MultiBinary(self.config.num_sectors * self.config.num_values_per_sector)
+
+    def observe(self, car: CarView) -> NDArray[np.int8]:
+        """Returns the flattened sector codes."""
+        cfg = self.config
+        nearest = self.ranges(car).reshape(cfg.num_sectors, -1).min(axis=1)
+        levels = cfg.max_range * np.arange(1, cfg.num_values_per_sector + 1)
+        levels = levels / cfg.num_values_per_sector
+        return (nearest[:, None] < levels[None, :]).astype(np.int8).reshape(-1)
+
+
+ObservationFactory = Callable[[StateConfig, LidarConfig], ObservationType]
+
+OBSERVATIONS: dict[str, ObservationFactory] = {
+    "state": lambda state, lidar: StateObservation(state),
+    "lidar": lambda state, lidar: LidarObservation(lidar),
+    "sector_lidar": lambda state, lidar: SectorLidarObservation(lidar),
+    "discretized_sector_lidar": lambda state, lidar: DiscretizedSectorLidarObservation(lidar),
+}
+"""Observation types by name; a factory takes the state and lidar configs."""
+
+
+class DictObservation:
+    """Several observation types at once, as a ``Dict`` space keyed by name."""
+
+    def __init__(self, parts: dict[str, ObservationType]) -> None:
+        self.parts = parts
+
+    def space(self) -> gym.spaces.Dict:
+        """Returns the ``Dict`` of the parts' spaces."""
+        return gym.spaces.Dict({k: v.space() for k, v in self.parts.items()})
+
+    def observe(self, car: CarView) -> dict[str, Any]:
+        """Returns each part's observation."""
+        return {k: v.observe(car) for k, v in self.parts.items()}
+
+
+def make_observation(
+    names: str | Sequence[str], state: StateConfig, lidar: LidarConfig
+) -> ObservationType:
+    """Builds the observation type(s) named in an env config.
+
+    Raises:
+        ConfigError: An unknown name (with the closest valid one suggested).
+    """
+    requested = [names] if isinstance(names, str) else list(names)
+    if not requested:
+        raise ConfigError("observation: name at least one observation type")
+    for name in requested:
+        if name not in OBSERVATIONS:
+            raise ConfigError(
+                f"observation: unknown type {name!r}.{suggest(name, OBSERVATIONS)}"
+                f" Valid types: {', '.join(OBSERVATIONS)}"
+            )
+    if len(requested) == 1:
+        return OBSERVATIONS[requested[0]](state, lidar)
+    return DictObservation({n: OBSERVATIONS[n](state, lidar) for n in requested})

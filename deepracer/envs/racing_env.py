@@ -1,0 +1,325 @@
+"""The DeepRacer time-trial environment.
+
+One car on one world. The step follows the simapp's order so that reward functions
+see what they see in the console:
+
+* ``reset()`` is the simapp's *prepare* step: the car is placed at the start point at
+  rest, ``steps`` is 1, the status is ``prepare`` and no reward function is called
+  (``info["params"]`` describes the start pose).
+* ``step(action)`` first *judges* the current pose with the new action (the params,
+  the episode status and the reward, exactly as the simapp reads the pose right after
+  sending an action), then, unless the episode ended, drives one control step
+  (1/15 s) with the noisy, clipped command. So the reward function first sees
+  ``steps == 2`` at the start pose, and the returned observation is the new pose.
+
+Episode statuses (``info["episode_status"]``): ``prepare``, ``in_progress``,
+``lap_complete``, ``off_track`` (no wheel on the road), ``reversed`` (progress fell on
+15 consecutive steps), ``immobilized`` (the model point moved < 0.3 mm on 15
+consecutive steps) end the episode (``terminated``); ``time_up`` (the step cap or
+time limit) truncates it.
+
+Contents:
+    EpisodeStatus: the status names.
+    RacingEnv: the gymnasium environment (``DeepRacer/TimeTrial-v0``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from deepracer.config.loader import from_mapping
+from deepracer.envs.action import make_action_type
+from deepracer.envs.config import EnvConfig
+from deepracer.envs.observation import CarView, make_observation
+from deepracer.envs.reward_params import build_params, compute_progress
+from deepracer.envs.world import WorldConfig, load_world
+from deepracer.physics import car_points, step
+from deepracer.rewards import RewardFunction, load_reward_function
+from deepracer.tracks import Track, TrackPoint, get_track
+
+__all__ = ["EpisodeStatus", "RacingEnv"]
+
+
+class EpisodeStatus(StrEnum):
+    """Episode statuses as written in simtraces (``metrics/constants.py``)."""
+
+    PREPARE = "prepare"
+    IN_PROGRESS = "in_progress"
+    LAP_COMPLETE = "lap_complete"
+    OFF_TRACK = "off_track"
+    CRASHED = "crashed"
+    REVERSED = "reversed"
+    IMMOBILIZED = "immobilized"
+    TIME_UP = "time_up"
+
+
+_TERMINAL = frozenset(
+    {
+        EpisodeStatus.LAP_COMPLETE,
+        EpisodeStatus.OFF_TRACK,
+        EpisodeStatus.CRASHED,
+        EpisodeStatus.REVERSED,
+        EpisodeStatus.IMMOBILIZED,
+    }
+)
+
+
+class RacingEnv(gym.Env[Any, Any]):
+    """AWS DeepRacer time trial on one world.
+
+    Args:
+        config: An :class:`EnvConfig`, a mapping validated into one, or None for the
+            defaults. The env never changes after construction.
+        reward_function: A Python callable used instead of ``config.reward``.
+        render_mode: Not supported yet (the camera and rendering come separately).
+
+    ``info`` of every reset/step holds ``params`` (the reward function's input),
+    ``episode_status``, ``reward``, ``episode`` (0-based count since the last seeded
+    reset), ``action`` (the simtrace label), ``closest_waypoint`` and ``sim_time``.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> import deepracer
+        >>> env = gym.make("DeepRacer/TimeTrial-v0", config={"world": "oval"})
+        >>> obs, info = env.reset(seed=0)
+        >>> info["episode_status"], info["params"]["steps"]
+        ('prepare', 1)
+        >>> obs, reward, terminated, truncated, info = env.step(2)
+        >>> info["params"]["steps"], info["episode_status"]
+        (2, 'in_progress')
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "render_fps": 15}
+
+    def __init__(
+        self,
+        config: EnvConfig | Mapping[str, Any] | None = None,
+        *,
+        reward_function: Callable[[dict[str, Any]], Any] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode {render_mode!r} is not supported")
+        self.config = (
+            EnvConfig() if config is None else from_mapping(EnvConfig, config, source="env config")
+        )
+        cfg = self.config
+        self.world: WorldConfig = (
+            cfg.world if isinstance(cfg.world, WorldConfig) else load_world(cfg.world)
+        )
+        sanitize = not self.world.legacy_waypoints
+        forward = get_track(self.world.track, sanitize=sanitize, reverse=self.world.reverse)
+        self._tracks = {False: forward, True: forward.reversed()}
+        self.track: Track = forward
+        self.action_type = make_action_type(cfg.action_space)
+        self.observation_type = make_observation(cfg.observation, cfg.state, cfg.lidar)
+        self.action_space = self.action_type.space()
+        self.observation_space = self.observation_type.space()
+        self.reward_function = (
+            RewardFunction(reward_function, name=getattr(reward_function, "__name__", "reward"))
+            if reward_function is not None
+            else load_reward_function(cfg.reward)
+        )
+        self._friction = self.world.surface.friction
+        noise = self.world.noise
+        self._noise_steer = noise.steering_std if noise.enabled else 0.0
+        self._noise_speed = noise.speed_std if noise.enabled else 0.0
+        self._episode = 0
+        self._state = (0.0, 0.0, 0.0, 0.0)
+        self._steer_cmd = 0.0
+        self._steps = 0
+        self._status = EpisodeStatus.PREPARE
+        self._done = True
+        self._geometry_cache: tuple[tuple[float, float, float, float], Any] | None = None
+
+    # -- gymnasium API ----------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Starts an episode with the simapp's prepare step.
+
+        Args:
+            seed: Seeds the noise and restarts the start-point round robin.
+            options: ``{"start_ndist": float}`` places this episode's start point (a
+                fraction of the track length) instead of the round robin.
+        """
+        super().reset(seed=seed)
+        if seed is not None:
+            self._episode = 0
+        start = self.config.start
+        options = options or {}
+        unknown = set(options) - {"start_ndist"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['start_ndist']")
+        flip = start.alternate_direction and self._episode % 2 == 1
+        self.track = self._tracks[flip]
+        if "start_ndist" in options:
+            self._start_ndist = float(options["start_ndist"]) % 1.0
+        else:
+            self._start_ndist = (start.offset + self._episode * start.round_robin_advance) % 1.0
+        x, y, yaw = self.track.start_pose(self._start_ndist)
+        back = self.config.vehicle.rear_axle_offset
+        self._state = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
+        self._steer_cmd = 0.0
+        self._steps = 1
+        self._sim_time = 0.0
+        self._reverse_count = 0
+        self._still_count = 0
+        self._status = EpisodeStatus.PREPARE
+        self._done = False
+        self._geometry_cache = None
+        geometry = self._geometry()
+        self._progress = compute_progress(geometry[2].ndist - self._start_ndist, 0.0)
+        self._last_point = geometry[1]
+        params = self._params(geometry, steering_deg=0.0, speed=0.0, progress=self._progress)
+        info = self._info(params, reward=0.0, action="0")
+        self._episode += 1
+        return self._observe(), info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Judges the current pose with ``action``, then drives one step unless done."""
+        if self._done:
+            raise RuntimeError("the episode has ended: call reset() before step()")
+        steering_deg, speed, label = self.action_type.to_command(action)
+        vehicle = self.config.vehicle
+        steering_deg = min(max(steering_deg, -vehicle.max_steering_deg), vehicle.max_steering_deg)
+        speed = min(max(speed, vehicle.min_speed), vehicle.max_speed)
+        self._steps += 1
+        geometry = self._geometry()
+        where = geometry[2]
+        progress = compute_progress(where.ndist - self._start_ndist, self._progress)
+        params = self._params(geometry, steering_deg=steering_deg, speed=speed, progress=progress)
+        self._status = self._judge(params, geometry[1], progress)
+        self._progress = progress
+        self._last_point = geometry[1]
+        reward = self.reward_function(params)
+        terminated = self._status in _TERMINAL
+        truncated = not terminated and self._status is EpisodeStatus.TIME_UP
+        info = self._info(params, reward=reward, action=label)
+        self._done = terminated or truncated
+        if not self._done:
+            self._drive(math.radians(steering_deg), speed)
+        return self._observe(), reward, terminated, truncated, info
+
+    @property
+    def car_state(self) -> tuple[float, float, float, float]:
+        """The car's current ``(x, y, yaw, speed)`` (rear axle; m, rad, m/s)."""
+        return self._state
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _drive(self, steer: float, speed: float) -> None:
+        vehicle = self.config.vehicle
+        rng = self.np_random
+        if self._noise_steer:
+            steer += self._noise_steer * float(rng.standard_normal())
+        if self._noise_speed:
+            speed += self._noise_speed * float(rng.standard_normal())
+        steer = min(max(steer, -vehicle.max_steering), vehicle.max_steering)
+        speed = min(max(speed, vehicle.min_speed), vehicle.max_speed)
+        self._steer_cmd = steer
+        self._state = step(self._state, steer, speed, vehicle, self.config.dt, self._friction)
+        self._sim_time += self.config.dt
+
+    def _geometry(
+        self,
+    ) -> tuple[tuple[float, float], tuple[float, float], TrackPoint, list[bool]]:
+        """Returns (origin, model point, track point, wheels on road), cached per pose."""
+        cache = self._geometry_cache
+        if cache is not None and cache[0] == self._state:
+            return cache[1]  # type: ignore[no-any-return]
+        x, y, yaw, _ = self._state
+        origin, model_point, wheels = car_points(x, y, yaw, self.config.vehicle)
+        where = self.track.locate(model_point)
+        on_road = self.track.on_road(wheels).tolist()
+        result = (origin, model_point, where, on_road)
+        self._geometry_cache = (self._state, result)
+        return result
+
+    def _params(
+        self,
+        geometry: tuple[tuple[float, float], tuple[float, float], TrackPoint, list[bool]],
+        *,
+        steering_deg: float,
+        speed: float,
+        progress: float,
+    ) -> dict[str, Any]:
+        _, model_point, where, on_road = geometry
+        heading = math.degrees(self._state[2])
+        if heading <= -180.0:
+            heading += 360.0
+        return build_params(
+            track=self.track,
+            where=where,
+            model_point=model_point,
+            heading_deg=heading,
+            steering_deg=steering_deg,
+            speed=speed,
+            steps=self._steps,
+            progress=progress,
+            wheels_on_track=on_road,
+            sim_time=self._sim_time,
+        )
+
+    def _judge(
+        self, params: dict[str, Any], model_point: tuple[float, float], progress: float
+    ) -> EpisodeStatus:
+        episode = self.config.episode
+        moved = math.hypot(
+            model_point[0] - self._last_point[0], model_point[1] - self._last_point[1]
+        )
+        self._still_count = self._still_count + 1 if moved < episode.immobilized_distance else 0
+        self._reverse_count = self._reverse_count + 1 if progress < self._progress else 0
+        if params["is_offtrack"]:
+            return EpisodeStatus.OFF_TRACK
+        if progress >= 100.0:
+            return EpisodeStatus.LAP_COMPLETE
+        if self._reverse_count >= episode.reverse_steps:
+            return EpisodeStatus.REVERSED
+        if self._still_count >= episode.immobilized_steps:
+            return EpisodeStatus.IMMOBILIZED
+        if self._steps >= episode.max_steps or (
+            episode.time_limit is not None and self._sim_time >= episode.time_limit
+        ):
+            return EpisodeStatus.TIME_UP
+        return EpisodeStatus.IN_PROGRESS
+
+    def _info(self, params: dict[str, Any], *, reward: float, action: str) -> dict[str, Any]:
+        prev, nxt = params["closest_waypoints"]
+        x, y = params["x"], params["y"]
+        wps = self.track.waypoints
+        d_prev = math.hypot(x - wps[prev][0], y - wps[prev][1])
+        d_next = math.hypot(x - wps[nxt][0], y - wps[nxt][1])
+        return {
+            "params": params,
+            "episode_status": str(self._status),
+            "reward": reward,
+            "episode": self._episode,
+            "action": action,
+            "closest_waypoint": nxt if d_next < d_prev else prev,
+            "sim_time": self._sim_time,
+            "speed": self._state[3],
+        }
+
+    def _observe(self) -> Any:
+        origin, _, where, _ = self._geometry()
+        x, y, yaw, v = self._state
+        view = CarView(
+            track=self.track,
+            x=x,
+            y=y,
+            yaw=yaw,
+            speed=v,
+            steering=self._steer_cmd,
+            origin=origin,
+            where=where,
+            vehicle=self.config.vehicle,
+        )
+        return self.observation_type.observe(view)

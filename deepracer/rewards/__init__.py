@@ -1,0 +1,25 @@
+"""Reward functions: loading, validating and calling ``reward_function(params)``.
+
+The sample reward functions themselves are user data in the top-level ``rewards/``
+folder; this package only runs them.
+
+Contents:
+    RewardFunction, load_reward_function, copy_params, REWARD_LIMIT: see
+        :mod:`deepracer.rewards.loader`.
+"""
+
+from __future__ import annotations
+
+from deepracer.rewards.loader import (
+    REWARD_LIMIT,
+    RewardFunction,
+    copy_params,
+    load_reward_function,
+)
+
+__all__ = [
+    "REWARD_LIMIT",
+    "RewardFunction",
+    "copy_params",
+    "load_reward_function",
+]

@@ -1,0 +1,168 @@
+"""Loading and calling a user's ``reward_function(params)``.
+
+This is the one place where user Python runs. A reward file from the DeepRacer
+console runs unchanged: it is executed as its own module, ``reward_function`` is
+called on a copy of ``params`` (as the simapp's ``deepcopy``), and the result must be
+a finite number in [-1e5, 1e5], as in the simapp.
+
+Contents:
+    RewardFunction: a loaded, validating reward function.
+    load_reward_function: a shipped name (``rewards/<name>.py``) or a path.
+    copy_params: the cheap exact deep copy of a params dict.
+    REWARD_LIMIT: the accepted magnitude.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import numbers
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from deepracer.config.resources import resolve
+from deepracer.errors import ConfigError, RewardFunctionError
+from deepracer.io import atomic_write_text
+
+__all__ = ["REWARD_LIMIT", "RewardFunction", "copy_params", "load_reward_function"]
+
+REWARD_LIMIT = 1e5
+
+
+def copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-copies a params dict.
+
+    Params hold numbers, bools, tuples of floats and (nested) lists, so copying the
+    lists is a complete deep copy, and far cheaper than ``copy.deepcopy``.
+    """
+    return {k: _copy_value(v) for k, v in params.items()}
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_copy_value(v) for v in value] if value and isinstance(value[0], list) else [*value]
+    if isinstance(value, dict):
+        return copy_params(value)
+    return value
+
+
+class RewardFunction:
+    """A reward function with the simapp's checks.
+
+    Args:
+        function: ``reward_function(params) -> float``.
+        name: Shown in messages (the file path for loaded files).
+        source_text: The file's source, copied into every run.
+
+    Example:
+        >>> reward = RewardFunction(lambda params: params["speed"] / 4, name="inline")
+        >>> reward({"speed": 2.0, "steps": 2})
+        0.5
+    """
+
+    def __init__(
+        self,
+        function: Callable[[dict[str, Any]], Any],
+        *,
+        name: str,
+        source_text: str | None = None,
+    ) -> None:
+        self.function = function
+        self.name = name
+        self.source_text = source_text
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RewardFunction:
+        """Executes a Python file and takes its ``reward_function``.
+
+        Raises:
+            RewardFunctionError: The file is missing, does not run, or defines no
+                callable ``reward_function``.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RewardFunctionError(f"{path}: cannot read reward file ({exc.strerror})") from None
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+        spec = importlib.util.spec_from_file_location(f"deepracer_reward_{digest}", path)
+        if spec is None or spec.loader is None:
+            raise RewardFunctionError(f"{path}: not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            raise RewardFunctionError(
+                f"{path}:{exc.lineno}: syntax error in reward file: {exc.msg}"
+            ) from None
+        except Exception as exc:
+            raise RewardFunctionError(
+                f"{path}: the reward file raised {type(exc).__name__} while loading: {exc}"
+                f"\n{_user_traceback(exc, path)}"
+            ) from exc
+        function = getattr(module, "reward_function", None)
+        if not callable(function):
+            raise RewardFunctionError(
+                f"{path}: defines no function 'reward_function(params)'; DeepRacer calls"
+                " exactly that name"
+            )
+        return cls(function, name=str(path), source_text=text)
+
+    def __call__(self, params: Mapping[str, Any]) -> float:
+        """Calls the function on a copy of ``params`` and validates the result.
+
+        Raises:
+            RewardFunctionError: The function raised, or returned something other than a
+                finite number in [-1e5, 1e5]. The message names the file and the step;
+                a user exception is chained, keeping its traceback.
+        """
+        try:
+            value = self.function(copy_params(params))
+        except Exception as exc:
+            raise RewardFunctionError(
+                f"{self.name}: reward_function raised {type(exc).__name__}: {exc}"
+                f" at step {params.get('steps')}\n{_user_traceback(exc, Path(self.name))}"
+            ) from exc
+        if isinstance(value, numbers.Real):
+            reward = float(value)
+            if math.isfinite(reward) and -REWARD_LIMIT <= reward <= REWARD_LIMIT:
+                return reward
+        raise RewardFunctionError(
+            f"{self.name}: reward_function returned {value!r} ({type(value).__name__}) at step"
+            f" {params.get('steps')}; expected a finite number in [-1e5, 1e5]"
+        )
+
+    def copy_source(self, directory: str | Path, filename: str = "reward_function.py") -> Path:
+        """Writes the function's source into ``directory`` atomically; returns the path.
+
+        Raises:
+            RewardFunctionError: The function was not loaded from a file.
+        """
+        if self.source_text is None:
+            raise RewardFunctionError(f"{self.name}: no source text to copy (not loaded from a file)")
+        target = Path(directory) / filename
+        atomic_write_text(target, self.source_text)
+        return target
+
+
+def load_reward_function(name_or_path: str | Path) -> RewardFunction:
+    """Loads a shipped reward (``rewards/<name>.py``) or a reward file by path.
+
+    Raises:
+        RewardFunctionError: The file cannot be found or loaded.
+    """
+    try:
+        path = resolve("rewards", name_or_path)
+    except ConfigError as exc:
+        raise RewardFunctionError(str(exc)) from None
+    return RewardFunction.from_file(path)
+
+
+def _user_traceback(exc: BaseException, path: Path) -> str:
+    """Formats the traceback frames that lie in the user's file (or all, if none do)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if Path(f.filename).name == path.name] or frames
+    return "".join(traceback.format_list(mine)).rstrip()

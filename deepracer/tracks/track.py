@@ -1,0 +1,315 @@
+"""DeepRacer tracks: route-file loading, validation and the geometry queries.
+
+A route file (``.npy``) holds a float (N, 6) array: columns 0:2 centre line x, y;
+2:4 inner border (the geometric inside of the loop); 4:6 outer border, in metres.
+It is a closed loop iff the first row equals the last (the closing point repeats).
+
+Contents:
+    Track: an immutable track with the queries the simulator and reward params use.
+    TrackPoint: everything the reward params need about one point on a track.
+    load_route_file: read and validate a route file into a Track.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from deepracer.errors import TrackError
+from deepracer.tracks.geometry import Polyline, points_in_ring, signed_area
+
+__all__ = ["Track", "TrackPoint", "load_route_file"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPoint:
+    """What the DeepRacer reward params need to know about one point.
+
+    Attributes:
+        s: Arc length of the nearest centre-line point from the start line [m].
+        ndist: ``s / track length``, in [0, 1].
+        prev_index: Waypoint index before the point (``closest_waypoints[0]``).
+        next_index: Waypoint index after the point (``closest_waypoints[1]``).
+        center: Nearest centre-line point (x, y) [m].
+        distance_from_center: Distance from the point to ``center`` [m].
+        distance_to_inner: Distance to the inner-border point nearest ``center`` [m].
+        distance_to_outer: Distance to the outer-border point nearest ``center`` [m].
+        width: Distance between those two border points: the local track width [m].
+        is_left_of_center: Left of the centre line in the driving direction.
+    """
+
+    s: float
+    ndist: float
+    prev_index: int
+    next_index: int
+    center: tuple[float, float]
+    distance_from_center: float
+    distance_to_inner: float
+    distance_to_outer: float
+    width: float
+    is_left_of_center: bool
+
+
+class Track:
+    """An immutable DeepRacer track.
+
+    Build one with :func:`load_route_file`, :meth:`from_array` or
+    :func:`deepracer.tracks.get_track`; arrays are read-only.
+
+    Args:
+        waypoints: (N, 6) route array, already validated.
+        name: Track name (the route file stem for real tracks).
+        source: Where it came from (a path or ``builtin:<name>``), for messages.
+        reverse: Drive opposite to the file order (the simapp's ``REVERSE_DIR``).
+
+    Example:
+        >>> import numpy as np
+        >>> t = np.linspace(0, 2 * np.pi, 73)
+        >>> ring = lambda r: np.c_[r * np.cos(t), r * np.sin(t)]
+        >>> track = Track.from_array(np.hstack([ring(2.0), ring(1.6), ring(2.4)]), name="circle")
+        >>> round(track.length, 2), track.is_loop, track.is_ccw
+        (12.56, True, True)
+    """
+
+    def __init__(
+        self, waypoints: FloatArray, *, name: str, source: str, reverse: bool = False
+    ) -> None:
+        rows = np.array(waypoints, dtype=np.float64)
+        self.is_loop: bool = bool(np.array_equal(rows[0], rows[-1]))
+        self._forward_rows = rows
+        if reverse:
+            rows = rows[::-1].copy()
+        rows.setflags(write=False)
+        self.waypoints_array: FloatArray = rows
+        self.name = name
+        self.source = source
+        self.reverse = reverse
+        self.center = Polyline(rows[:, 0:2])
+        self.inner = Polyline(rows[:, 2:4])
+        self.outer = Polyline(rows[:, 4:6])
+        self.length: float = self.center.length
+        if self.length <= 0.0:
+            raise TrackError(f"{source}: the centre line has zero length")
+        # Normalised arc length of every waypoint, as the simapp's TrackLine.ndists:
+        # bisect on it gives closest_waypoints.
+        self.ndists: list[float] = [*(self.center.cumulative[:-1] / self.length).tolist(), 1.0]
+        # The simapp treats an open track as counter-clockwise; reversing flips it.
+        base_ccw = signed_area(self._forward_rows[:, 0:2]) > 0.0 if self.is_loop else True
+        self.is_ccw: bool = base_ccw != reverse
+        if self.is_loop:
+            self._road_outer: FloatArray = rows[:, 4:6]
+            self._road_hole: FloatArray | None = rows[:, 2:4]
+        else:
+            self._road_outer = np.vstack([rows[:, 4:6], rows[::-1, 2:4]])
+            self._road_hole = None
+        # The reward params hand out the centre line as a list of tuples; floats in a
+        # tuple are immutable, so a shallow list copy is a deep copy.
+        self.waypoints: tuple[tuple[float, float], ...] = tuple(
+            (float(x), float(y)) for x, y in rows[:, 0:2]
+        )
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_array(
+        cls,
+        waypoints: ArrayLike,
+        *,
+        name: str,
+        source: str | None = None,
+        sanitize: bool = True,
+        reverse: bool = False,
+    ) -> Track:
+        """Validates a route array and builds a track.
+
+        Args:
+            waypoints: (N, 6) array: centre, inner and outer border x, y [m].
+            name: Track name.
+            source: Origin for error messages (defaults to ``name``).
+            sanitize: Drop zero-length centre-line segments as the current simapp
+                does. ``False`` keeps the file's rows, so ``closest_waypoints`` indices
+                match simapps from before 2026.
+            reverse: Drive opposite to the file order.
+
+        Raises:
+            TrackError: The array has the wrong shape, fewer than 3 points or
+                non-finite values.
+        """
+        where = source or name
+        try:
+            arr = np.asarray(waypoints)
+        except (TypeError, ValueError) as exc:
+            raise TrackError(f"{where}: cannot read waypoints as an array ({exc})") from None
+        if arr.dtype.kind not in "fiu":
+            raise TrackError(f"{where}: expected a numeric array, got dtype {arr.dtype}")
+        if arr.ndim != 2 or arr.shape[1] != 6:
+            raise TrackError(
+                f"{where}: expected an array of shape (N, 6) (centre x, y, inner border x, y,"
+                f" outer border x, y in metres), got shape {arr.shape}"
+            )
+        arr = arr.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        if bad.size:
+            raise TrackError(
+                f"{where}: rows {bad[:10].tolist()} contain NaN or infinite values;"
+                " every waypoint must be finite"
+            )
+        if sanitize:
+            step = np.diff(arr[:, 0:2], axis=0)
+            keep = np.concatenate(([True], (step != 0.0).any(axis=1)))
+            arr = arr[keep]
+        min_rows = 4 if np.array_equal(arr[0], arr[-1]) else 3
+        if len(arr) < min_rows:
+            raise TrackError(
+                f"{where}: a track needs at least 3 distinct points, got {len(arr)} rows"
+                + (" after dropping zero-length segments" if sanitize else "")
+            )
+        return cls(arr, name=name, source=where, reverse=reverse)
+
+    def reversed(self) -> Track:
+        """Returns the same track driven in the opposite direction."""
+        return Track(
+            self._forward_rows, name=self.name, source=self.source, reverse=not self.reverse
+        )
+
+    # -- queries --------------------------------------------------------------------
+
+    @property
+    def num_waypoints(self) -> int:
+        """Number of waypoints (rows), including a loop's closing point."""
+        return len(self.waypoints)
+
+    def prev_next(self, ndist: float) -> tuple[int, int]:
+        """Returns ``[previous, next]`` waypoint indices around a normalised distance.
+
+        Bisects the waypoints' normalised arc lengths and wraps at both ends, exactly
+        as the simapp's ``find_prev_next``.
+        """
+        nxt = bisect.bisect_right(self.ndists, ndist)
+        prev = nxt - 1
+        if prev == -1:
+            prev = len(self.ndists) - 1
+        if nxt == len(self.ndists):
+            nxt = 0
+        return prev, nxt
+
+    def locate(self, point: ArrayLike) -> TrackPoint:
+        """Returns the reward-params geometry of one point (the car's model point)."""
+        p = np.asarray(point, dtype=np.float64).reshape(1, 2)
+        s_arr, nearest, _ = self.center.project(p)
+        s = float(s_arr[0])
+        c = nearest[0]
+        _, inner_pt, _ = self.inner.project(nearest)
+        _, outer_pt, _ = self.outer.project(nearest)
+        px, py = float(p[0, 0]), float(p[0, 1])
+        d_in = math.hypot(px - inner_pt[0, 0], py - inner_pt[0, 1])
+        d_out = math.hypot(px - outer_pt[0, 0], py - outer_pt[0, 1])
+        ndist = s / self.length
+        prev, nxt = self.prev_next(ndist)
+        return TrackPoint(
+            s=s,
+            ndist=ndist,
+            prev_index=prev,
+            next_index=nxt,
+            center=(float(c[0]), float(c[1])),
+            distance_from_center=math.hypot(px - c[0], py - c[1]),
+            distance_to_inner=d_in,
+            distance_to_outer=d_out,
+            width=float(np.hypot(*(inner_pt[0] - outer_pt[0]))),
+            is_left_of_center=(d_in < d_out) != (not self.is_ccw),
+        )
+
+    def on_road(self, points: ArrayLike) -> NDArray[np.bool_]:
+        """Returns which points lie on the road polygon (K,).
+
+        For a loop the road is the outer border with the inner border as a hole; for
+        an open track the polygon formed by both borders, as in the simapp.
+        """
+        inside = points_in_ring(points, self._road_outer)
+        if self._road_hole is not None:
+            inside &= ~points_in_ring(points, self._road_hole)
+        return inside
+
+    def point_at(self, s: ArrayLike) -> FloatArray:
+        """Returns centre-line points (K, 2) at arc lengths ``s`` (wrapped on loops)."""
+        return self.center.interpolate(self._wrap(s))
+
+    def heading_at(self, s: ArrayLike) -> FloatArray:
+        """Returns the centre-line direction (K,) at arc lengths ``s`` [rad]."""
+        seg = self.center.segment_at(self._wrap(s))
+        v = self.center.vectors[seg]
+        return np.asarray(np.arctan2(v[:, 1], v[:, 0]), dtype=np.float64)
+
+    def start_pose(self, ndist: float = 0.0) -> tuple[float, float, float]:
+        """Returns the start pose ``(x, y, yaw)`` at a normalised distance on the centre line.
+
+        The yaw points from that point to the next waypoint (the simapp's forward
+        difference), so the car faces along the track.
+        """
+        s = (ndist % 1.0 if self.is_loop else min(max(ndist, 0.0), 1.0)) * self.length
+        x, y = self.point_at([s])[0]
+        _, nxt = self.prev_next(s / self.length)
+        if not self.is_loop and nxt == 0:
+            nxt = self.num_waypoints - 1
+        tx, ty = self.waypoints[nxt]
+        if math.hypot(tx - x, ty - y) < 1e-9:  # exactly on a waypoint: use its segment
+            yaw = float(self.heading_at([s])[0])
+        else:
+            yaw = math.atan2(ty - y, tx - x)
+        return float(x), float(y), yaw
+
+    def border_segments(self) -> tuple[FloatArray, FloatArray]:
+        """Returns all border segments as ``(starts, ends)``, each (S, 2) [m]."""
+        starts = np.vstack([self.inner.starts, self.outer.starts])
+        ends = starts + np.vstack([self.inner.vectors, self.outer.vectors])
+        return starts, ends
+
+    def widths(self) -> FloatArray:
+        """Returns the row-wise inner-to-outer distance at every waypoint (N,) [m]."""
+        rows = self.waypoints_array
+        return np.asarray(np.hypot(*(rows[:, 2:4] - rows[:, 4:6]).T), dtype=np.float64)
+
+    def _wrap(self, s: ArrayLike) -> FloatArray:
+        s_arr = np.asarray(s, dtype=np.float64).reshape(-1)
+        if self.is_loop:
+            return np.asarray(np.mod(s_arr, self.length), dtype=np.float64)
+        return s_arr
+
+    def __repr__(self) -> str:
+        kind = "loop" if self.is_loop else "open"
+        return (
+            f"Track({self.name!r}, {kind}, length={self.length:.3f} m,"
+            f" waypoints={self.num_waypoints}, reverse={self.reverse})"
+        )
+
+
+def load_route_file(path: str | Path, *, sanitize: bool = True, reverse: bool = False) -> Track:
+    """Loads and validates a DeepRacer route file.
+
+    Args:
+        path: A ``.npy`` file holding an (N, 6) float array.
+        sanitize: Drop zero-length centre segments (see :meth:`Track.from_array`).
+        reverse: Drive opposite to the file order.
+
+    Raises:
+        TrackError: The file is missing, unreadable or holds an invalid array.
+    """
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise TrackError(f"{path}: route file not found") from None
+    except (OSError, ValueError) as exc:
+        raise TrackError(f"{path}: not a readable .npy route file ({exc})") from None
+    if not isinstance(data, np.ndarray):
+        raise TrackError(f"{path}: expected a single array in the .npy file, got an archive")
+    return Track.from_array(
+        data, name=path.stem, source=str(path), sanitize=sanitize, reverse=reverse
+    )

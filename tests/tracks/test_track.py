@@ -1,0 +1,171 @@
+"""Route-file loading, validation and geometry against shapely (the simapp's library)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from shapely.geometry import LinearRing, LineString, Point, Polygon
+
+from deepracer.errors import TrackError
+from deepracer.tracks import Track, get_track, list_tracks, load_route_file, register_track
+from tests.conftest import CLOSED_TRACKS
+
+
+def test_reinvent_base_length_matches_console(shared_tracks: Path) -> None:
+    track = get_track("reinvent_base")
+    assert track.length == pytest.approx(17.709, abs=1e-3)
+    assert track.is_loop and track.is_ccw
+    assert track.num_waypoints == 119
+
+
+@pytest.mark.parametrize("name", [*CLOSED_TRACKS, "Straight_track"])
+def test_length_and_direction_match_shapely(shared_tracks: Path, name: str) -> None:
+    raw = np.load(shared_tracks / f"{name}.npy")
+    track = get_track(name)
+    line = (LinearRing if track.is_loop else LineString)(track.waypoints_array[:, 0:2])
+    assert track.length == pytest.approx(line.length, rel=1e-12)
+    assert track.length == pytest.approx(LineString(raw[:, 0:2]).length, rel=1e-12)
+    assert track.is_loop == (name != "Straight_track")
+    if track.is_loop:
+        assert track.is_ccw == line.is_ccw
+
+
+def test_zero_length_segments_are_dropped_unless_legacy(shared_tracks: Path) -> None:
+    raw = np.load(shared_tracks / "Oval_track.npy")
+    assert len(raw) == 102
+    assert get_track("Oval_track").num_waypoints == 101
+    legacy = get_track("Oval_track", sanitize=False)
+    assert legacy.num_waypoints == 102
+    assert legacy.length == pytest.approx(get_track("Oval_track").length)
+
+
+@pytest.mark.parametrize("name", CLOSED_TRACKS)
+def test_projection_and_road_test_agree_with_shapely(shared_tracks: Path, name: str) -> None:
+    track = get_track(name)
+    rows = track.waypoints_array
+    centre = LinearRing(rows[:, 0:2])
+    road = Polygon(rows[:, 4:6], [rows[:, 2:4]])
+    rng = np.random.default_rng(0)
+    lo, hi = rows[:, 0:2].min(axis=0) - 0.5, rows[:, 0:2].max(axis=0) + 0.5
+    points = rng.uniform(lo, hi, size=(400, 2))
+    s, nearest, _ = track.center.project(points)
+    inside = track.on_road(points)
+    for p, s_i, inside_i in zip(points, s, inside, strict=True):
+        assert s_i == pytest.approx(centre.project(Point(p)), abs=1e-9)
+        assert inside_i == road.contains(Point(p))
+    # Track-width and left/right as the simapp derives them.
+    for p in points[:50]:
+        where = track.locate(p)
+        c = centre.interpolate(centre.project(Point(p)))
+        inner = LinearRing(rows[:, 2:4])
+        outer = LinearRing(rows[:, 4:6])
+        pin = inner.interpolate(inner.project(c))
+        pout = outer.interpolate(outer.project(c))
+        assert where.width == pytest.approx(pin.distance(pout), abs=1e-9)
+        assert where.distance_from_center == pytest.approx(Point(p).distance(c), abs=1e-9)
+        left = (Point(p).distance(pin) < Point(p).distance(pout)) ^ (not centre.is_ccw)
+        assert where.is_left_of_center == left
+
+
+def test_prev_next_bisects_and_wraps(shared_tracks: Path) -> None:
+    track = get_track("reinvent_base")
+    assert track.prev_next(0.0) == (0, 1)
+    assert track.prev_next(track.ndists[5] + 1e-9) == (5, 6)
+    last = track.num_waypoints - 1
+    assert track.prev_next(0.99999) == (last - 1, last)
+    assert track.prev_next(1.0) == (last, 0)
+
+
+def test_reversed_track_flips_direction_and_waypoints(shared_tracks: Path) -> None:
+    track = get_track("reinvent_base")
+    back = track.reversed()
+    assert back.reverse and not back.is_ccw
+    assert back.waypoints == track.waypoints[::-1]
+    assert back.length == pytest.approx(track.length)
+    p = np.array(track.waypoints[10]) + [0.05, 0.05]
+    assert track.locate(p).is_left_of_center != back.locate(p).is_left_of_center
+
+
+def test_start_pose_faces_along_the_track(shared_tracks: Path) -> None:
+    track = get_track("reinvent_base")
+    x, y, yaw = track.start_pose(0.0)
+    (x0, y0), (x1, y1) = track.waypoints[0], track.waypoints[1]
+    assert (x, y) == pytest.approx((x0, y0))
+    assert yaw == pytest.approx(np.arctan2(y1 - y0, x1 - x0))
+
+
+def test_builtin_tracks_resolve_without_files() -> None:
+    names = list_tracks()
+    for name in ("oval", "kidney", "straight"):
+        assert names[name] == "builtin"
+        track = get_track(name)
+        assert track.length > 5.0
+    assert not get_track("straight").is_loop
+    generated = get_track("generated-7")
+    assert generated.is_loop and generated.length == pytest.approx(20.0, rel=0.01)
+
+
+def test_search_path_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = np.asarray(get_track("oval").waypoints_array) + 100.0
+    np.save(tmp_path / "oval.npy", rows)
+    monkeypatch.setenv("DEEPRACER_TRACKS_PATH", str(tmp_path))
+    track = get_track("oval")  # a route file on the path shadows the built-in
+    assert track.waypoints[0][0] > 50.0
+    assert list_tracks()["oval"] == str(tmp_path / "oval.npy")
+
+
+def test_register_track() -> None:
+    rows = get_track("oval").waypoints_array * 2.0
+    register_track("double_oval_for_test", lambda: rows, overwrite=True)
+    assert get_track("double_oval_for_test").length == pytest.approx(2 * get_track("oval").length)
+    with pytest.raises(ValueError, match="already registered"):
+        register_track("double_oval_for_test", lambda: rows)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((10, 4)), r"shape \(N, 6\).*got shape \(10, 4\)"),
+        (np.zeros(6), r"shape \(N, 6\)"),
+        (np.array([[0, 0, 0, 1, 0, -1], [1, 0, 1, 1, 1, -1]], dtype=float), "at least 3"),
+        (np.array([["a"] * 6] * 4), "numeric"),
+    ],
+)
+def test_bad_arrays_get_one_clear_error(tmp_path: Path, array: np.ndarray, message: str) -> None:
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    with pytest.raises(TrackError, match=message) as info:
+        load_route_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_nan_rows_are_named(tmp_path: Path) -> None:
+    rows = np.array(get_track("oval").waypoints_array)
+    rows[3, 2] = np.nan
+    np.save(tmp_path / "nan.npy", rows)
+    with pytest.raises(TrackError, match=r"rows \[3\] contain NaN"):
+        load_route_file(tmp_path / "nan.npy")
+
+
+def test_missing_file_and_unknown_name(tmp_path: Path) -> None:
+    with pytest.raises(TrackError, match="route file not found"):
+        get_track(str(tmp_path / "nope.npy"))
+    with pytest.raises(TrackError, match="DEEPRACER_TRACKS_PATH") as info:
+        get_track("reinvent_bse")
+    assert "Put reinvent_bse.npy" in str(info.value)
+
+
+def test_not_a_npy_file(tmp_path: Path) -> None:
+    path = tmp_path / "text.npy"
+    path.write_text("not numpy")
+    with pytest.raises(TrackError, match="not a readable .npy"):
+        load_route_file(path)
+
+
+def test_track_is_immutable() -> None:
+    track = get_track("oval")
+    with pytest.raises(ValueError):
+        track.waypoints_array[0, 0] = 1.0
+    assert isinstance(track, Track)
