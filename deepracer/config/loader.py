@@ -162,7 +162,7 @@ def _type_name(tp: Any) -> str:
     if origin in (dict, Mapping):
         return "a mapping"
     if dataclasses.is_dataclass(tp):
-        return f"a mapping ({tp.__name__})"
+        return f"a mapping ({getattr(tp, '__name__', tp)})"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -223,7 +223,8 @@ def _convert(tp: Any, value: Any, source: str, path: str) -> Any:  # noqa: C901
             if len(value) != len(args):
                 raise ConfigError(f"{where}expected a list of {len(args)} items, got {len(value)}")
             return tuple(
-                _convert(a, v, source, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value))
+                _convert(a, v, source, f"{path}[{i}]")
+                for i, (a, v) in enumerate(zip(args, value, strict=True))
             )
         item = args[0] if args else Any
         items = [_convert(item, v, source, f"{path}[{i}]") for i, v in enumerate(value)]

@@ -148,19 +148,20 @@ def make_action_type(action_space: Any, *, source: str = "action_space") -> Acti
             where = f"{source}[{i}]"
             if not isinstance(entry, Mapping):
                 raise ConfigError(f"{where}: expected {{steering_angle, speed}}, got {entry!r}")
-            steer = _number(entry, "steering_angle", where)
-            speed = _number(entry, "speed", where)
-            if abs(steer) > MAX_STEERING_DEG:
+            steer_deg = _number(entry, "steering_angle", where)
+            speed_mps = _number(entry, "speed", where)
+            if abs(steer_deg) > MAX_STEERING_DEG:
                 raise ConfigError(
-                    f"{where}: steering_angle must lie in [-30, 30] degrees, got {steer}"
+                    f"{where}: steering_angle must lie in [-30, 30] degrees, got {steer_deg}"
                 )
-            if not MIN_SPEED <= speed <= MAX_SPEED:
-                raise ConfigError(f"{where}: speed must lie in [0.1, 4] m/s, got {speed}")
-            actions.append((steer, speed))
+            if not MIN_SPEED <= speed_mps <= MAX_SPEED:
+                raise ConfigError(f"{where}: speed must lie in [0.1, 4] m/s, got {speed_mps}")
+            actions.append((steer_deg, speed_mps))
         return DiscreteActions(actions)
     raise ConfigError(
         f"{source}: expected a list of {{steering_angle, speed}} (discrete) or"
-        f" {{steering_angle: {{low, high}}, speed: {{low, high}}}} (continuous), got {action_space!r}"
+        " {steering_angle: {low, high}, speed: {low, high}} (continuous),"
+        f" got {action_space!r}"
     )
 
 

@@ -230,8 +230,12 @@ class LidarObservation:
         return self.ranges(car).astype(np.float32)
 
 
-class SectorLidarObservation(LidarObservation):
+class SectorLidarObservation:
     """``SECTOR_LIDAR``: one bit per sector, 1 if a border is within the threshold."""
+
+    def __init__(self, config: LidarConfig | None = None) -> None:
+        self.config = config or LidarConfig()
+        self._lidar = LidarObservation(self.config)
 
     def space(self) -> gym.spaces.MultiBinary:
         """Returns ``MultiBinary(num_sectors)``."""
@@ -239,11 +243,11 @@ class SectorLidarObservation(LidarObservation):
 
     def observe(self, car: CarView) -> NDArray[np.int8]:
         """Returns the sector bits."""
-        nearest = self.ranges(car).reshape(self.config.num_sectors, -1).min(axis=1)
-        return (nearest < self.config.sector_threshold).astype(np.int8)
+        nearest = self._lidar.ranges(car).reshape(self.config.num_sectors, -1).min(axis=1)
+        return np.asarray(nearest < self.config.sector_threshold, dtype=np.int8)
 
 
-class DiscretizedSectorLidarObservation(LidarObservation):
+class DiscretizedSectorLidarObservation(SectorLidarObservation):
     """``DISCRETIZED_SECTOR_LIDAR``: per sector, a thermometer code of the distance.
 
     Bit ``j`` of a sector is 1 when the sector's nearest border is closer than
@@ -257,10 +261,10 @@ class DiscretizedSectorLidarObservation(LidarObservation):
     def observe(self, car: CarView) -> NDArray[np.int8]:
         """Returns the flattened sector codes."""
         cfg = self.config
-        nearest = self.ranges(car).reshape(cfg.num_sectors, -1).min(axis=1)
+        nearest = self._lidar.ranges(car).reshape(cfg.num_sectors, -1).min(axis=1)
         levels = cfg.max_range * np.arange(1, cfg.num_values_per_sector + 1)
         levels = levels / cfg.num_values_per_sector
-        return (nearest[:, None] < levels[None, :]).astype(np.int8).reshape(-1)
+        return np.asarray(nearest[:, None] < levels[None, :], dtype=np.int8).reshape(-1)
 
 
 ObservationFactory = Callable[[StateConfig, LidarConfig], ObservationType]

@@ -28,10 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
@@ -95,7 +94,7 @@ class RacingEnv(gym.Env[Any, Any]):
         (2, 'in_progress')
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "render_fps": 15}
+    metadata = {"render_modes": [], "render_fps": 15}  # noqa: RUF012 (gymnasium's API)
 
     def __init__(
         self,

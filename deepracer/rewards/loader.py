@@ -142,7 +142,9 @@ class RewardFunction:
             RewardFunctionError: The function was not loaded from a file.
         """
         if self.source_text is None:
-            raise RewardFunctionError(f"{self.name}: no source text to copy (not loaded from a file)")
+            raise RewardFunctionError(
+                f"{self.name}: no source text to copy (not loaded from a file)"
+            )
         target = Path(directory) / filename
         atomic_write_text(target, self.source_text)
         return target

@@ -111,7 +111,8 @@ def _sample_path(
     k_safe = np.where(is_arc, k, 1.0)
     dx = np.where(is_arc, (np.sin(h0 + k * u) - np.sin(h0)) / k_safe, u * np.cos(h0))
     dy = np.where(is_arc, (np.cos(h0) - np.cos(h0 + k * u)) / k_safe, u * np.sin(h0))
-    return starts[idx] + np.column_stack((dx, dy))
+    points: FloatArray = starts[idx] + np.column_stack((dx, dy))
+    return points
 
 
 def _advance(

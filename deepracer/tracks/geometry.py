@@ -56,9 +56,7 @@ class Polyline:
         len2 = np.einsum("ij,ij->i", self.vectors, self.vectors)
         self._len2: FloatArray = len2
         # Zero-length segments (kept only in legacy mode) must not divide by zero.
-        self._inv_len2: FloatArray = np.divide(
-            1.0, len2, out=np.zeros_like(len2), where=len2 > 0.0
-        )
+        self._inv_len2: FloatArray = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0.0)
         self.seg_lengths: FloatArray = np.sqrt(len2)
         self.cumulative: FloatArray = np.concatenate(([0.0], np.cumsum(self.seg_lengths)))
         self.length: float = float(self.cumulative[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def test_lap_from_a_round_robin_start_wraps_progress() -> None:
     infos = run_episode(env, pure_pursuit)
     assert_lap(infos)
     xs = [i["params"]["progress"] for i in infos[1:]]
-    assert all(b >= a - 1e-9 for a, b in zip(xs, xs[1:], strict=False))
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(xs))
 
 
 def test_first_step_progress_is_the_front_offset(shared_tracks: Path) -> None:
@@ -65,7 +66,7 @@ def test_first_step_progress_is_the_front_offset(shared_tracks: Path) -> None:
     expected = 100 * 0.14 / 17.709
     assert info["params"]["progress"] == pytest.approx(expected, abs=0.02)
     assert info["params"]["steps"] == 1 and info["episode_status"] == "prepare"
-    _, reward, *_, info = env.step(to_action(0.0, 1.0))
+    *_, info = env.step(to_action(0.0, 1.0))
     params = info["params"]
     assert params["steps"] == 2  # the reward function first sees step 2, at the start pose
     assert params["progress"] == pytest.approx(expected, abs=0.02)
@@ -103,7 +104,7 @@ def test_driving_backwards_ends_reversed(shared_tracks: Path) -> None:
     infos = run_episode(env, u_turn_then_follow_backwards, options={"start_ndist": 0.0})
     assert infos[-1]["episode_status"] == "reversed"
     progress = [i["params"]["progress"] for i in infos[-16:]]
-    assert all(b < a for a, b in zip(progress, progress[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(progress))
 
 
 def test_step_cap_truncates_with_time_up() -> None:

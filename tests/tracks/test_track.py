@@ -50,7 +50,7 @@ def test_projection_and_road_test_agree_with_shapely(shared_tracks: Path, name: 
     rng = np.random.default_rng(0)
     lo, hi = rows[:, 0:2].min(axis=0) - 0.5, rows[:, 0:2].max(axis=0) + 0.5
     points = rng.uniform(lo, hi, size=(400, 2))
-    s, nearest, _ = track.center.project(points)
+    s, _, _ = track.center.project(points)
     inside = track.on_road(points)
     for p, s_i, inside_i in zip(points, s, inside, strict=True):
         assert s_i == pytest.approx(centre.project(Point(p)), abs=1e-9)
@@ -84,7 +84,7 @@ def test_reversed_track_flips_direction_and_waypoints(shared_tracks: Path) -> No
     assert back.reverse and not back.is_ccw
     assert back.waypoints == track.waypoints[::-1]
     assert back.length == pytest.approx(track.length)
-    p = np.array(track.waypoints[10]) + [0.05, 0.05]
+    p = np.array(track.waypoints[10]) + np.array([0.05, 0.05])
     assert track.locate(p).is_left_of_center != back.locate(p).is_left_of_center
 
 
@@ -160,7 +160,7 @@ def test_missing_file_and_unknown_name(tmp_path: Path) -> None:
 def test_not_a_npy_file(tmp_path: Path) -> None:
     path = tmp_path / "text.npy"
     path.write_text("not numpy")
-    with pytest.raises(TrackError, match="not a readable .npy"):
+    with pytest.raises(TrackError, match=r"not a readable \.npy"):
         load_route_file(path)
 
 

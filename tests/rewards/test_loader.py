@@ -1,0 +1,207 @@
+"""Loading and calling user reward functions, with the simapp's checks."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deepracer.envs import RacingEnv
+from deepracer.errors import RewardFunctionError
+from deepracer.rewards import RewardFunction, copy_params, load_reward_function
+
+# Written the way the AWS DeepRacer documentation examples are.
+DOC_STYLE_REWARDS = {
+    "follow_center": """
+        def reward_function(params):
+            track_width = params['track_width']
+            distance_from_center = params['distance_from_center']
+            marker_1 = 0.1 * track_width
+            marker_2 = 0.25 * track_width
+            marker_3 = 0.5 * track_width
+            if distance_from_center <= marker_1:
+                reward = 1.0
+            elif distance_from_center <= marker_2:
+                reward = 0.5
+            elif distance_from_center <= marker_3:
+                reward = 0.1
+            else:
+                reward = 1e-3
+            return float(reward)
+    """,
+    "stay_inside": """
+        def reward_function(params):
+            all_wheels_on_track = params['all_wheels_on_track']
+            distance_from_center = params['distance_from_center']
+            track_width = params['track_width']
+            reward = 1e-3
+            if all_wheels_on_track and (0.5*track_width - distance_from_center) >= 0.05:
+                reward = 1.0
+            return float(reward)
+    """,
+    "steering_penalty": """
+        def reward_function(params):
+            distance_from_center = params['distance_from_center']
+            track_width = params['track_width']
+            abs_steering = abs(params['steering_angle'])
+            marker_1 = 0.1 * track_width
+            marker_2 = 0.25 * track_width
+            marker_3 = 0.5 * track_width
+            if distance_from_center <= marker_1:
+                reward = 1
+            elif distance_from_center <= marker_2:
+                reward = 0.5
+            elif distance_from_center <= marker_3:
+                reward = 0.1
+            else:
+                reward = 1e-3
+            ABS_STEERING_THRESHOLD = 15
+            if abs_steering > ABS_STEERING_THRESHOLD:
+                reward *= 0.8
+            return float(reward)
+    """,
+    "waypoint_direction": """
+        import math
+        def reward_function(params):
+            waypoints = params['waypoints']
+            closest_waypoints = params['closest_waypoints']
+            heading = params['heading']
+            reward = 1.0
+            next_point = waypoints[closest_waypoints[1]]
+            prev_point = waypoints[closest_waypoints[0]]
+            track_direction = math.atan2(
+                next_point[1] - prev_point[1], next_point[0] - prev_point[0]
+            )
+            track_direction = math.degrees(track_direction)
+            direction_diff = abs(track_direction - heading)
+            if direction_diff > 180:
+                direction_diff = 360 - direction_diff
+            DIRECTION_THRESHOLD = 10.0
+            if direction_diff > DIRECTION_THRESHOLD:
+                reward *= 0.5
+            return float(reward)
+    """,
+    "mutating_and_numpy": """
+        import numpy as np
+        def reward_function(params):
+            params['waypoints'].clear()          # users do this; it must not leak
+            params['closest_waypoints'][0] = -1
+            return np.float64(params['progress'] / 100.0 + 1e-3)
+    """,
+}
+
+
+def write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(DOC_STYLE_REWARDS))
+def test_doc_style_rewards_run_unchanged(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, name, DOC_STYLE_REWARDS[name])
+    env = RacingEnv({"world": "kidney", "reward": str(path)})
+    env.reset(seed=0)
+    rewards = []
+    for _ in range(200):
+        _, reward, terminated, truncated, info = env.step(7)
+        rewards.append(reward)
+        assert len(info["params"]["waypoints"]) == env.track.num_waypoints
+        assert info["params"]["closest_waypoints"][0] >= 0
+        if terminated or truncated:
+            env.reset()
+    assert all(isinstance(r, float) for r in rewards)
+    assert max(rewards) > 0.0
+
+
+def test_shipped_rewards_load_by_name() -> None:
+    for name in ("centerline", "stay_inside_borders", "steering_penalty", "waypoint_direction"):
+        reward = load_reward_function(name)
+        assert reward.source_text and "def reward_function" in reward.source_text
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("return float('nan')", "nan"),
+        ("return 'fast'", "'fast'"),
+        ("return 1e9", "1000000000.0"),
+        ("return None", "None"),
+        ("return float('inf')", "inf"),
+    ],
+)
+def test_bad_return_values_stop_with_file_step_and_value(
+    tmp_path: Path, body: str, shown: str
+) -> None:
+    path = write(tmp_path, "bad", f"def reward_function(params):\n    {body}\n")
+    env = RacingEnv({"world": "oval", "reward": str(path)})
+    env.reset(seed=0)
+    with pytest.raises(RewardFunctionError) as info:
+        env.step(2)
+    message = str(info.value)
+    assert str(path) in message and "at step 2" in message and shown in message
+    assert "finite number in [-1e5, 1e5]" in message
+
+
+def test_user_exception_keeps_its_traceback(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "raises",
+        """
+        def helper(params):
+            return params['speeed']
+
+        def reward_function(params):
+            return helper(params)
+        """,
+    )
+    env = RacingEnv({"world": "oval", "reward": str(path)})
+    env.reset(seed=0)
+    with pytest.raises(RewardFunctionError) as info:
+        env.step(2)
+    message = str(info.value)
+    assert "KeyError: 'speeed'" in message and "at step 2" in message
+    assert "return params['speeed']" in message  # the user's line
+    assert isinstance(info.value.__cause__, KeyError)
+    assert info.value.__cause__.__traceback__ is not None
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def reward_function(params)\n    return 1.0\n", r":1: syntax error"),
+        ("x = 1\n", "defines no function 'reward_function"),
+        ("import no_such_module_here\n", "raised ModuleNotFoundError while loading"),
+    ],
+)
+def test_unloadable_files(tmp_path: Path, source: str, message: str) -> None:
+    path = tmp_path / "broken.py"
+    path.write_text(source)
+    with pytest.raises(RewardFunctionError, match=message):
+        RewardFunction.from_file(path)
+
+
+def test_missing_reward_file_suggests_shipped_names() -> None:
+    with pytest.raises(RewardFunctionError, match="Did you mean 'centerline'"):
+        load_reward_function("centreline")
+
+
+def test_source_is_copied_atomically(tmp_path: Path) -> None:
+    reward = load_reward_function("centerline")
+    target = reward.copy_source(tmp_path / "run")
+    assert target.read_text() == reward.source_text
+    assert [p.name for p in target.parent.iterdir()] == ["reward_function.py"]
+
+
+def test_copy_params_is_a_deep_copy() -> None:
+    params = {"waypoints": [(0.0, 1.0)], "closest_waypoints": [0, 1], "objects_location": [[1, 2]]}
+    copy = copy_params(params)
+    copy["waypoints"].append((3.0, 4.0))
+    copy["closest_waypoints"][0] = 9
+    copy["objects_location"][0][0] = 7
+    assert params == {
+        "waypoints": [(0.0, 1.0)],
+        "closest_waypoints": [0, 1],
+        "objects_location": [[1, 2]],
+    }
