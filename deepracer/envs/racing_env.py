@@ -79,7 +79,7 @@ class RacingEnv(gym.Env[Any, Any]):
         render_mode: Not supported yet (the camera and rendering come separately).
 
     ``info`` of every reset/step holds ``params`` (the reward function's input),
-    ``episode_status``, ``reward``, ``episode`` (0-based count since the last seeded
+    ``episode_status``, ``reward``, ``episode_index`` (0-based count since the last seeded
     reset), ``action`` (the simtrace label), ``closest_waypoint`` and ``sim_time``.
 
     Example:
@@ -130,6 +130,7 @@ class RacingEnv(gym.Env[Any, Any]):
         self._noise_steer = noise.steering_std if noise.enabled else 0.0
         self._noise_speed = noise.speed_std if noise.enabled else 0.0
         self._episode = 0
+        self._episode_index = 0
         self._state = (0.0, 0.0, 0.0, 0.0)
         self._steer_cmd = 0.0
         self._steps = 0
@@ -157,12 +158,15 @@ class RacingEnv(gym.Env[Any, Any]):
         unknown = set(options) - {"start_ndist"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['start_ndist']")
-        flip = start.alternate_direction and self._episode % 2 == 1
+        self._episode_index = self._episode
+        self._episode += 1
+        flip = start.alternate_direction and self._episode_index % 2 == 1
         self.track = self._tracks[flip]
         if "start_ndist" in options:
             self._start_ndist = float(options["start_ndist"]) % 1.0
         else:
-            self._start_ndist = (start.offset + self._episode * start.round_robin_advance) % 1.0
+            advance = self._episode_index * start.round_robin_advance
+            self._start_ndist = (start.offset + advance) % 1.0
         x, y, yaw = self.track.start_pose(self._start_ndist)
         back = self.config.vehicle.rear_axle_offset
         self._state = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
@@ -179,7 +183,6 @@ class RacingEnv(gym.Env[Any, Any]):
         self._last_point = geometry[1]
         params = self._params(geometry, steering_deg=0.0, speed=0.0, progress=self._progress)
         info = self._info(params, reward=0.0, action="0")
-        self._episode += 1
         return self._observe(), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -300,7 +303,7 @@ class RacingEnv(gym.Env[Any, Any]):
             "params": params,
             "episode_status": str(self._status),
             "reward": reward,
-            "episode": self._episode,
+            "episode_index": self._episode_index,
             "action": action,
             "closest_waypoint": nxt if d_next < d_prev else prev,
             "sim_time": self._sim_time,

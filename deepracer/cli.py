@@ -1,0 +1,423 @@
+"""The ``deepracer`` command line.
+
+Every subcommand is a function ``_cmd_<name>(args) -> int`` registered by an
+``_add_<name>(subparsers)`` function listed in :data:`_COMMANDS`. A
+:class:`~deepracer.errors.DeepRacerError` (bad user input) becomes ``error: <message>``
+on stderr and exit status 2, without a traceback; the message of a reward-function
+error already carries the user's traceback.
+
+Commands:
+    deepracer tracks list: every resolvable track with its key figures.
+    deepracer tracks show NAME_OR_PATH [--out FILE.png] [--reverse]: figures and a plot.
+    deepracer check-reward FILE [--track T] [--steps N]: call a reward function on
+        scripted poses all over a track and report the rewards.
+
+Contents:
+    main: the console-script entry point.
+    build_parser: the argparse parser.
+    track_stats: the key figures of one track.
+    plot_track: a PNG image of a track.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepracer.errors import DeepRacerError
+from deepracer.tracks import TRACKS_PATH_ENV, Track, get_track, list_tracks, track_search_dirs
+
+__all__ = ["build_parser", "main", "plot_track", "track_stats"]
+
+
+def _version() -> str:
+    from deepracer import __version__
+
+    return __version__
+
+
+# -- tracks -------------------------------------------------------------------------
+
+
+def track_stats(track: Track) -> dict[str, Any]:
+    """Returns the key figures of a track.
+
+    Keys: ``length`` [m], ``mean_width`` and ``min_width`` [m], ``direction``
+    (``CCW``, ``CW`` or ``open``), ``waypoints``, ``is_loop``, ``bbox``
+    (x min, y min, x max, y max over both borders [m]).
+    """
+    widths = track.widths()
+    if track.is_loop:  # the closing row repeats the first one
+        widths = widths[:-1]
+    rows = track.waypoints_array
+    borders = np.vstack([rows[:, 2:4], rows[:, 4:6]])
+    lo, hi = borders.min(axis=0), borders.max(axis=0)
+    return {
+        "length": track.length,
+        "mean_width": float(widths.mean()),
+        "min_width": float(widths.min()),
+        "direction": ("CCW" if track.is_ccw else "CW") if track.is_loop else "open",
+        "waypoints": track.num_waypoints,
+        "is_loop": track.is_loop,
+        "bbox": (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
+    }
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    """Formats a plain-text table; columns in ``right`` are right-aligned."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _search_path_note() -> str:
+    dirs = track_search_dirs()
+    if not dirs:
+        return (
+            f"{TRACKS_PATH_ENV} is unset: only the built-in tracks are listed. Set it to"
+            " folders of DeepRacer route files (.npy) to use them by name."
+        )
+    lines = [f"{TRACKS_PATH_ENV} contains:"]
+    for folder in dirs:
+        if folder.is_dir():
+            count = len(list(folder.glob("*.npy")))
+            lines.append(f"  {folder}  ({count} route file{'s' if count != 1 else ''})")
+        else:
+            lines.append(f"  {folder}  (not a directory)")
+    return "\n".join(lines)
+
+
+def _cmd_tracks_list(args: argparse.Namespace) -> int:
+    rows: list[list[str]] = []
+    for name, origin in list_tracks().items():
+        try:
+            stats = track_stats(get_track(origin if origin != "builtin" else name))
+        except DeepRacerError as exc:  # one broken file must not hide the others
+            rows.append([name, origin, "", "", "", "error", str(exc)])
+            continue
+        rows.append(
+            [
+                name,
+                origin,
+                f"{stats['length']:.2f}",
+                f"{stats['mean_width']:.3f}",
+                f"{stats['min_width']:.3f}",
+                stats["direction"],
+                str(stats["waypoints"]),
+            ]
+        )
+    header = ["name", "origin", "length [m]", "mean width [m]", "min width [m]", "direction"]
+    print(_table([*header, "waypoints"], rows, right={2, 3, 4, 6}))
+    print()
+    print("Generated tracks: generated-<seed> (any integer seed).")
+    print(_search_path_note())
+    return 0
+
+
+def _zero_length_dropped(name: str, track: Track) -> int | None:
+    """Returns how many zero-length centre segments loading dropped, if knowable."""
+    path = Path(track.source)
+    if path.suffix == ".npy" and path.is_file():
+        try:
+            raw_rows = len(np.load(path, allow_pickle=False))
+        except (OSError, ValueError):
+            return None
+        return raw_rows - track.num_waypoints
+    try:
+        return get_track(name, sanitize=False).num_waypoints - track.num_waypoints
+    except DeepRacerError:
+        return None
+
+
+def plot_track(track: Track, *, title: str | None = None) -> bytes:
+    """Returns a PNG image of ``track``.
+
+    Shows the road (grey between the borders), the dashed centre line, the borders,
+    every ~10th waypoint index, the start line and the driving direction.
+
+    Args:
+        track: The track, in its driving direction.
+        title: The plot title; name, length and mean width by default.
+    """
+    # Imported here: matplotlib is slow to import and only this command needs it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    from deepracer.tracks.geometry import signed_area
+
+    rows = track.waypoints_array
+    centre, inner, outer = rows[:, 0:2], rows[:, 2:4], rows[:, 4:6]
+    stats = track_stats(track)
+    fig = Figure(figsize=(10, 8), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+
+    if track.is_loop:
+        # Outer ring with the inner ring as a hole: matplotlib fills by the non-zero
+        # winding rule, so the hole must wind the other way round.
+        hole = inner if (signed_area(inner) > 0) != (signed_area(outer) > 0) else inner[::-1]
+        verts = np.vstack([outer, hole])
+        codes = [MplPath.MOVETO] + [MplPath.LINETO] * (len(outer) - 1)
+        codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(hole) - 1)
+        road = MplPath(verts, codes)
+    else:
+        road = MplPath(np.vstack([outer, inner[::-1], outer[:1]]), closed=True)
+    ax.add_patch(PathPatch(road, facecolor="0.8", edgecolor="none", zorder=0))
+    ax.plot(inner[:, 0], inner[:, 1], color="0.2", lw=1.2, label="inner border")
+    ax.plot(outer[:, 0], outer[:, 1], color="0.45", lw=1.2, label="outer border")
+    ax.plot(centre[:, 0], centre[:, 1], "--", color="tab:orange", lw=1.0, label="centre line")
+
+    n = track.num_waypoints
+    label_every = 10 if n <= 300 else 10 * int(np.ceil(n / 300))  # keep labels legible
+    # Near a loop's closing point the labels would overprint 0.
+    last = n - 1 - label_every // 2 if track.is_loop else n
+    for i in range(0, last, label_every):
+        ax.plot(*centre[i], ".", color="tab:blue", ms=4)
+        ax.annotate(str(i), centre[i], textcoords="offset points", xytext=(3, 3), fontsize=7)
+
+    ax.plot(
+        [inner[0, 0], outer[0, 0]],
+        [inner[0, 1], outer[0, 1]],
+        color="tab:red",
+        lw=2.5,
+        label="start line",
+    )
+    x0, y0, yaw = track.start_pose(0.0)
+    span = max(stats["bbox"][2] - stats["bbox"][0], stats["bbox"][3] - stats["bbox"][1])
+    arrow = max(0.05 * span, 0.3)
+    ax.annotate(
+        "",
+        xy=(x0 + arrow * np.cos(yaw), y0 + arrow * np.sin(yaw)),
+        xytext=(x0, y0),
+        arrowprops={"arrowstyle": "-|>", "color": "tab:red", "lw": 2},
+    )
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("x [m]")
+    ax.set_ylabel("y [m]")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    if title is None:
+        title = (
+            f"{track.name}{' (reversed)' if track.reverse else ''}: length"
+            f" {stats['length']:.2f} m, width {stats['mean_width']:.2f} m"
+            f" (min {stats['min_width']:.2f} m), {stats['direction']}"
+        )
+    ax.set_title(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _cmd_tracks_show(args: argparse.Namespace) -> int:
+    from deepracer.io import atomic_write_bytes
+
+    track = get_track(args.track, reverse=args.reverse)
+    stats = track_stats(track)
+    dropped = _zero_length_dropped(args.track, track)
+    x0, y0, x1, y1 = stats["bbox"]
+    lines = [
+        ("name", track.name),
+        ("source", track.source),
+        ("length", f"{stats['length']:.3f} m"),
+        ("width", f"mean {stats['mean_width']:.3f} m, min {stats['min_width']:.3f} m"),
+        ("direction", stats["direction"] + (" (reversed)" if track.reverse else "")),
+        ("is_loop", str(stats["is_loop"])),
+        ("waypoints", str(stats["waypoints"])),
+        ("zero-length segments dropped", "unknown" if dropped is None else str(dropped)),
+        ("bounding box", f"x [{x0:.3f}, {x1:.3f}] m, y [{y0:.3f}, {y1:.3f}] m"),
+    ]
+    pad = max(len(key) for key, _ in lines)
+    for key, value in lines:
+        print(f"{key + ':':<{pad + 1}} {value}")
+    out = Path(args.out) if args.out else Path.cwd() / f"{track.name}.png"
+    atomic_write_bytes(out, plot_track(track))
+    print(f"wrote {out}")
+    return 0
+
+
+def _add_tracks(subparsers: Any) -> None:
+    tracks = subparsers.add_parser(
+        "tracks",
+        help="list and inspect tracks",
+        description="List and inspect tracks (built-in, generated and route files).",
+    )
+    actions = tracks.add_subparsers(dest="tracks_command", metavar="ACTION")
+    listing = actions.add_parser(
+        "list",
+        help="every resolvable track with length, width, direction and waypoints",
+    )
+    listing.set_defaults(func=_cmd_tracks_list)
+    show = actions.add_parser(
+        "show",
+        help="a track's figures and a PNG plot",
+        description="Print a track's figures and write a PNG plot of it.",
+    )
+    show.add_argument("track", metavar="NAME_OR_PATH", help="track name or .npy route file")
+    show.add_argument(
+        "--out", metavar="FILE.png", help="where to write the plot (default: ./<name>.png)"
+    )
+    show.add_argument("--reverse", action="store_true", help="show the reversed direction")
+    show.set_defaults(func=_cmd_tracks_show)
+    tracks.set_defaults(func=lambda _args: _help(tracks))
+
+
+# -- check-reward -------------------------------------------------------------------
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+def _cmd_check_reward(args: argparse.Namespace) -> int:
+    from deepracer.rewards import load_reward_function
+    from deepracer.rewards.check import check_reward
+
+    if args.steps < 2:
+        raise DeepRacerError(f"--steps must be >= 2 (the first judged step is 2), got {args.steps}")
+    reward = load_reward_function(args.file)
+    track = get_track(args.track)
+    report = check_reward(reward, track, steps_max=args.steps)
+    print(f"reward function: {report.reward_name}")
+    print(f"track:           {track.name} ({track.length:.2f} m)")
+    print(f"calls:           {report.calls} (all returned finite numbers in range)")
+    print(
+        f"reward:          min {_fmt(report.min)}, mean {_fmt(report.mean)}, max {_fmt(report.max)}"
+    )
+    print(f"  on the centre line:        mean {_fmt(report.mean_center)}")
+    print(f"  at the border:             mean {_fmt(report.mean_border)}")
+    print(f"  off track (no wheel on):   mean {_fmt(report.mean_offtrack)}")
+    print(f"time per call:   {report.us_per_call:.1f} µs")
+    if report.min == report.max:
+        print("note: the reward is the same everywhere, so it cannot teach the car anything")
+    elif (
+        report.mean_offtrack is not None
+        and report.mean_center is not None
+        and report.mean_offtrack >= report.mean_center
+    ):
+        print("note: off-track poses earn as much as centre-line poses on average")
+    return 0
+
+
+def _add_check_reward(subparsers: Any) -> None:
+    check = subparsers.add_parser(
+        "check-reward",
+        help="call a reward function on scripted poses all over a track",
+        description=(
+            "Load a reward function and call it on scripted poses along the whole track"
+            " (on the centre line, towards and past the borders, off the track, skewed"
+            " and reversed, at several steering angles and speeds), with the params the"
+            " simulator builds. Reports the reward range and the time per call; exits"
+            " with status 2 on the first invalid result."
+        ),
+    )
+    check.add_argument("file", metavar="FILE", help="reward file (or a shipped reward's name)")
+    check.add_argument(
+        "--track", default="oval", metavar="T", help="track name or .npy path (default: oval)"
+    )
+    check.add_argument(
+        "--steps",
+        type=int,
+        default=200,
+        metavar="N",
+        help="the steps param cycles through 2..N (default: 200)",
+    )
+    check.set_defaults(func=_cmd_check_reward)
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from deepracer.training.quickstart import QuickstartConfig, run_quickstart
+
+    if args.steps < 1:
+        raise DeepRacerError(f"--steps must be >= 1, got {args.steps}")
+    out = Path(args.out)
+    cfg = QuickstartConfig(world=args.world, total_timesteps=args.steps, seed=args.seed)
+    print(f"training PPO on {cfg.world} for {cfg.total_timesteps} steps (state observation)...")
+    trials = run_quickstart(out, cfg)
+    print(f"{'trial':>5}  {'status':<13} {'progress %':>10} {'lap time s':>10} {'steps':>6}")
+    for t in trials:
+        lap = "-" if t.lap_time is None else f"{t.lap_time:.2f}"
+        print(f"{t.trial:>5}  {t.status:<13} {t.progress:>10.1f} {lap:>10} {t.steps:>6}")
+    print(f"wrote {out / 'model.zip'}, {out / 'evaluation.json'}, {out / 'quickstart.png'}")
+    return 0
+
+
+def _add_quickstart(subparsers: Any) -> None:
+    quick = subparsers.add_parser(
+        "quickstart",
+        help="train a short PPO run on a built-in track, evaluate it and plot it",
+        description=(
+            "The main job on the embedded defaults: PPO on the state observation with the"
+            " console's default action space and centre-line reward, then 3 greedy trials"
+            " from the start line. Writes model.zip, evaluation.json and quickstart.png."
+        ),
+    )
+    quick.add_argument("--out", default="runs/quickstart", help="run directory")
+    quick.add_argument("--world", default="oval", help="world name or YAML path (default: oval)")
+    quick.add_argument("--steps", type=int, default=30_000, help="training steps (default 30000)")
+    quick.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    quick.set_defaults(func=_cmd_quickstart)
+
+
+# -- the parser ---------------------------------------------------------------------
+
+# Each entry adds one subcommand; later commands (train, evaluate, ...) go here.
+_COMMANDS: tuple[Callable[[Any], None], ...] = (_add_tracks, _add_check_reward, _add_quickstart)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the ``deepracer`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="deepracer",
+        description="A local AWS DeepRacer simulator: tracks, reward functions, training.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _COMMANDS:
+        add(subparsers)
+    parser.set_defaults(func=lambda _args: _help(parser))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the ``deepracer`` command line; returns the exit status.
+
+    Args:
+        argv: The arguments after the program name (``sys.argv[1:]`` if None).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        status: int = args.func(args)
+    except DeepRacerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
