@@ -52,8 +52,8 @@ class VehicleParams:
 
     Our choice: the Gazebo car's wheel velocity controllers (PID effort control at
     60 Hz) need a few frames to reach a new set point; console simtraces show the car
-    taking about 0.2-0.3 s to get going. The traction limit below also caps the
-    acceleration.
+    taking about 0.2-0.3 s to get going. The surface's traction limit (mu * g) also
+    caps the acceleration.
     """
     substeps: int = field(default=4, metadata={"check": lambda n: None if n >= 1 else "n >= 1"})
     """Integration sub-steps per control step (4 at 15 Hz = the 60 Hz controller rate)."""

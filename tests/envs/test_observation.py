@@ -1,0 +1,57 @@
+"""Observation types: lidar ranges, sectors and the state vector."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from shapely.geometry import LineString
+
+from deepracer.envs import RacingEnv
+from deepracer.envs.observation import LidarConfig, ray_cast
+
+
+def test_ray_cast_matches_shapely() -> None:
+    rng = np.random.default_rng(1)
+    starts = rng.uniform(-2, 2, (30, 2))
+    ends = starts + rng.uniform(-1, 1, (30, 2))
+    angles = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    got = ray_cast((0.1, -0.2), angles, starts, ends, 10.0)
+    segments = [LineString([a, b]) for a, b in zip(starts, ends, strict=True)]
+    for angle, r in zip(angles, got, strict=True):
+        ray = LineString([(0.1, -0.2), (0.1 + 10 * math.cos(angle), -0.2 + 10 * math.sin(angle))])
+        hits = [ray.intersection(s) for s in segments if ray.intersects(s)]
+        dists = [
+            LineString([(0.1, -0.2), p.coords[0]]).length for p in hits if p.geom_type == "Point"
+        ]
+        assert r == pytest.approx(min(dists, default=10.0), abs=1e-9)
+
+
+def test_lidar_on_the_straight_sees_both_borders() -> None:
+    env = RacingEnv({"world": "straight", "observation": "lidar"})
+    obs, _ = env.reset(seed=0, options={"start_ndist": 0.3})
+    half = 0.61 / 2
+    n = len(obs)
+    assert obs[n // 4] == pytest.approx(half, abs=1e-4)  # 90 degrees: the left border
+    assert obs[3 * n // 4] == pytest.approx(half, abs=1e-4)  # 270 degrees: the right border
+    assert obs[0] == pytest.approx(LidarConfig().max_range)  # straight ahead: nothing
+
+
+def test_sector_lidars_follow_the_ranges() -> None:
+    env = RacingEnv({"world": "straight", "observation": ("lidar", "sector_lidar")})
+    obs, _ = env.reset(seed=0, options={"start_ndist": 0.3})
+    sectors = obs["lidar"].reshape(8, -1).min(axis=1)
+    np.testing.assert_array_equal(obs["sector_lidar"], (sectors < 0.5).astype(np.int8))
+    assert obs["sector_lidar"][2] == 1  # 90-135 degrees: the left border at 0.305 m
+
+
+def test_state_vector_on_the_centre_line() -> None:
+    env = RacingEnv({"world": "straight", "observation": "state"})
+    obs, _ = env.reset(seed=0, options={"start_ndist": 0.2})
+    speed, steer, lateral, sin_err, cos_err = obs[:5]
+    assert (speed, steer) == (0.0, 0.0)
+    assert lateral == pytest.approx(0.0, abs=1e-6)
+    assert (sin_err, cos_err) == pytest.approx((0.0, 1.0), abs=1e-6)
+    lookahead = obs[5:].reshape(-1, 2)
+    np.testing.assert_allclose(lookahead, [[1.0, 0.0]] * len(lookahead), atol=1e-5)
