@@ -236,3 +236,12 @@ def test_unknown_config_key_is_one_clear_error() -> None:
         RacingEnv({"world": "oval", "observation": "lidr"})
     with pytest.raises(ConfigError, match=r"episode.max_steps: expected an integer > 0"):
         RacingEnv({"world": "oval", "episode": {"max_steps": 0}})
+
+
+def test_immobilized_after_fifteen_still_steps() -> None:
+    # Our car never crawls below 0.3 mm per step (min speed 0.1 m/s), so raise the
+    # threshold to exercise the rule: 15 "still" steps end the episode.
+    env = make("oval", episode={"immobilized_distance": 1.0})
+    infos = run_episode(env, pure_pursuit)
+    assert infos[-1]["episode_status"] == "immobilized"
+    assert infos[-1]["params"]["steps"] == 16
