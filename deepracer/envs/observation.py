@@ -114,8 +114,7 @@ class StateObservation:
 
     def __init__(self, config: StateConfig | None = None) -> None:
         self.config = config or StateConfig()
-        self._lookahead = np.asarray(self.config.lookahead, dtype=np.float64)
-        self._size = 5 + 2 * len(self._lookahead)
+        self._size = 5 + 2 * len(self.config.lookahead)
 
     def space(self) -> gym.spaces.Box:
         """Returns ``Box(-3, 3, (5 + 2 * len(lookahead),), float32)``."""
@@ -128,24 +127,23 @@ class StateObservation:
         lateral = where.distance_from_center / half_width
         if not where.is_left_of_center:
             lateral = -lateral
-        track_heading = float(track.heading_at([where.s])[0])
-        err = car.yaw - track_heading
-        ahead = track.point_at(where.s + self._lookahead)
+        err = car.yaw - track.pose_at(where.s)[2]
         c, s = math.cos(car.yaw), math.sin(car.yaw)
         mx = car.origin[0] + vehicle.model_point_offset * c
         my = car.origin[1] + vehicle.model_point_offset * s
-        dx, dy = ahead[:, 0] - mx, ahead[:, 1] - my
-        local = np.empty((len(self._lookahead), 2))
-        local[:, 0] = (c * dx + s * dy) / self._lookahead
-        local[:, 1] = (-s * dx + c * dy) / self._lookahead
-        out = np.empty(self._size, dtype=np.float64)
-        out[0] = car.speed / vehicle.max_speed
-        out[1] = car.steering / vehicle.max_steering
-        out[2] = lateral
-        out[3] = math.sin(err)
-        out[4] = math.cos(err)
-        out[5:] = local.reshape(-1)
-        return np.clip(out, -3.0, 3.0).astype(np.float32)
+        out = [
+            car.speed / vehicle.max_speed,
+            car.steering / vehicle.max_steering,
+            lateral,
+            math.sin(err),
+            math.cos(err),
+        ]
+        for d in self.config.lookahead:
+            ax, ay, _ = track.pose_at(where.s + d)
+            dx, dy = ax - mx, ay - my
+            out.append((c * dx + s * dy) / d)
+            out.append((-s * dx + c * dy) / d)
+        return np.array([min(max(v, -3.0), 3.0) for v in out], dtype=np.float32)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -60,6 +60,9 @@ class Polyline:
         self.seg_lengths: FloatArray = np.sqrt(len2)
         self.cumulative: FloatArray = np.concatenate(([0.0], np.cumsum(self.seg_lengths)))
         self.length: float = float(self.cumulative[-1])
+        # Plain-float copies for the scalar fast paths.
+        self.cumulative_list: list[float] = self.cumulative.tolist()
+        self.seg_length_list: list[float] = self.seg_lengths.tolist()
 
     def project(self, points: ArrayLike) -> tuple[FloatArray, FloatArray, NDArray[np.intp]]:
         """Projects points onto the polyline.

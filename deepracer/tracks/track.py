@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from deepracer.errors import TrackError
 from deepracer.tracks.geometry import Polyline, points_in_ring, signed_area
+from deepracer.tracks.index import RoadGrid, SegmentGrid
 
 __all__ = ["Track", "TrackPoint", "load_route_file"]
 
@@ -202,15 +204,12 @@ class Track:
 
     def locate(self, point: ArrayLike) -> TrackPoint:
         """Returns the reward-params geometry of one point (the car's model point)."""
-        p = np.asarray(point, dtype=np.float64).reshape(1, 2)
-        s_arr, nearest, _ = self.center.project(p)
-        s = float(s_arr[0])
-        c = nearest[0]
-        _, inner_pt, _ = self.inner.project(nearest)
-        _, outer_pt, _ = self.outer.project(nearest)
-        px, py = float(p[0, 0]), float(p[0, 1])
-        d_in = math.hypot(px - inner_pt[0, 0], py - inner_pt[0, 1])
-        d_out = math.hypot(px - outer_pt[0, 0], py - outer_pt[0, 1])
+        px, py = (float(v) for v in np.asarray(point, dtype=np.float64).reshape(2))
+        s, cx, cy = self._project(self.center, self._center_grid, px, py)
+        _, ix, iy = self._project(self.inner, self._inner_grid, cx, cy)
+        _, ox, oy = self._project(self.outer, self._outer_grid, cx, cy)
+        d_in = math.hypot(px - ix, py - iy)
+        d_out = math.hypot(px - ox, py - oy)
         ndist = s / self.length
         prev, nxt = self.prev_next(ndist)
         return TrackPoint(
@@ -218,11 +217,11 @@ class Track:
             ndist=ndist,
             prev_index=prev,
             next_index=nxt,
-            center=(float(c[0]), float(c[1])),
-            distance_from_center=math.hypot(px - c[0], py - c[1]),
+            center=(cx, cy),
+            distance_from_center=math.hypot(px - cx, py - cy),
             distance_to_inner=d_in,
             distance_to_outer=d_out,
-            width=float(np.hypot(*(inner_pt[0] - outer_pt[0]))),
+            width=math.hypot(ix - ox, iy - oy),
             is_left_of_center=(d_in < d_out) != (not self.is_ccw),
         )
 
@@ -232,14 +231,69 @@ class Track:
         For a loop the road is the outer border with the inner border as a hole; for
         an open track the polygon formed by both borders, as in the simapp.
         """
-        inside = points_in_ring(points, self._road_outer)
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if len(pts) <= 8:  # a car's wheels: the grid answers each in a few microseconds
+            grid = self._road_grid
+            answers = [grid.contains(float(x), float(y)) for x, y in pts]
+            if None not in answers:
+                return np.array(answers, dtype=bool)
+        inside = points_in_ring(pts, self._road_outer)
         if self._road_hole is not None:
-            inside &= ~points_in_ring(points, self._road_hole)
+            inside &= ~points_in_ring(pts, self._road_hole)
         return inside
+
+    @staticmethod
+    def _project(
+        line: Polyline, grid: SegmentGrid, x: float, y: float
+    ) -> tuple[float, float, float]:
+        """Returns ``(s, nearest_x, nearest_y)`` of one point on a polyline."""
+        hit = grid.nearest(x, y)
+        if hit is None:  # far outside the indexed area: scan every segment
+            s_arr, nearest, _ = line.project([[x, y]])
+            return float(s_arr[0]), float(nearest[0, 0]), float(nearest[0, 1])
+        seg, t, nx, ny = hit
+        return line.cumulative_list[seg] + t * line.seg_length_list[seg], nx, ny
+
+    @cached_property
+    def _center_grid(self) -> SegmentGrid:
+        return SegmentGrid(self.center.starts, self.center.vectors)
+
+    @cached_property
+    def _inner_grid(self) -> SegmentGrid:
+        return SegmentGrid(self.inner.starts, self.inner.vectors)
+
+    @cached_property
+    def _outer_grid(self) -> SegmentGrid:
+        return SegmentGrid(self.outer.starts, self.outer.vectors)
+
+    @cached_property
+    def _road_grid(self) -> RoadGrid:
+        rings = (
+            [self._road_outer] if self._road_hole is None else [self._road_outer, self._road_hole]
+        )
+        return RoadGrid(rings)
 
     def point_at(self, s: ArrayLike) -> FloatArray:
         """Returns centre-line points (K, 2) at arc lengths ``s`` (wrapped on loops)."""
         return self.center.interpolate(self._wrap(s))
+
+    def pose_at(self, s: float) -> tuple[float, float, float]:
+        """Returns the centre-line point and direction ``(x, y, heading)`` at arc length s.
+
+        A scalar version of :meth:`point_at` and :meth:`heading_at`, for one point.
+        """
+        line = self.center
+        if self.is_loop:
+            s %= self.length
+        cumulative = line.cumulative_list
+        seg = bisect.bisect_right(cumulative, s) - 1
+        seg = min(max(seg, 0), len(line.seg_length_list) - 1)
+        x0, y0 = self.waypoints[seg]
+        x1, y1 = self.waypoints[seg + 1]
+        length = line.seg_length_list[seg]
+        t = (s - cumulative[seg]) / length if length > 0.0 else 0.0
+        t = min(max(t, 0.0), 1.0)
+        return x0 + t * (x1 - x0), y0 + t * (y1 - y0), math.atan2(y1 - y0, x1 - x0)
 
     def heading_at(self, s: ArrayLike) -> FloatArray:
         """Returns the centre-line direction (K,) at arc lengths ``s`` [rad]."""

@@ -169,3 +169,25 @@ def test_track_is_immutable() -> None:
     with pytest.raises(ValueError):
         track.waypoints_array[0, 0] = 1.0
     assert isinstance(track, Track)
+
+
+@pytest.mark.parametrize("name", [*CLOSED_TRACKS, "Straight_track"])
+def test_single_point_fast_paths_agree_with_shapely(shared_tracks: Path, name: str) -> None:
+    # One point at a time goes through the grid indexes; far points fall back to a scan.
+    track = get_track(name)
+    rows = track.waypoints_array
+    loop = track.is_loop
+    centre = (LinearRing if loop else LineString)(rows[:, 0:2])
+    if loop:
+        road = Polygon(rows[:, 4:6], [rows[:, 2:4]])
+    else:
+        road = Polygon(np.vstack([rows[:, 4:6], rows[::-1, 2:4]]))
+    rng = np.random.default_rng(42)
+    lo, hi = rows[:, 0:2].min(axis=0) - 3.0, rows[:, 0:2].max(axis=0) + 3.0
+    near = rows[rng.integers(len(rows), size=1500), 0:2] + rng.normal(0, 0.4, (1500, 2))
+    points = np.vstack([near, rng.uniform(lo, hi, size=(300, 2))])
+    for p in points:
+        assert bool(track.on_road([p])[0]) == road.contains(Point(p))
+        where = track.locate(p)
+        assert where.s == pytest.approx(centre.project(Point(p)), abs=1e-9)
+        assert where.distance_from_center == pytest.approx(centre.distance(Point(p)), abs=1e-9)
