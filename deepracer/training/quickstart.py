@@ -24,6 +24,8 @@ import numpy as np
 
 from deepracer.envs import RacingEnv
 from deepracer.io import atomic_write_bytes, atomic_write_text
+from deepracer.logs import RecordSimtrace
+from deepracer.rewards import load_reward_function
 
 __all__ = ["QuickstartConfig", "TrialResult", "run_quickstart"]
 
@@ -82,9 +84,15 @@ def _env_config(cfg: QuickstartConfig, *, evaluation: bool) -> dict[str, Any]:
     }
 
 
-def evaluate(model: Any, cfg: QuickstartConfig) -> list[TrialResult]:
-    """Runs greedy trials from the start line, as the console's evaluation does."""
-    env = RacingEnv(_env_config(cfg, evaluation=True))
+def evaluate(model: Any, cfg: QuickstartConfig, simtrace: Path) -> list[TrialResult]:
+    """Runs greedy trials from the start line, as the console's evaluation does.
+
+    Args:
+        model: A trained stable-baselines3 model.
+        cfg: The quickstart settings.
+        simtrace: Where to write the trials' simtrace CSV.
+    """
+    env = RecordSimtrace(RacingEnv(_env_config(cfg, evaluation=True)), simtrace)
     results = []
     for trial in range(cfg.trials):
         obs, info = env.reset(seed=cfg.seed + 1000 + trial)
@@ -106,11 +114,15 @@ def evaluate(model: Any, cfg: QuickstartConfig) -> list[TrialResult]:
                 path=path,
             )
         )
+    env.close()
     return results
 
 
 def run_quickstart(out_dir: str | Path, cfg: QuickstartConfig | None = None) -> list[TrialResult]:
-    """Trains, evaluates and writes ``model.zip``, ``evaluation.json`` and ``quickstart.png``.
+    """Trains, evaluates and writes the run directory.
+
+    The directory gets ``model.zip``, ``reward_function.py`` (a copy of the reward),
+    ``evaluation.json``, ``evaluation-simtrace/0-iteration.csv`` and ``quickstart.png``.
 
     Args:
         out_dir: The run directory (created).
@@ -137,8 +149,9 @@ def run_quickstart(out_dir: str | Path, cfg: QuickstartConfig | None = None) -> 
     model.learn(total_timesteps=cfg.total_timesteps)
     train_seconds = time.perf_counter() - started
     model.save(out / "model.zip")
+    load_reward_function(cfg.reward).copy_source(out)  # the run stays reproducible
     episode_rewards = [float(r) for m in monitors for r in m.get_episode_rewards()]
-    trials = evaluate(model, cfg)
+    trials = evaluate(model, cfg, out / "evaluation-simtrace" / "0-iteration.csv")
     summary = {
         "config": asdict(cfg),
         "train_seconds": train_seconds,

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("stable_baselines3")
 
 from deepracer.cli import main
+from deepracer.logs import read_simtrace
 from deepracer.training.quickstart import QuickstartConfig, run_quickstart
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -29,6 +30,10 @@ def test_tiny_quickstart_writes_the_run(tmp_path: Path) -> None:
     assert len(summary["trials"]) == 2 and summary["train_steps_per_second"] > 0
     assert (tmp_path / "quickstart.png").read_bytes().startswith(PNG)
     assert (tmp_path / "model.zip").stat().st_size > 0
+    assert "def reward_function" in (tmp_path / "reward_function.py").read_text()
+    rows = read_simtrace(tmp_path / "evaluation-simtrace" / "0-iteration.csv")
+    assert {r["episode_status"] for r in rows} >= {"prepare"}
+    assert sum(r["done"] == "True" for r in rows) == 2
 
 
 def test_cli_rejects_bad_steps(capsys: pytest.CaptureFixture[str]) -> None:
