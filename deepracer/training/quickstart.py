@@ -150,7 +150,13 @@ def run_quickstart(out_dir: str | Path, cfg: QuickstartConfig | None = None) -> 
     train_seconds = time.perf_counter() - started
     model.save(out / "model.zip")
     load_reward_function(cfg.reward).copy_source(out)  # the run stays reproducible
-    episode_rewards = [float(r) for m in monitors for r in m.get_episode_rewards()]
+    # Interleave the envs' episodes in the order they finished.
+    finished = sorted(
+        (t, float(r))
+        for m in monitors
+        for t, r in zip(m.get_episode_times(), m.get_episode_rewards(), strict=True)
+    )
+    episode_rewards = [r for _, r in finished]
     trials = evaluate(model, cfg, out / "evaluation-simtrace" / "0-iteration.csv")
     summary = {
         "config": asdict(cfg),
