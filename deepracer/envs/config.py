@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepracer.envs.action import DEFAULT_ACTION_SPACE
+from deepracer.envs.camera import CameraConfig
 from deepracer.envs.observation import LidarConfig, StateConfig
 from deepracer.envs.world import WorldConfig
 from deepracer.physics import VehicleParams
@@ -92,3 +93,5 @@ class EnvConfig:
     """Settings of the ``state`` observation."""
     lidar: LidarConfig = field(default_factory=LidarConfig)
     """Settings of the lidar observations."""
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    """Settings of the camera observations."""

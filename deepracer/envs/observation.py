@@ -26,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from deepracer.envs.camera import CameraConfig
 from deepracer.errors import ConfigError, suggest
 from deepracer.physics import VehicleParams
 from deepracer.tracks import Track, TrackPoint
@@ -34,10 +35,12 @@ __all__ = [
     "OBSERVATIONS",
     "CarView",
     "DiscretizedSectorLidarObservation",
+    "EpisodeVariation",
     "LidarConfig",
     "LidarObservation",
     "ObservationType",
     "SectorLidarObservation",
+    "SensorConfigs",
     "StateConfig",
     "StateObservation",
     "make_observation",
@@ -72,8 +75,36 @@ class CarView:
     vehicle: VehicleParams
 
 
+@dataclass(frozen=True, slots=True)
+class EpisodeVariation:
+    """The per-episode draw of domain randomisation (see ``RandomizationConfig``).
+
+    Attributes:
+        friction: Friction coefficient of this episode [-].
+        speed_scale: Battery level: scale on the speed the motor reaches [-].
+        brightness: Image intensity factor [-].
+        contrast: Contrast factor about mid-grey [-].
+        gamma: Gamma on intensities in [0, 1] [-].
+        camera_height_offset: Added to the camera height [m].
+        camera_pitch_offset_deg: Added to the camera pitch [deg].
+    """
+
+    friction: float
+    speed_scale: float = 1.0
+    brightness: float = 1.0
+    contrast: float = 1.0
+    gamma: float = 1.0
+    camera_height_offset: float = 0.0
+    camera_pitch_offset_deg: float = 0.0
+
+
 class ObservationType(Protocol):
-    """Builds observations from a :class:`CarView`."""
+    """Builds observations from a :class:`CarView`.
+
+    A type may also define ``reset(world, variation, rng)``; the env calls it at
+    every reset with the world config, this episode's :class:`EpisodeVariation` and a
+    generator reserved for observation noise, before the first ``observe``.
+    """
 
     def space(self) -> gym.Space[Any]:
         """Returns the observation space (fixed for the env's lifetime)."""
@@ -265,15 +296,39 @@ class DiscretizedSectorLidarObservation(SectorLidarObservation):
         return np.asarray(nearest[:, None] < levels[None, :], dtype=np.int8).reshape(-1)
 
 
-ObservationFactory = Callable[[StateConfig, LidarConfig], ObservationType]
+@dataclass(frozen=True, kw_only=True)
+class SensorConfigs:
+    """The settings every observation factory receives."""
+
+    state: StateConfig = field(default_factory=StateConfig)
+    lidar: LidarConfig = field(default_factory=LidarConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+
+
+ObservationFactory = Callable[[SensorConfigs], ObservationType]
+
+
+def _camera(configs: SensorConfigs) -> ObservationType:
+    from deepracer.envs.camera import CameraObservation
+
+    return CameraObservation(configs.camera)
+
+
+def _stereo(configs: SensorConfigs) -> ObservationType:
+    from deepracer.envs.camera import StereoCameraObservation
+
+    return StereoCameraObservation(configs.camera)
+
 
 OBSERVATIONS: dict[str, ObservationFactory] = {
-    "state": lambda state, lidar: StateObservation(state),
-    "lidar": lambda state, lidar: LidarObservation(lidar),
-    "sector_lidar": lambda state, lidar: SectorLidarObservation(lidar),
-    "discretized_sector_lidar": lambda state, lidar: DiscretizedSectorLidarObservation(lidar),
+    "state": lambda c: StateObservation(c.state),
+    "lidar": lambda c: LidarObservation(c.lidar),
+    "sector_lidar": lambda c: SectorLidarObservation(c.lidar),
+    "discretized_sector_lidar": lambda c: DiscretizedSectorLidarObservation(c.lidar),
+    "camera": _camera,
+    "stereo_camera": _stereo,
 }
-"""Observation types by name; a factory takes the state and lidar configs."""
+"""Observation types by name; a factory takes the :class:`SensorConfigs`."""
 
 
 class DictObservation:
@@ -286,14 +341,19 @@ class DictObservation:
         """Returns the ``Dict`` of the parts' spaces."""
         return gym.spaces.Dict({k: v.space() for k, v in self.parts.items()})
 
+    def reset(self, world: Any, variation: EpisodeVariation, rng: np.random.Generator) -> None:
+        """Forwards the reset hook to the parts that have one."""
+        for part in self.parts.values():
+            hook = getattr(part, "reset", None)
+            if hook is not None:
+                hook(world, variation, rng)
+
     def observe(self, car: CarView) -> dict[str, Any]:
         """Returns each part's observation."""
         return {k: v.observe(car) for k, v in self.parts.items()}
 
 
-def make_observation(
-    names: str | Sequence[str], state: StateConfig, lidar: LidarConfig
-) -> ObservationType:
+def make_observation(names: str | Sequence[str], configs: SensorConfigs) -> ObservationType:
     """Builds the observation type(s) named in an env config.
 
     Raises:
@@ -309,5 +369,5 @@ def make_observation(
                 f" Valid types: {', '.join(OBSERVATIONS)}"
             )
     if len(requested) == 1:
-        return OBSERVATIONS[requested[0]](state, lidar)
-    return DictObservation({n: OBSERVATIONS[n](state, lidar) for n in requested})
+        return OBSERVATIONS[requested[0]](configs)
+    return DictObservation({n: OBSERVATIONS[n](configs) for n in requested})

@@ -31,18 +31,19 @@ from enum import StrEnum
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
 from deepracer.envs.config import EnvConfig
-from deepracer.envs.observation import CarView, make_observation
+from deepracer.envs.observation import CarView, EpisodeVariation, SensorConfigs, make_observation
 from deepracer.envs.reward_params import build_params, compute_progress
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.physics import car_points, step
 from deepracer.rewards import RewardFunction, load_reward_function
 from deepracer.tracks import Track, TrackPoint, get_track
 
-__all__ = ["EpisodeStatus", "RacingEnv"]
+__all__ = ["EpisodeStatus", "RacingEnv", "draw_variation"]
 
 
 class EpisodeStatus(StrEnum):
@@ -67,6 +68,25 @@ _TERMINAL = frozenset(
         EpisodeStatus.IMMOBILIZED,
     }
 )
+
+
+def draw_variation(world: WorldConfig, rng: np.random.Generator) -> EpisodeVariation:
+    """Draws one episode's domain randomisation; always the same 7 draws, in order."""
+    r = world.randomization
+    u = rng.random(7)
+
+    def pick(bounds: tuple[float, float], x: float) -> float:
+        return bounds[0] + x * (bounds[1] - bounds[0])
+
+    return EpisodeVariation(
+        friction=world.surface.friction * pick(r.friction_scale, u[0]),
+        speed_scale=pick(r.battery, u[1]),
+        brightness=pick(r.brightness, u[2]),
+        contrast=pick(r.contrast, u[3]),
+        gamma=pick(r.gamma, u[4]),
+        camera_height_offset=r.camera_height_jitter * (2.0 * u[5] - 1.0),
+        camera_pitch_offset_deg=r.camera_pitch_jitter_deg * (2.0 * u[6] - 1.0),
+    )
 
 
 class RacingEnv(gym.Env[Any, Any]):
@@ -117,7 +137,9 @@ class RacingEnv(gym.Env[Any, Any]):
         self._tracks = {False: forward, True: forward.reversed()}
         self.track: Track = forward
         self.action_type = make_action_type(cfg.action_space)
-        self.observation_type = make_observation(cfg.observation, cfg.state, cfg.lidar)
+        sensors = SensorConfigs(state=cfg.state, lidar=cfg.lidar, camera=cfg.camera)
+        self.observation_type = make_observation(cfg.observation, sensors)
+        self._observation_reset = getattr(self.observation_type, "reset", None)
         self.action_space = self.action_type.space()
         self.observation_space = self.observation_type.space()
         self.reward_function = (
@@ -125,7 +147,9 @@ class RacingEnv(gym.Env[Any, Any]):
             if reward_function is not None
             else load_reward_function(cfg.reward)
         )
-        self._friction = self.world.surface.friction
+        self._noise_rng: np.random.Generator | None = None
+        self._image_rng: np.random.Generator | None = None
+        self.variation = EpisodeVariation(friction=self.world.surface.friction)
         noise = self.world.noise
         self._noise_steer = noise.steering_std if noise.enabled else 0.0
         self._noise_speed = noise.speed_std if noise.enabled else 0.0
@@ -151,8 +175,14 @@ class RacingEnv(gym.Env[Any, Any]):
                 fraction of the track length) instead of the round robin.
         """
         super().reset(seed=seed)
-        if seed is not None:
+        if seed is not None or self._noise_rng is None:
             self._episode = 0
+            # Action noise and image noise get their own streams, derived from the seed,
+            # so drawing them in blocks (the vector env does) gives the same numbers.
+            noise_seed, image_seed = self.np_random.integers(2**63, size=2)
+            self._noise_rng = np.random.default_rng(int(noise_seed))
+            self._image_rng = np.random.default_rng(int(image_seed))
+        self.variation = draw_variation(self.world, self.np_random)
         start = self.config.start
         options = options or {}
         unknown = set(options) - {"start_ndist"}
@@ -178,6 +208,8 @@ class RacingEnv(gym.Env[Any, Any]):
         self._status = EpisodeStatus.PREPARE
         self._done = False
         self._geometry_cache = None
+        if self._observation_reset is not None:
+            self._observation_reset(self.world, self.variation, self._image_rng)
         geometry = self._geometry()
         self._progress = compute_progress(geometry[2].ndist - self._start_ndist, 0.0)
         self._last_point = geometry[1]
@@ -219,15 +251,18 @@ class RacingEnv(gym.Env[Any, Any]):
 
     def _drive(self, steer: float, speed: float) -> None:
         vehicle = self.config.vehicle
-        rng = self.np_random
+        rng = self._noise_rng
+        assert rng is not None  # set by reset()
         if self._noise_steer:
             steer += self._noise_steer * float(rng.standard_normal())
         if self._noise_speed:
             speed += self._noise_speed * float(rng.standard_normal())
         steer = min(max(steer, -vehicle.max_steering), vehicle.max_steering)
-        speed = min(max(speed, vehicle.min_speed), vehicle.max_speed)
+        speed = min(max(speed, vehicle.min_speed), vehicle.max_speed) * self.variation.speed_scale
         self._steer_cmd = steer
-        self._state = step(self._state, steer, speed, vehicle, self.config.dt, self._friction)
+        self._state = step(
+            self._state, steer, speed, vehicle, self.config.dt, self.variation.friction
+        )
         self._sim_time += self.config.dt
 
     def _geometry(
@@ -266,7 +301,8 @@ class RacingEnv(gym.Env[Any, Any]):
             speed=speed,
             steps=self._steps,
             progress=progress,
-            wheels_on_track=on_road,
+            all_wheels_on_track=all(on_road),
+            any_wheel_on_track=any(on_road),
             sim_time=self._sim_time,
         )
 

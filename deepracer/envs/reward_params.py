@@ -93,7 +93,8 @@ def build_params(
     speed: float,
     steps: int,
     progress: float,
-    wheels_on_track: list[bool],
+    all_wheels_on_track: bool,
+    any_wheel_on_track: bool,
     sim_time: float,
     is_crashed: bool = False,
 ) -> dict[str, Any]:
@@ -108,12 +109,13 @@ def build_params(
         speed: Commanded speed [m/s].
         steps: Step count including the prepare step.
         progress: Progress from :func:`compute_progress` [%].
-        wheels_on_track: Whether each of the four wheel centres is on the road.
+        all_wheels_on_track: All four wheel centres are on the road.
+        any_wheel_on_track: At least one wheel centre is on the road.
         sim_time: Simulated seconds since the episode started.
         is_crashed: The crash flag (no objects yet: always False).
     """
     return {
-        "all_wheels_on_track": all(wheels_on_track),
+        "all_wheels_on_track": all_wheels_on_track,
         "x": model_point[0],
         "y": model_point[1],
         "heading": heading_deg,
@@ -130,7 +132,7 @@ def build_params(
         "is_left_of_center": where.is_left_of_center,
         "is_reversed": track.reverse,
         "is_crashed": is_crashed,
-        "is_offtrack": not any(wheels_on_track),
+        "is_offtrack": not any_wheel_on_track,
         "closest_objects": [0, 0],
         "objects_location": [],
         "objects_left_of_center": [],

@@ -5,7 +5,7 @@ A world file names its track (resolved through the track search path, see
 ``reinvent_base``, ``reinvent_carpet``, ``reinvent_concrete`` and ``reinvent_wood``.
 
 Contents:
-    SurfaceConfig, NoiseConfig, WorldConfig: the typed world schema.
+    SurfaceConfig, NoiseConfig, RandomizationConfig, WorldConfig: the typed world schema.
     load_world: a shipped world name or a YAML path to a WorldConfig.
 """
 
@@ -17,7 +17,14 @@ from pathlib import Path
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import resolve
 
-__all__ = ["MATERIALS", "NoiseConfig", "SurfaceConfig", "WorldConfig", "load_world"]
+__all__ = [
+    "MATERIALS",
+    "NoiseConfig",
+    "RandomizationConfig",
+    "SurfaceConfig",
+    "WorldConfig",
+    "load_world",
+]
 
 MATERIALS = ("base", "carpet", "concrete", "wood", "asphalt")
 """Floor materials a world may name (the camera issue gives each its texture)."""
@@ -60,6 +67,44 @@ class NoiseConfig:
     """Standard deviation of the speed noise [m/s]."""
 
 
+def _range(lowest: float, highest: float = float("inf")) -> object:
+    def check(value: tuple[float, float]) -> str | None:
+        low, high = value
+        if lowest <= low <= high <= highest:
+            return None
+        upper = "" if highest == float("inf") else f" <= {highest}"
+        return f"[low, high] with {lowest} <= low <= high{upper}"
+
+    return check
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomizationConfig:
+    """Domain randomisation, drawn once per episode from the env's seed.
+
+    Ranges are ``[low, high]`` and drawn uniformly; ``[1.0, 1.0]`` (the default)
+    switches a factor off. Physical factors act on the car; visual ones on camera
+    observations only.
+    """
+
+    friction_scale: tuple[float, float] = field(default=(1.0, 1.0), metadata={"check": _range(0.1)})
+    """Multiplies the surface friction: a damp or dusty floor [-]."""
+    battery: tuple[float, float] = field(default=(1.0, 1.0), metadata={"check": _range(0.1, 1.0)})
+    """Battery level as a scale on the speed the motor reaches [-]."""
+    brightness: tuple[float, float] = field(default=(1.0, 1.0), metadata={"check": _range(0.0)})
+    """Multiplies image intensity (lighting) [-]."""
+    contrast: tuple[float, float] = field(default=(1.0, 1.0), metadata={"check": _range(0.0)})
+    """Scales intensities about mid-grey [-]."""
+    gamma: tuple[float, float] = field(default=(1.0, 1.0), metadata={"check": _range(0.05)})
+    """Gamma applied to intensities in [0, 1] [-]."""
+    pixel_noise_std: float = field(default=0.0, metadata={"check": _non_negative})
+    """Gaussian sensor noise per pixel and frame [grey levels of 255]."""
+    camera_height_jitter: float = field(default=0.0, metadata={"check": _non_negative})
+    """Camera height varies uniformly by +- this per episode [m]."""
+    camera_pitch_jitter_deg: float = field(default=0.0, metadata={"check": _non_negative})
+    """Camera pitch varies uniformly by +- this per episode [deg]."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorldConfig:
     """A world: a track, the direction it is driven and its surface."""
@@ -79,6 +124,8 @@ class WorldConfig:
     """Floor material and grip."""
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     """Action noise."""
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    """Per-episode domain randomisation (off by default)."""
 
 
 def load_world(name_or_path: str | Path) -> WorldConfig:

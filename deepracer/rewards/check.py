@@ -191,7 +191,8 @@ def _params(
         speed=pose.speed,
         steps=pose.steps,
         progress=progress,
-        wheels_on_track=wheels_on_track,
+        all_wheels_on_track=all(wheels_on_track),
+        any_wheel_on_track=any(wheels_on_track),
         sim_time=(pose.steps - 2) * DT,  # the first judged step (2) is at t = 0
     )
 

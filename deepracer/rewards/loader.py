@@ -56,6 +56,8 @@ class RewardFunction:
         function: ``reward_function(params) -> float``.
         name: Shown in messages (the file path for loaded files).
         source_text: The file's source, copied into every run.
+        batch_function: The file's optional ``reward_function_batch(params)``, which
+            takes arrays over many cars (see :mod:`deepracer.envs.vector`).
 
     Example:
         >>> reward = RewardFunction(lambda params: params["speed"] / 4, name="inline")
@@ -69,10 +71,12 @@ class RewardFunction:
         *,
         name: str,
         source_text: str | None = None,
+        batch_function: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self.function = function
         self.name = name
         self.source_text = source_text
+        self.batch_function = batch_function
 
     @classmethod
     def from_file(cls, path: str | Path) -> RewardFunction:
@@ -109,7 +113,13 @@ class RewardFunction:
                 f"{path}: defines no function 'reward_function(params)'; DeepRacer calls"
                 " exactly that name"
             )
-        return cls(function, name=str(path), source_text=text)
+        batch = getattr(module, "reward_function_batch", None)
+        return cls(
+            function,
+            name=str(path),
+            source_text=text,
+            batch_function=batch if callable(batch) else None,
+        )
 
     def __call__(self, params: Mapping[str, Any]) -> float:
         """Calls the function on a copy of ``params`` and validates the result.

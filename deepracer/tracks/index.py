@@ -18,7 +18,9 @@ Both are exact, not approximations:
   within r of its centre). A point's status is the centre's, flipped once per edge
   crossed by the segment from the point to the centre.
 
-Points outside the indexed area fall back to the full numpy scan.
+Points outside the indexed area fall back to the full numpy scan. Each index also
+answers many points at once (``*_batch``) with the candidate lists padded into
+arrays, for the vectorised environment.
 
 Contents:
     SegmentGrid: nearest point on a polyline.
@@ -61,6 +63,13 @@ class _Grid:
             axis=1,
         )
 
+    def cells_of(self, x: FloatArray, y: FloatArray) -> NDArray[np.intp]:
+        """Returns flat cell indices (N,), -1 outside the grid."""
+        i = np.floor((x - self.x0) / self.cell).astype(np.intp)
+        j = np.floor((y - self.y0) / self.cell).astype(np.intp)
+        inside = (i >= 0) & (i < self.nx) & (j >= 0) & (j < self.ny)
+        return np.where(inside, i * self.ny + j, -1)
+
     def cell_of(self, x: float, y: float) -> int:
         """Returns the flat cell index of a point, or -1 outside the grid."""
         i = math.floor((x - self.x0) / self.cell)
@@ -80,6 +89,11 @@ def _segment_distances(
     return np.asarray(np.sqrt(np.einsum("psi,psi->ps", off, off)), dtype=np.float64)
 
 
+def _pad(rows: list[tuple[int, ...]], width: int) -> NDArray[np.intp]:
+    """Cuts or pads (with the row's first entry) every row to ``width`` entries."""
+    return np.array([(c + (c[0],) * width)[:width] for c in rows], dtype=np.intp)
+
+
 class SegmentGrid:
     """Exact nearest-segment queries on a polyline.
 
@@ -91,7 +105,7 @@ class SegmentGrid:
     """
 
     def __init__(
-        self, starts: FloatArray, vectors: FloatArray, *, cell: float = 0.2, margin: float = 2.0
+        self, starts: FloatArray, vectors: FloatArray, *, cell: float = 0.1, margin: float = 2.0
     ) -> None:
         len2 = np.einsum("ij,ij->i", vectors, vectors)
         inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0.0)
@@ -105,6 +119,22 @@ class SegmentGrid:
             keep = d <= d.min(axis=1, keepdims=True) + slack
             candidates.extend(tuple(np.flatnonzero(row).tolist()) for row in keep)
         self._candidates = candidates
+        # Padded with each row's first (smallest) candidate: a duplicate never wins a
+        # strict comparison, so ties still go to the smallest index. Rows are padded to
+        # a typical width; the few longer rows (cells near a curve's centre, where many
+        # segments are equally far) are answered from a second, wider table.
+        lengths = np.array([len(c) for c in candidates])
+        width = int(np.percentile(lengths, 95))
+        self._padded: NDArray[np.intp] = _pad(candidates, width)
+        long_rows = np.flatnonzero(lengths > width)
+        self._long_row = np.full(len(candidates), -1, dtype=np.intp)
+        self._long_row[long_rows] = np.arange(len(long_rows))
+        self._padded_long: NDArray[np.intp] = _pad(
+            [candidates[i] for i in long_rows.tolist()] or [(0,)], int(lengths.max())
+        )
+        self._starts = starts
+        self._vectors = vectors
+        self._inv_len2 = inv_len2
         self._ax = starts[:, 0].tolist()
         self._ay = starts[:, 1].tolist()
         self._vx = vectors[:, 0].tolist()
@@ -131,6 +161,47 @@ class SegmentGrid:
             if d2 < best_d2:
                 best, best_d2, best_t = i, d2, t
         return best, best_t, ax[best] + best_t * vx[best], ay[best] + best_t * vy[best]
+
+    def nearest_batch(
+        self, x: FloatArray, y: FloatArray
+    ) -> tuple[NDArray[np.intp], FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+        """Answers :meth:`nearest` for N points at once.
+
+        Returns:
+            ``(segment, t, nearest_x, nearest_y, valid)``; rows with ``valid`` False
+            lie outside the grid and hold garbage.
+        """
+        cells = self._grid.cells_of(x, y)
+        valid = cells >= 0
+        safe = np.where(valid, cells, 0)
+        long_row = self._long_row[safe]
+        wide = long_row >= 0
+        seg, t, nx, ny = self._nearest_among(self._padded[safe], x, y)
+        if wide.any():
+            seg[wide], t[wide], nx[wide], ny[wide] = self._nearest_among(
+                self._padded_long[long_row[wide]], x[wide], y[wide]
+            )
+        return seg, t, nx, ny, valid
+
+    def _nearest_among(
+        self, cand: NDArray[np.intp], x: FloatArray, y: FloatArray
+    ) -> tuple[NDArray[np.intp], FloatArray, FloatArray, FloatArray]:
+        ax = self._starts[cand, 0]
+        ay = self._starts[cand, 1]
+        vx = self._vectors[cand, 0]
+        vy = self._vectors[cand, 1]
+        wx = x[:, None] - ax
+        wy = y[:, None] - ay
+        t = np.clip((wx * vx + wy * vy) * self._inv_len2[cand], 0.0, 1.0)
+        dx = wx - t * vx
+        dy = wy - t * vy
+        k = np.argmin(dx * dx + dy * dy, axis=1)
+        rows = np.arange(len(x))
+        seg = cand[rows, k]
+        tk = t[rows, k]
+        nx = ax[rows, k] + tk * vx[rows, k]
+        ny = ay[rows, k] + tk * vy[rows, k]
+        return seg, tk, nx, ny
 
 
 class RoadGrid:
@@ -162,6 +233,15 @@ class RoadGrid:
             d = _segment_distances(centers[k : k + step], starts, vectors, inv_len2)
             edges.extend(tuple(np.flatnonzero(row).tolist()) for row in d <= reach)
         self._edges = edges
+        width = max(1, max(len(e) for e in edges))
+        padded = np.full((len(edges), width), -1, dtype=np.intp)
+        for row, e in enumerate(edges):
+            padded[row, : len(e)] = e
+        self._padded: NDArray[np.intp] = padded
+        self._inside_arr: NDArray[np.bool_] = inside
+        self._centers = centers
+        self._starts = starts
+        self._vectors = vectors
         self._cx = centers[:, 0].tolist()
         self._cy = centers[:, 1].tolist()
         self._ax = starts[:, 0].tolist()
@@ -195,3 +275,32 @@ class RoadGrid:
             if 0.0 <= s <= 1.0 and 0.0 <= u < 1.0:
                 inside = not inside
         return inside
+
+    def contains_batch(
+        self, x: FloatArray, y: FloatArray
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """Answers :meth:`contains` for N points at once.
+
+        Returns:
+            ``(inside, valid)``; rows with ``valid`` False lie outside the grid.
+        """
+        cells = self._grid.cells_of(x, y)
+        valid = cells >= 0
+        safe = np.where(valid, cells, 0)
+        edges = self._padded[safe]  # (N, E), -1 = no edge
+        real = edges >= 0
+        e = np.where(real, edges, 0)
+        qx = (self._centers[safe, 0] - x)[:, None]
+        qy = (self._centers[safe, 1] - y)[:, None]
+        vx = self._vectors[e, 0]
+        vy = self._vectors[e, 1]
+        wx = self._starts[e, 0] - x[:, None]
+        wy = self._starts[e, 1] - y[:, None]
+        denom = qx * vy - qy * vx
+        ok = real & (denom != 0.0)
+        safe_denom = np.where(ok, denom, 1.0)
+        s = (wx * vy - wy * vx) / safe_denom
+        u = (wx * qy - wy * qx) / safe_denom
+        crossed = ok & (s >= 0.0) & (s <= 1.0) & (u >= 0.0) & (u < 1.0)
+        flips = np.count_nonzero(crossed, axis=1) % 2 == 1
+        return self._inside_arr[safe] ^ flips, valid

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -102,6 +103,7 @@ class Track:
         # Normalised arc length of every waypoint, as the simapp's TrackLine.ndists:
         # bisect on it gives closest_waypoints.
         self.ndists: list[float] = [*(self.center.cumulative[:-1] / self.length).tolist(), 1.0]
+        self._ndists_array = np.array(self.ndists)
         # The simapp treats an open track as counter-clockwise; reversing flips it.
         base_ccw = signed_area(self._forward_rows[:, 0:2]) > 0.0 if self.is_loop else True
         self.is_ccw: bool = base_ccw != reverse
@@ -241,6 +243,69 @@ class Track:
         if self._road_hole is not None:
             inside &= ~points_in_ring(pts, self._road_hole)
         return inside
+
+    def locate_batch(self, x: FloatArray, y: FloatArray) -> dict[str, NDArray[Any]]:
+        """Returns :meth:`locate` for N points as arrays keyed by TrackPoint field.
+
+        ``center`` becomes ``center_x`` and ``center_y``.
+        """
+        s, cx, cy = self._project_batch(self.center, self._center_grid, x, y)
+        _, ix, iy = self._project_batch(self.inner, self._inner_grid, cx, cy)
+        _, ox, oy = self._project_batch(self.outer, self._outer_grid, cx, cy)
+        d_in = np.hypot(x - ix, y - iy)
+        d_out = np.hypot(x - ox, y - oy)
+        ndist = s / self.length
+        nxt = np.searchsorted(self._ndists_array, ndist, side="right")
+        prev = nxt - 1
+        prev[prev == -1] = len(self.ndists) - 1
+        nxt[nxt == len(self.ndists)] = 0
+        return {
+            "s": s,
+            "ndist": ndist,
+            "prev_index": prev,
+            "next_index": nxt,
+            "center_x": cx,
+            "center_y": cy,
+            "distance_from_center": np.hypot(x - cx, y - cy),
+            "distance_to_inner": d_in,
+            "distance_to_outer": d_out,
+            "width": np.hypot(ix - ox, iy - oy),
+            "is_left_of_center": (d_in < d_out) != (not self.is_ccw),
+        }
+
+    def on_road_batch(self, x: FloatArray, y: FloatArray) -> NDArray[np.bool_]:
+        """Returns :meth:`on_road` for N points given as coordinate arrays."""
+        inside, valid = self._road_grid.contains_batch(x, y)
+        if not valid.all():
+            far = ~valid
+            inside[far] = self.on_road(np.stack([x[far], y[far]], axis=1))
+        return inside
+
+    def pose_at_batch(self, s: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Returns :meth:`pose_at` for an array of arc lengths (any shape)."""
+        line = self.center
+        if self.is_loop:
+            s = np.mod(s, self.length)
+        seg = np.searchsorted(line.cumulative, s, side="right") - 1
+        seg = np.clip(seg, 0, len(line.seg_lengths) - 1)
+        length = line.seg_lengths[seg]
+        t = np.divide(s - line.cumulative[seg], length, out=np.zeros_like(s), where=length > 0)
+        t = np.clip(t, 0.0, 1.0)
+        x0, y0 = line.starts[seg, 0], line.starts[seg, 1]
+        vx, vy = line.vectors[seg, 0], line.vectors[seg, 1]
+        return x0 + t * vx, y0 + t * vy, np.arctan2(vy, vx)
+
+    @staticmethod
+    def _project_batch(
+        line: Polyline, grid: SegmentGrid, x: FloatArray, y: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        seg, t, nx, ny, valid = grid.nearest_batch(x, y)
+        s = line.cumulative[seg] + t * line.seg_lengths[seg]
+        if not valid.all():
+            far = ~valid
+            s_far, nearest, _ = line.project(np.stack([x[far], y[far]], axis=1))
+            s[far], nx[far], ny[far] = s_far, nearest[:, 0], nearest[:, 1]
+        return s, nx, ny
 
     @staticmethod
     def _project(
