@@ -40,6 +40,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from deepracer import accel
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
 from deepracer.envs.config import EnvConfig
@@ -51,7 +52,6 @@ from deepracer.envs.observation import (
     StateObservation,
     make_observation,
 )
-from deepracer.envs.racing_env import draw_variation
 from deepracer.envs.reward_params import build_params
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import RewardFunctionError
@@ -77,6 +77,7 @@ _STATUS_NAMES = np.array(
 )
 _IN_PROGRESS, _OFF_TRACK, _LAP, _REVERSED, _IMMOBILIZED, _TIME_UP, _PREPARE = range(7)
 _NOISE_BLOCK = 256  # normals drawn per car at a time; the stream is the same as one by one
+_UNIFORM_BLOCK = 7 * 32  # episode-randomisation uniforms per car at a time (7 per reset)
 
 
 class RacingVectorEnv(VectorEnv[Any, Any, Any]):
@@ -168,16 +169,34 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         self._track_of = 2 * self._world_of
         self._friction = np.array([self.worlds[w].surface.friction for w in self._world_of])
         self._speed_scale = np.ones(n)
-        self._variations: list[EpisodeVariation] = [
-            EpisodeVariation(friction=f) for f in self._friction
-        ]
         self._autoreset = np.zeros(n, dtype=bool)
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._noise_rngs: list[np.random.Generator | None] = [None] * n
         self._image_rngs: list[np.random.Generator | None] = [None] * n
+        self._uniform_buf = np.zeros((n, _UNIFORM_BLOCK))
+        self._uniform_ptr = np.full(n, _UNIFORM_BLOCK, dtype=np.int64)
+        self._start_poses: dict[tuple[int, float], tuple[float, float, float]] = {}
+        rand = [w.randomization for w in self.worlds]
+        self._ranges = {
+            "friction": np.array([w.surface.friction for w in self.worlds]),
+            "friction_scale": np.array([x.friction_scale for x in rand]),
+            "battery": np.array([x.battery for x in rand]),
+            "brightness": np.array([x.brightness for x in rand]),
+            "contrast": np.array([x.contrast for x in rand]),
+            "gamma": np.array([x.gamma for x in rand]),
+            "camera_height": np.array([x.camera_height_jitter for x in rand]),
+            "camera_pitch": np.array([x.camera_pitch_jitter_deg for x in rand]),
+        }
         self._noise_buf = np.zeros((n, _NOISE_BLOCK))
         self._noise_ptr = np.full(n, _NOISE_BLOCK, dtype=np.int64)
         self._geometry: dict[str, Any] = {}
+        # numba kernels when installed (read at construction, so tests can compare)
+        self._compiled = accel.ENABLED
+        self._group_key = b""
+        self._waypoints_cache: list[FloatArray] | None = None
+        self._track_lengths = np.array([t.length for t in self.tracks])
+        self._track_reversed = np.array([t.reverse for t in self.tracks])
+        self._group_cache: list[tuple[int, NDArray[np.int64]]] = []
         self._started = False
 
     # -- gymnasium API ----------------------------------------------------------------
@@ -258,30 +277,35 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         for i, seed in zip(cars.tolist(), seeds, strict=True):
             if seed is not None or self._rngs[i] is None:
                 self._rngs[i], _ = seeding.np_random(seed)
-            rng = self._rngs[i]
-            assert rng is not None
             if seed is not None or self._noise_rngs[i] is None:
+                rng = self._rngs[i]
+                assert rng is not None
                 self._episode[i] = 0
                 noise_seed, image_seed = rng.integers(2**63, size=2)
                 self._noise_rngs[i] = np.random.default_rng(int(noise_seed))
                 self._image_rngs[i] = np.random.default_rng(int(image_seed))
-                self._noise_ptr[i] = _NOISE_BLOCK  # refill from the new stream
-            world = self.worlds[self._world_of[i]]
-            variation = draw_variation(world, rng)
-            self._variations[i] = variation
-            self._friction[i] = variation.friction
-            self._speed_scale[i] = variation.speed_scale
-            index = int(self._episode[i])
-            self._episode_index[i] = index
-            self._episode[i] += 1
-            flip = start_cfg.alternate_direction and index % 2 == 1
-            self._track_of[i] = 2 * self._world_of[i] + int(flip)
-            if "start_ndist" in options:
-                start = float(options["start_ndist"]) % 1.0
-            else:
-                start = (start_cfg.offset + index * start_cfg.round_robin_advance) % 1.0
-            self._start_ndist[i] = start
-            x, y, yaw = self.tracks[self._track_of[i]].start_pose(start)
+                self._noise_ptr[i] = _NOISE_BLOCK  # refill from the new streams
+                self._uniform_ptr[i] = _UNIFORM_BLOCK
+        # The episode draws of draw_variation, vectorised: 7 uniforms per reset, taken
+        # from per-car blocks of the same stream.
+        u = self._take_uniforms(cars)
+        w = self._world_of[cars]
+        r = self._ranges
+        friction = r["friction"][w] * _pick(r["friction_scale"][w], u[:, 0])
+        self._friction[cars] = friction
+        self._speed_scale[cars] = _pick(r["battery"][w], u[:, 1])
+        index = self._episode[cars].copy()
+        self._episode_index[cars] = index
+        self._episode[cars] += 1
+        flip = start_cfg.alternate_direction & (index % 2 == 1)
+        self._track_of[cars] = 2 * w + flip.astype(np.int64)
+        if "start_ndist" in options:
+            starts = np.full(len(cars), float(options["start_ndist"]) % 1.0)
+        else:
+            starts = (start_cfg.offset + index * start_cfg.round_robin_advance) % 1.0
+        self._start_ndist[cars] = starts
+        for k, i in enumerate(cars.tolist()):
+            x, y, yaw = self._start_pose(int(self._track_of[i]), float(starts[k]))
             self._state[i] = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
         self._steer_cmd[cars] = 0.0
         self._steps[cars] = 1
@@ -295,10 +319,40 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         self._last_point[cars, 0] = geometry["mx"][cars]
         self._last_point[cars, 1] = geometry["my"][cars]
         if self._observation_reset is not None:
-            for i in cars.tolist():
-                self._observation_reset(
-                    self.worlds[self._world_of[i]], self._variations[i], self._image_rngs[i]
+            height = r["camera_height"][w] * (2.0 * u[:, 5] - 1.0)
+            pitch = r["camera_pitch"][w] * (2.0 * u[:, 6] - 1.0)
+            for k, i in enumerate(cars.tolist()):
+                variation = EpisodeVariation(
+                    friction=float(friction[k]),
+                    speed_scale=float(self._speed_scale[i]),
+                    brightness=float(_pick(r["brightness"][w[k]], u[k, 2])),
+                    contrast=float(_pick(r["contrast"][w[k]], u[k, 3])),
+                    gamma=float(_pick(r["gamma"][w[k]], u[k, 4])),
+                    camera_height_offset=float(height[k]),
+                    camera_pitch_offset_deg=float(pitch[k]),
                 )
+                self._observation_reset(
+                    self.worlds[self._world_of[i]], variation, self._image_rngs[i]
+                )
+
+    def _take_uniforms(self, cars: NDArray[np.intp]) -> FloatArray:
+        """Returns the next 7 uniforms of each car's episode stream."""
+        ptr = self._uniform_ptr
+        for i in cars[ptr[cars] >= _UNIFORM_BLOCK].tolist():
+            rng = self._rngs[i]
+            assert rng is not None
+            self._uniform_buf[i] = rng.random(_UNIFORM_BLOCK)
+            ptr[i] = 0
+        cols = ptr[cars][:, None] + np.arange(7)
+        ptr[cars] += 7
+        return np.asarray(self._uniform_buf[cars[:, None], cols])
+
+    def _start_pose(self, track: int, ndist: float) -> tuple[float, float, float]:
+        key = (track, ndist)
+        pose = self._start_poses.get(key)
+        if pose is None:
+            pose = self._start_poses[key] = self.tracks[track].start_pose(ndist)
+        return pose
 
     # -- the batched step ---------------------------------------------------------------
 
@@ -327,7 +381,10 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         return steer, speed
 
     def _locate(self) -> None:
-        """Computes the geometry of every car's current pose (cached until it moves)."""
+        """Computes the geometry of every car's current pose."""
+        if self._compiled:
+            self._locate_compiled()
+            return
         vehicle = self.config.vehicle
         x, y, yaw = self._state[:, 0], self._state[:, 1], self._state[:, 2]
         c, s = np.cos(yaw), np.sin(yaw)
@@ -382,6 +439,47 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             "is_offtrack": ~on_road.any(axis=1),
         }
 
+    def _locate_compiled(self) -> None:
+        n = self.num_envs
+        out_f = np.empty((n, len(accel.GEOMETRY_FLOATS)))
+        out_i = np.empty((n, 3), dtype=np.int64)
+        out_b = np.empty((n, 3), dtype=np.bool_)
+        for t, cars in self._groups():
+            pack = accel.pack_track(self.tracks[t])
+            accel.locate_cars(pack, cars, self._state, self.config.vehicle, out_f, out_i, out_b)
+        geometry: dict[str, Any] = {k: out_f[:, j] for j, k in enumerate(accel.GEOMETRY_FLOATS)}
+        geometry.update(
+            prev_index=out_i[:, 0],
+            next_index=out_i[:, 1],
+            is_left_of_center=out_b[:, 0],
+            all_wheels_on_track=out_b[:, 1],
+            is_offtrack=out_b[:, 2],
+            floats=out_f,
+            segment=out_i[:, 2],
+        )
+        self._geometry = geometry
+
+    def _waypoint_list(self) -> list[FloatArray]:
+        """Each car's centre line (shared read-only arrays), cached with the groups."""
+        self._groups()
+        cache = self._waypoints_cache
+        if cache is None:
+            cache = [self.tracks[t].center.points for t in self._track_of.tolist()]
+            self._waypoints_cache = cache
+        return cache
+
+    def _groups(self) -> list[tuple[int, NDArray[np.int64]]]:
+        """Returns ``(track index, cars on it)`` pairs, cached until tracks change."""
+        key = self._track_of.tobytes()
+        if self._group_key != key:
+            self._group_cache = [
+                (t, np.flatnonzero(self._track_of == t).astype(np.int64))
+                for t in np.unique(self._track_of).tolist()
+            ]
+            self._group_key = key
+            self._waypoints_cache = None
+        return self._group_cache
+
     def _compute_progress(self) -> FloatArray:
         return _progress(self._geometry["ndist"] - self._start_ndist, self._progress)
 
@@ -414,7 +512,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         n = self.num_envs
         heading = np.degrees(self._state[:, 2])
         heading = np.where(heading <= -180.0, heading + 360.0, heading)
-        tracks = [self.tracks[t] for t in self._track_of.tolist()]
+        track_of = self._track_of
         return {
             "all_wheels_on_track": g["all_wheels_on_track"],
             "x": g["mx"],
@@ -427,11 +525,11 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             "speed": speed,
             "steering_angle": steer_deg,
             "track_width": g["width"],
-            "track_length": np.array([t.length for t in tracks]),
-            "waypoints": [t.center.points for t in tracks],
+            "track_length": self._track_lengths[track_of],
+            "waypoints": self._waypoint_list(),
             "closest_waypoints": np.stack([g["prev_index"], g["next_index"]], axis=1),
             "is_left_of_center": g["is_left_of_center"],
-            "is_reversed": np.array([t.reverse for t in tracks]),
+            "is_reversed": self._track_reversed[track_of],
             "is_crashed": np.zeros(n, dtype=bool),
             "is_offtrack": g["is_offtrack"],
             "closest_objects": np.zeros((n, 2), dtype=np.int64),
@@ -500,8 +598,9 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise RewardFunctionError(
-                    f"{self._reward_name}: reward_function_batch returned {float(values[i])!r} for car {i}"
-                    f" at step {self._steps[i]}; expected a finite number in [-1e5, 1e5]"
+                    f"{self._reward_name}: reward_function_batch returned {float(values[i])!r}"
+                    f" for car {i} at step {self._steps[i]};"
+                    " expected a finite number in [-1e5, 1e5]"
                 )
             return values[active]
         reward = self.reward_function
@@ -538,9 +637,20 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             * self._speed_scale[idx]
         )
         self._steer_cmd[idx] = s
-        self._state[idx] = step_batch(
-            self._state[idx], s, v, vehicle, self.config.dt, self._friction[idx]
-        )
+        if self._compiled:
+            accel.physics_step(
+                idx.astype(np.int64),
+                self._state,
+                s,
+                v,
+                self._friction[idx],
+                vehicle,
+                self.config.dt,
+            )
+        else:
+            self._state[idx] = step_batch(
+                self._state[idx], s, v, vehicle, self.config.dt, self._friction[idx]
+            )
         self._sim_time[idx] += self.config.dt
 
     def _refill_noise(self, cars: NDArray[np.intp]) -> None:
@@ -592,6 +702,23 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         )
 
     def _observe_state(self, obs_type: StateObservation) -> NDArray[np.float32]:
+        if self._compiled:
+            obs = np.empty((self.num_envs, 5 + 2 * len(obs_type.config.lookahead)), np.float32)
+            lookahead = np.asarray(obs_type.config.lookahead, dtype=np.float64)
+            for t, cars in self._groups():
+                accel.state_observation(
+                    accel.pack_track(self.tracks[t]),
+                    cars,
+                    self._state,
+                    self._steer_cmd,
+                    self._geometry["floats"],
+                    self._geometry["segment"],
+                    self._geometry["is_left_of_center"],
+                    lookahead,
+                    self.config.vehicle,
+                    obs,
+                )
+            return obs
         g = self._geometry
         vehicle = self.config.vehicle
         yaw = self._state[:, 2]
@@ -657,9 +784,15 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             "all_wheels_on_track": g["all_wheels_on_track"].copy(),
             "is_offtrack": g["is_offtrack"].copy(),
             "is_left_of_center": g["is_left_of_center"].copy(),
-            "is_reversed": np.array([self.tracks[t].reverse for t in self._track_of.tolist()]),
+            "is_reversed": self._track_reversed[self._track_of],
             "closest_waypoints": np.stack([g["prev_index"], g["next_index"]], axis=1),
         }
+
+
+def _pick(bounds: FloatArray, u: Any) -> Any:
+    """``low + u * (high - low)`` for (K, 2) bounds, as draw_variation computes it."""
+    bounds = np.asarray(bounds)
+    return bounds[..., 0] + u * (bounds[..., 1] - bounds[..., 0])
 
 
 def _progress(delta: FloatArray, prev: FloatArray) -> FloatArray:

@@ -9,11 +9,24 @@ import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
+from deepracer import accel
 from deepracer.envs import RacingEnv
 from deepracer.envs.vector import RacingVectorEnv
 from deepracer.errors import RewardFunctionError
 
 CONFIG: dict[str, Any] = {"world": "kidney", "episode": {"max_steps": 150}}
+
+
+@pytest.fixture(params=["numpy", "numba"], autouse=True)
+def kernels(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs every test with the numpy path and, when numba is installed, the kernels."""
+    if request.param == "numba":
+        if accel.numba is None:
+            pytest.skip("numba is not installed (the fast extra)")
+        monkeypatch.setattr(accel, "ENABLED", True)
+    else:
+        monkeypatch.setattr(accel, "ENABLED", False)
+    return str(request.param)
 
 
 def singles(n: int, config: dict[str, Any], worlds: list[str] | None = None) -> SyncVectorEnv:

@@ -1,0 +1,608 @@
+"""Optional numba kernels for the hot loops of the simulator.
+
+numba is an optional dependency (the ``fast`` extra). When it is installed, the
+vectorised environment runs its per-car geometry, physics and state observation as
+compiled loops; without it (or with ``DEEPRACER_DISABLE_NUMBA=1``) the same results
+come from the numpy code paths. The kernels do exactly the arithmetic of the
+scalar Python functions they mirror (:meth:`SegmentGrid.nearest`,
+:meth:`RoadGrid.contains`, :func:`deepracer.physics.step`), so both paths agree to
+the last bit or to rounding; the tests compare them.
+
+Contents:
+    ENABLED: whether the kernels are used.
+    TrackPack: a track's arrays in the layout the kernels read.
+    pack_track: build (and cache) the pack of a track.
+    locate_cars: geometry of many cars' poses on one track.
+    physics_step: the kinematic bicycle for many cars.
+    state_observation: the ``state`` observation for many cars.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from deepracer.tracks import Track
+
+__all__ = ["ENABLED", "TrackPack", "locate_cars", "pack_track", "physics_step", "state_observation"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+numba: Any
+try:  # depends on the installed extras
+    import numba
+except ImportError:
+    numba = None
+ENABLED = numba is not None and not os.environ.get("DEEPRACER_DISABLE_NUMBA")
+"""Whether the vectorised env uses the compiled kernels (read when an env is built)."""
+
+
+def _jit(fn: Any) -> Any:
+    if numba is None:
+        return fn
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
+class GridPack(NamedTuple):
+    """One uniform grid: origin, cell size, shape, CSR candidate lists."""
+
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    offsets: IntArray
+    items: IntArray
+
+
+class TrackPack(NamedTuple):
+    """A track's arrays for the kernels (centre, borders, road grid, arc lengths)."""
+
+    center: tuple[Any, ...]
+    inner: tuple[Any, ...]
+    outer: tuple[Any, ...]
+    road: tuple[Any, ...]
+    ndists: FloatArray
+    cumulative: FloatArray
+    seg_lengths: FloatArray
+    length: float
+    is_loop: bool
+    is_ccw: bool
+
+
+def _csr(rows: list[tuple[int, ...]]) -> tuple[IntArray, IntArray]:
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(r) for r in rows])
+    items = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(offsets[-1]))
+    return offsets, items
+
+
+def _line_pack(line: Any, grid: Any) -> tuple[Any, ...]:
+    g = grid._grid
+    offsets, items = _csr(grid._candidates)
+    return (
+        GridPack(g.x0, g.y0, g.cell, g.nx, g.ny, offsets, items),
+        np.ascontiguousarray(grid._starts),
+        np.ascontiguousarray(grid._vectors),
+        np.ascontiguousarray(grid._inv_len2),
+        np.ascontiguousarray(line.cumulative),
+        np.ascontiguousarray(line.seg_lengths),
+    )
+
+
+_PACKS: dict[int, TrackPack] = {}
+
+
+def pack_track(track: Track) -> TrackPack:
+    """Returns the kernel layout of ``track`` (built once per track object)."""
+    key = id(track)
+    pack = _PACKS.get(key)
+    if pack is None or pack.length != track.length:
+        road = track._road_grid
+        g = road._grid
+        offsets, items = _csr(road._edges)
+        pack = TrackPack(
+            center=_line_pack(track.center, track._center_grid),
+            inner=_line_pack(track.inner, track._inner_grid),
+            outer=_line_pack(track.outer, track._outer_grid),
+            road=(
+                GridPack(g.x0, g.y0, g.cell, g.nx, g.ny, offsets, items),
+                np.asarray(road._inside_arr, dtype=np.bool_),
+                np.ascontiguousarray(road._centers),
+                np.ascontiguousarray(road._starts),
+                np.ascontiguousarray(road._vectors),
+                np.ascontiguousarray(
+                    np.vstack(
+                        [track._road_outer]
+                        + ([] if track._road_hole is None else [track._road_hole])
+                    )
+                ),
+                np.array(
+                    [len(track._road_outer)]
+                    + ([] if track._road_hole is None else [len(track._road_hole)]),
+                    dtype=np.int64,
+                ),
+            ),
+            ndists=np.asarray(track.ndists, dtype=np.float64),
+            cumulative=np.ascontiguousarray(track.center.cumulative),
+            seg_lengths=np.ascontiguousarray(track.center.seg_lengths),
+            length=track.length,
+            is_loop=track.is_loop,
+            is_ccw=track.is_ccw,
+        )
+        _PACKS[key] = pack
+    return pack
+
+
+# -- kernels (numba-compatible Python) ---------------------------------------------------
+
+
+@_jit
+def _nearest(x, y, x0, y0, cell, nx, ny, offsets, items, starts, vectors, inv):
+    """Mirrors SegmentGrid.nearest; scans every segment outside the grid."""
+    i = math.floor((x - x0) / cell)
+    j = math.floor((y - y0) / cell)
+    best = -1
+    best_d2 = math.inf
+    best_t = 0.0
+    if 0 <= i < nx and 0 <= j < ny:
+        c = i * ny + j
+        lo, hi = offsets[c], offsets[c + 1]
+        for k in range(lo, hi):
+            s = items[k]
+            wx = x - starts[s, 0]
+            wy = y - starts[s, 1]
+            t = (wx * vectors[s, 0] + wy * vectors[s, 1]) * inv[s]
+            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+            dx = wx - t * vectors[s, 0]
+            dy = wy - t * vectors[s, 1]
+            d2 = dx * dx + dy * dy
+            if d2 < best_d2:
+                best, best_d2, best_t = s, d2, t
+    else:
+        for s in range(starts.shape[0]):
+            wx = x - starts[s, 0]
+            wy = y - starts[s, 1]
+            t = (wx * vectors[s, 0] + wy * vectors[s, 1]) * inv[s]
+            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+            dx = wx - t * vectors[s, 0]
+            dy = wy - t * vectors[s, 1]
+            d2 = dx * dx + dy * dy
+            if d2 < best_d2:
+                best, best_d2, best_t = s, d2, t
+    return (
+        best,
+        best_t,
+        starts[best, 0] + best_t * vectors[best, 0],
+        starts[best, 1] + best_t * vectors[best, 1],
+    )
+
+
+@_jit
+def _in_rings(x, y, rings, sizes):
+    """Even-odd test over all rings (the grid's fallback far from the track)."""
+    inside = False
+    base = 0
+    for r in range(sizes.shape[0]):
+        m = sizes[r]
+        for k in range(m):
+            ax, ay = rings[base + k, 0], rings[base + k, 1]
+            b = base + (k + 1) % m
+            bx, by = rings[b, 0], rings[b, 1]
+            if (ay > y) != (by > y):
+                xc = ax + (y - ay) * (bx - ax) / (by - ay)
+                if x < xc:
+                    inside = not inside
+        base += m
+    return inside
+
+
+@_jit
+def _on_road(
+    x, y, x0, y0, cell, nx, ny, offsets, items, inside_cells, centers, starts, vectors, rings, sizes
+):
+    """Mirrors RoadGrid.contains."""
+    i = math.floor((x - x0) / cell)
+    j = math.floor((y - y0) / cell)
+    if not (0 <= i < nx and 0 <= j < ny):
+        return _in_rings(x, y, rings, sizes)
+    c = i * ny + j
+    inside = inside_cells[c]
+    qx = centers[c, 0] - x
+    qy = centers[c, 1] - y
+    for k in range(offsets[c], offsets[c + 1]):
+        e = items[k]
+        vx = vectors[e, 0]
+        vy = vectors[e, 1]
+        denom = qx * vy - qy * vx
+        if denom == 0.0:
+            continue
+        wx = starts[e, 0] - x
+        wy = starts[e, 1] - y
+        s = (wx * vy - wy * vx) / denom
+        u = (wx * qy - wy * qx) / denom
+        if 0.0 <= s <= 1.0 and 0.0 <= u < 1.0:
+            inside = not inside
+    return inside
+
+
+@_jit
+def _locate_kernel(
+    cars,
+    state,
+    rear_offset,
+    model_offset,
+    wheelbase,
+    half_rear,
+    half_front,
+    cg,
+    cs,
+    cv,
+    ci,
+    ccum,
+    cseg,
+    ig,
+    is_,
+    iv,
+    ii,
+    og,
+    os_,
+    ov,
+    oi,
+    rg,
+    r_inside,
+    r_centers,
+    r_starts,
+    r_vectors,
+    r_rings,
+    r_sizes,
+    ndists,
+    length,
+    is_ccw,
+    out_f,
+    out_i,
+    out_b,
+):
+    """Fills geometry rows for the given cars: see locate_cars for the columns."""
+    for n in range(cars.shape[0]):
+        car = cars[n]
+        x = state[car, 0]
+        y = state[car, 1]
+        yaw = state[car, 2]
+        c = math.cos(yaw)
+        s = math.sin(yaw)
+        ox = x + rear_offset * c
+        oy = y + rear_offset * s
+        mx = ox + model_offset * c
+        my = oy + model_offset * s
+        seg, t, cx, cy = _nearest(
+            mx, my, cg[0], cg[1], cg[2], cg[3], cg[4], cg[5], cg[6], cs, cv, ci
+        )
+        arc = ccum[seg] + t * cseg[seg]
+        _, _, ix, iy = _nearest(
+            cx, cy, ig[0], ig[1], ig[2], ig[3], ig[4], ig[5], ig[6], is_, iv, ii
+        )
+        _, _, qx, qy = _nearest(
+            cx, cy, og[0], og[1], og[2], og[3], og[4], og[5], og[6], os_, ov, oi
+        )
+        d_in = math.hypot(mx - ix, my - iy)
+        d_out = math.hypot(mx - qx, my - qy)
+        ndist = arc / length
+        nxt = _bisect_right_near(ndists, ndist, seg + 1)
+        prev = nxt - 1
+        if prev == -1:
+            prev = ndists.shape[0] - 1
+        if nxt == ndists.shape[0]:
+            nxt = 0
+        fx = x + wheelbase * c
+        fy = y + wheelbase * s
+        on_count = 0
+        for w in range(4):
+            if w == 0:
+                px, py = x - half_rear * s, y + half_rear * c
+            elif w == 1:
+                px, py = fx - half_front * s, fy + half_front * c
+            elif w == 2:
+                px, py = x + half_rear * s, y - half_rear * c
+            else:
+                px, py = fx + half_front * s, fy - half_front * c
+            if _on_road(
+                px,
+                py,
+                rg[0],
+                rg[1],
+                rg[2],
+                rg[3],
+                rg[4],
+                rg[5],
+                rg[6],
+                r_inside,
+                r_centers,
+                r_starts,
+                r_vectors,
+                r_rings,
+                r_sizes,
+            ):
+                on_count += 1
+        out_f[car, 0] = arc
+        out_f[car, 1] = ndist
+        out_f[car, 2] = cx
+        out_f[car, 3] = cy
+        out_f[car, 4] = math.hypot(mx - cx, my - cy)
+        out_f[car, 5] = d_in
+        out_f[car, 6] = d_out
+        out_f[car, 7] = math.hypot(ix - qx, iy - qy)
+        out_f[car, 8] = ox
+        out_f[car, 9] = oy
+        out_f[car, 10] = mx
+        out_f[car, 11] = my
+        out_i[car, 0] = prev
+        out_i[car, 1] = nxt
+        out_i[car, 2] = seg
+        out_b[car, 0] = (d_in < d_out) != (not is_ccw)
+        out_b[car, 1] = on_count == 4
+        out_b[car, 2] = on_count == 0
+
+
+GEOMETRY_FLOATS = (
+    "s",
+    "ndist",
+    "center_x",
+    "center_y",
+    "distance_from_center",
+    "distance_to_inner",
+    "distance_to_outer",
+    "width",
+    "ox",
+    "oy",
+    "mx",
+    "my",
+)
+"""Column names of ``locate_cars``' float output."""
+
+
+def locate_cars(
+    pack: TrackPack,
+    cars: IntArray,
+    state: FloatArray,
+    vehicle: Any,
+    out_f: FloatArray,
+    out_i: IntArray,
+    out_b: NDArray[np.bool_],
+) -> None:
+    """Writes the geometry of ``cars`` (rows of ``state``) into the output arrays.
+
+    Columns: ``out_f`` as :data:`GEOMETRY_FLOATS`; ``out_i`` prev/next waypoint;
+    ``out_b`` is_left_of_center, all_wheels_on_track, is_offtrack.
+    """
+    c, inn, out, road = pack.center, pack.inner, pack.outer, pack.road
+    _locate_kernel(
+        cars,
+        state,
+        vehicle.rear_axle_offset,
+        vehicle.model_point_offset,
+        vehicle.wheelbase,
+        0.5 * vehicle.track_rear,
+        0.5 * vehicle.track_front,
+        tuple(c[0]),
+        c[1],
+        c[2],
+        c[3],
+        c[4],
+        c[5],
+        tuple(inn[0]),
+        inn[1],
+        inn[2],
+        inn[3],
+        tuple(out[0]),
+        out[1],
+        out[2],
+        out[3],
+        tuple(road[0]),
+        road[1],
+        road[2],
+        road[3],
+        road[4],
+        road[5],
+        road[6],
+        pack.ndists,
+        pack.length,
+        pack.is_ccw,
+        out_f,
+        out_i,
+        out_b,
+    )
+
+
+@_jit
+def _physics_kernel(cars, state, steer, v_cmd, friction, wheelbase, tau, substeps, dt, gravity):
+    """Mirrors deepracer.physics.step for each listed car, in place."""
+    h = dt / substeps
+    alpha = 1.0 - math.exp(-h / tau)
+    for n in range(cars.shape[0]):
+        car = cars[n]
+        x = state[car, 0]
+        y = state[car, 1]
+        yaw = state[car, 2]
+        v = state[car, 3]
+        grip = friction[n] * gravity
+        dv_max = grip * h
+        kappa_cmd = math.tan(steer[n]) / wheelbase
+        target = v_cmd[n]
+        for _ in range(substeps):
+            dv = (target - v) * alpha
+            dv = dv_max if dv > dv_max else (-dv_max if dv < -dv_max else dv)
+            v_new = v + dv
+            v_mid = 0.5 * (v + v_new)
+            ds = v_mid * h
+            kappa = kappa_cmd
+            if v_mid > 0.0:
+                kappa_max = grip / (v_mid * v_mid)
+                if kappa > kappa_max:
+                    kappa = kappa_max
+                elif kappa < -kappa_max:
+                    kappa = -kappa_max
+            half = 0.5 * kappa * ds
+            if abs(half) > 1e-9:
+                chord = ds * (math.sin(half) / half)
+            else:
+                chord = ds * (1.0 - half * half / 6.0)
+            x += chord * math.cos(yaw + half)
+            y += chord * math.sin(yaw + half)
+            yaw += 2.0 * half
+            v = v_new
+        state[car, 0] = x
+        state[car, 1] = y
+        state[car, 2] = math.atan2(math.sin(yaw), math.cos(yaw))
+        state[car, 3] = v
+
+
+def physics_step(
+    cars: IntArray,
+    state: FloatArray,
+    steer: FloatArray,
+    v_cmd: FloatArray,
+    friction: FloatArray,
+    vehicle: Any,
+    dt: float,
+) -> None:
+    """Advances the listed cars (rows of ``state``) in place; inputs are per listed car."""
+    from deepracer.physics import GRAVITY
+
+    _physics_kernel(
+        cars,
+        state,
+        steer,
+        v_cmd,
+        friction,
+        vehicle.wheelbase,
+        vehicle.speed_time_constant,
+        vehicle.substeps,
+        dt,
+        GRAVITY,
+    )
+
+
+@_jit
+def _bisect_right_near(values, x, hint):
+    """``bisect_right(values, x)`` found by walking from ``hint`` (an index near it)."""
+    n = values.shape[0]
+    j = 0 if hint < 0 else (n if hint > n else hint)
+    while j < n and values[j] <= x:
+        j += 1
+    while j > 0 and values[j - 1] > x:
+        j -= 1
+    return j
+
+
+@_jit
+def _pose_at(cumulative, seg_lengths, starts, vectors, length, is_loop, s, hint):
+    if is_loop:
+        s = s % length
+    seg = _bisect_right_near(cumulative, s, hint) - 1
+    last = seg_lengths.shape[0] - 1
+    seg = 0 if seg < 0 else (last if seg > last else seg)
+    seg_len = seg_lengths[seg]
+    t = (s - cumulative[seg]) / seg_len if seg_len > 0.0 else 0.0
+    t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+    vx = vectors[seg, 0]
+    vy = vectors[seg, 1]
+    return starts[seg, 0] + t * vx, starts[seg, 1] + t * vy, math.atan2(vy, vx)
+
+
+@_jit
+def _clip3(v):
+    return -3.0 if v < -3.0 else (3.0 if v > 3.0 else v)
+
+
+@_jit
+def _state_kernel(
+    cars,
+    state,
+    steer_cmd,
+    geo_f,
+    segments,
+    is_left,
+    lookahead,
+    model_offset,
+    max_speed,
+    max_steer,
+    cumulative,
+    seg_lengths,
+    starts,
+    vectors,
+    length,
+    is_loop,
+    out,
+):
+    for n in range(cars.shape[0]):
+        car = cars[n]
+        yaw = state[car, 2]
+        half = max(0.5 * geo_f[car, 7], 1e-3)
+        lateral = geo_f[car, 4] / half
+        if not is_left[car]:
+            lateral = -lateral
+        hint = segments[car] + 1
+        _, _, heading = _pose_at(
+            cumulative, seg_lengths, starts, vectors, length, is_loop, geo_f[car, 0], hint
+        )
+        err = yaw - heading
+        c = math.cos(yaw)
+        s = math.sin(yaw)
+        mx = geo_f[car, 8] + model_offset * c
+        my = geo_f[car, 9] + model_offset * s
+        out[car, 0] = _clip3(state[car, 3] / max_speed)
+        out[car, 1] = _clip3(steer_cmd[car] / max_steer)
+        out[car, 2] = _clip3(lateral)
+        out[car, 3] = _clip3(math.sin(err))
+        out[car, 4] = _clip3(math.cos(err))
+        for k in range(lookahead.shape[0]):
+            d = lookahead[k]
+            ax, ay, _ = _pose_at(
+                cumulative, seg_lengths, starts, vectors, length, is_loop, geo_f[car, 0] + d, hint
+            )
+            dx = ax - mx
+            dy = ay - my
+            out[car, 5 + 2 * k] = _clip3((c * dx + s * dy) / d)
+            out[car, 6 + 2 * k] = _clip3((-s * dx + c * dy) / d)
+
+
+def state_observation(
+    pack: TrackPack,
+    cars: IntArray,
+    state: FloatArray,
+    steer_cmd: FloatArray,
+    geo_f: FloatArray,
+    segments: IntArray,
+    is_left: NDArray[np.bool_],
+    lookahead: FloatArray,
+    vehicle: Any,
+    out: NDArray[np.float32],
+) -> None:
+    """Writes the ``state`` observation of the listed cars into ``out`` rows."""
+    line = pack.center
+    _state_kernel(
+        cars,
+        state,
+        steer_cmd,
+        geo_f,
+        segments,
+        is_left,
+        lookahead,
+        vehicle.model_point_offset,
+        vehicle.max_speed,
+        math.radians(vehicle.max_steering_deg),
+        pack.cumulative,
+        pack.seg_lengths,
+        line[1],
+        line[2],
+        pack.length,
+        pack.is_loop,
+        out,
+    )
