@@ -38,13 +38,20 @@ def copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
     Params hold numbers, bools, tuples of floats and (nested) lists, so copying the
     lists is a complete deep copy, and far cheaper than ``copy.deepcopy``.
     """
-    return {k: _copy_value(v) for k, v in params.items()}
+    out = dict(params)
+    for key, value in out.items():
+        kind = type(value)
+        if kind is list or kind is dict:
+            out[key] = _copy_value(value)
+    return out
 
 
 def _copy_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_copy_value(v) for v in value] if value and isinstance(value[0], list) else [*value]
-    if isinstance(value, dict):
+    if type(value) is list:
+        if value and type(value[0]) in (list, dict):
+            return [_copy_value(v) for v in value]
+        return [*value]
+    if type(value) is dict:
         return copy_params(value)
     return value
 

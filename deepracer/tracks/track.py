@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,9 +30,11 @@ __all__ = ["Track", "TrackPoint", "load_route_file"]
 FloatArray = NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
-class TrackPoint:
+class TrackPoint(NamedTuple):
     """What the DeepRacer reward params need to know about one point.
+
+    A named tuple rather than a frozen dataclass: one is built every simulator step,
+    and a tuple builds several times faster.
 
     Attributes:
         s: Arc length of the nearest centre-line point from the start line [m].

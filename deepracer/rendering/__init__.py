@@ -1,0 +1,35 @@
+"""Rendering: what the car's camera sees.
+
+Contents:
+    camera: first-person grayscale frames of a flat track by inverse perspective
+        mapping (:func:`~deepracer.rendering.camera.ground_rays`,
+        :class:`~deepracer.rendering.camera.TrackTexture`,
+        :func:`~deepracer.rendering.camera.render`,
+        :func:`~deepracer.rendering.camera.render_batch`, lighting and noise).
+"""
+
+from __future__ import annotations
+
+from deepracer.rendering.camera import (
+    GroundRays,
+    TrackTexture,
+    apply_lighting,
+    ground_rays,
+    lighting_table,
+    postprocess,
+    render,
+    render_batch,
+    track_texture,
+)
+
+__all__ = [
+    "GroundRays",
+    "TrackTexture",
+    "apply_lighting",
+    "ground_rays",
+    "lighting_table",
+    "postprocess",
+    "render",
+    "render_batch",
+    "track_texture",
+]
