@@ -130,6 +130,13 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         sensors = SensorConfigs(state=cfg.state, lidar=cfg.lidar, camera=cfg.camera)
         self.observation_type = make_observation(cfg.observation, sensors)
         self._observation_reset = getattr(self.observation_type, "reset", None)
+        # Observations with per-episode state (camera lighting, noise, frame stacks)
+        # need one instance per car; stateless ones are shared.
+        self._car_observations = (
+            [make_observation(cfg.observation, sensors) for _ in range(num_envs)]
+            if self._observation_reset is not None
+            else []
+        )
         self.single_action_space = self.action_type.space()
         self.single_observation_space = self.observation_type.space()
         self.action_space = batch_space(self.single_action_space, n)
@@ -331,9 +338,8 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
                     camera_height_offset=float(height[k]),
                     camera_pitch_offset_deg=float(pitch[k]),
                 )
-                self._observation_reset(
-                    self.worlds[self._world_of[i]], variation, self._image_rngs[i]
-                )
+                car_obs: Any = self._car_observations[i]
+                car_obs.reset(self.worlds[self._world_of[i]], variation, self._image_rngs[i])
 
     def _take_uniforms(self, cars: NDArray[np.intp]) -> FloatArray:
         """Returns the next 7 uniforms of each car's episode stream."""
@@ -669,7 +675,10 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             return self._observe_state(obs_type)
         if type(obs_type) is LidarObservation:
             return self._observe_lidar(obs_type)
-        single = [obs_type.observe(self._view(i)) for i in range(self.num_envs)]
+        if self._car_observations:
+            single = [o.observe(self._view(i)) for i, o in enumerate(self._car_observations)]
+        else:
+            single = [obs_type.observe(self._view(i)) for i in range(self.num_envs)]
         if isinstance(single[0], dict):
             return {k: np.stack([o[k] for o in single]) for k in single[0]}
         return np.stack(single)

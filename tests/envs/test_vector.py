@@ -151,3 +151,22 @@ def test_lidar_and_dict_observations_match() -> None:
             actions = np.array([2, 7, 3])
             a, *_ = reference.step(actions)
             b, *_ = batched.step(actions)
+
+
+def test_camera_observations_match_single_envs(tmp_path: Path) -> None:
+    world = tmp_path / "w.yaml"
+    world.write_text(
+        "track: oval\nsurface:\n  material: wood\nrandomization:\n  brightness: [0.7, 1.3]\n"
+        "  pixel_noise_std: 3.0\n  camera_pitch_jitter_deg: 2.0\n"
+    )
+    config = {"world": str(world), "observation": ("camera", "state"), "episode": {"max_steps": 30}}
+    reference = singles(3, config)
+    batched = RacingVectorEnv(3, config)
+    a, _ = reference.reset(seed=4)
+    b, _ = batched.reset(seed=4)
+    for step in range(45):  # crosses an autoreset
+        np.testing.assert_array_equal(a["camera"], b["camera"])
+        np.testing.assert_allclose(a["state"], b["state"], atol=1e-5)
+        actions = np.array([2, 7, 3]) if step % 2 else np.array([7, 7, 8])
+        a, *_ = reference.step(actions)
+        b, *_ = batched.step(actions)
