@@ -11,6 +11,9 @@ Commands:
     deepracer tracks show NAME_OR_PATH [--out FILE.png] [--reverse]: figures and a plot.
     deepracer check-reward FILE [--track T] [--steps N]: call a reward function on
         scripted poses all over a track and report the rewards.
+    deepracer render RUN_OR_MODEL --out lap.gif|lap.mp4 [--world W] [--max-steps N]
+        [--fps F] [--seed S] [--camera]: drive a trained model for one greedy episode
+        and write a top-down video.
 
 Contents:
     main: the console-script entry point.
@@ -372,10 +375,202 @@ def _add_quickstart(subparsers: Any) -> None:
     quick.set_defaults(func=_cmd_quickstart)
 
 
+# -- render -------------------------------------------------------------------------
+
+
+def _resolve_model(target: Path) -> tuple[Path, Path]:
+    """Returns ``(model file, run directory)`` of a run directory or a model file."""
+    if target.is_dir():
+        model = target / "model.zip"
+        if not model.is_file():
+            raise DeepRacerError(
+                f"{target} has no model.zip: pass a run directory that `deepracer quickstart`"
+                " wrote, or the path of a model.zip"
+            )
+        return model, target
+    if target.is_file():
+        return target, target.parent
+    raise DeepRacerError(f"no such run directory or model file: {target}")
+
+
+def _run_world(run_dir: Path) -> str | None:
+    """Returns the world recorded in a run's ``evaluation.json``, if any."""
+    import json
+
+    summary = run_dir / "evaluation.json"
+    if not summary.is_file():
+        return None
+    try:
+        data = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DeepRacerError(f"{summary}: cannot read it ({exc}); pass --world") from None
+    config = data.get("config") if isinstance(data, dict) else None
+    world = config.get("world") if isinstance(config, dict) else None
+    return world if isinstance(world, str) else None
+
+
+def _camera_type() -> Any:
+    """Returns the camera observation class, or says clearly why it is missing."""
+    try:
+        from deepracer.envs.camera import CameraObservation
+    except ImportError as exc:
+        raise DeepRacerError(
+            "--camera needs the camera observation (deepracer.envs.camera), which cannot"
+            f" be imported here: {exc}"
+        ) from None
+    return CameraObservation
+
+
+def _camera_view(camera_type: Any, env: Any, seed: int) -> Callable[[], Any]:
+    """Returns a function rendering the car's camera view at the env's current pose.
+
+    The env drives on the ``state`` observation, so the camera is a separate
+    observation fed the env's world, this episode's lighting draw and the pose; call
+    this after ``env.reset()``.
+    """
+    from deepracer.envs.observation import CarView
+    from deepracer.physics import car_points
+
+    camera = camera_type(env.config.camera)
+    camera.reset(env.world, env.variation, np.random.default_rng(seed))
+
+    def view() -> Any:
+        x, y, yaw, speed = env.car_state
+        origin, model_point, _ = car_points(x, y, yaw, env.config.vehicle)
+        car = CarView(
+            track=env.track,
+            x=x,
+            y=y,
+            yaw=yaw,
+            speed=speed,
+            steering=0.0,  # the camera does not look at the wheels
+            origin=origin,
+            where=env.track.locate(model_point),
+            vehicle=env.config.vehicle,
+        )
+        return camera.observe(car)
+
+    return view
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from collections.abc import Iterator
+
+    from deepracer.envs import RacingEnv
+    from deepracer.rendering.topdown import TopDownRenderer
+    from deepracer.rendering.video import VIDEO_SUFFIXES, write_video
+
+    out = Path(args.out)
+    if out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise DeepRacerError(f"--out must end in {' or '.join(VIDEO_SUFFIXES)}, got {out.name}")
+    if args.max_steps < 1:
+        raise DeepRacerError(f"--max-steps must be >= 1, got {args.max_steps}")
+    if not args.fps > 0:
+        raise DeepRacerError(f"--fps must be > 0, got {args.fps}")
+    camera_type = _camera_type() if args.camera else None
+    model_path, run_dir = _resolve_model(Path(args.run))
+    try:
+        from stable_baselines3 import PPO
+    except ImportError:
+        raise DeepRacerError(
+            "render needs stable-baselines3 to load the model: pip install 'deepracer[train]'"
+        ) from None
+    world = args.world or _run_world(run_dir) or "oval"
+    # The quickstart's evaluation env: state observation, default actions, start line.
+    env = RacingEnv(
+        {
+            "world": world,
+            "observation": "state",
+            "start": {"round_robin_advance": 0.0},
+            "episode": {"max_steps": args.max_steps},
+        },
+        render_mode="rgb_array",
+    )
+    try:
+        model = PPO.load(model_path, device="cpu")
+    except Exception as exc:  # a zip of something else fails in many ways; all mean one thing
+        raise DeepRacerError(f"{model_path}: cannot load a PPO model from it ({exc})") from None
+    if model.observation_space != env.observation_space:
+        raise DeepRacerError(
+            f"{model_path}: the model observes {model.observation_space}, but render drives"
+            f" the state observation {env.observation_space}"
+        )
+    # env.render() takes no arguments (gymnasium's API): a renderer of the same track
+    # draws the camera view into the env's frames.
+    inset = TopDownRenderer(env.track) if camera_type is not None else None
+    last: dict[str, Any] = {}
+    count = 0
+
+    def frames() -> Iterator[Any]:
+        nonlocal count
+        obs, _ = env.reset(seed=args.seed)
+        view = _camera_view(camera_type, env, args.seed) if inset is not None else None
+        while True:
+            frame = env.render()
+            assert frame is not None  # render_mode="rgb_array" always returns a frame
+            if inset is not None and view is not None:
+                inset.draw_inset(frame, view())
+            count += 1
+            yield frame
+            if last:  # the frame after the final step shows where the episode ended
+                return
+            action, _ = model.predict(obs, deterministic=True)
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                last.update(info)
+
+    print(f"driving {model_path} on {world} (greedy, from the start line)...")
+    # Frames stream into the writer while the car drives: an episode's RGB frames
+    # would take about 1 MB each in memory.
+    write_video(frames(), out, fps=args.fps)
+    status = last["episode_status"]
+    lap = f"{last['sim_time']:.2f} s" if status == "lap_complete" else "-"
+    print(f"status:    {status}")
+    print(f"progress:  {last['params']['progress']:.1f} %")
+    print(f"lap time:  {lap}")
+    print(f"steps:     {last['params']['steps']}")
+    print(f"wrote {out} ({count} frames at {args.fps:g} fps)")
+    return 0
+
+
+def _add_render(subparsers: Any) -> None:
+    render = subparsers.add_parser(
+        "render",
+        help="drive a trained model for one greedy lap and write a top-down video",
+        description=(
+            "Load a PPO model (a run directory with model.zip, as `deepracer quickstart`"
+            " writes, or a model.zip), drive one greedy episode from the start line on"
+            " the state observation and write a top-down video of it (.gif, or .mp4 with"
+            " pip install 'deepracer[video]')."
+        ),
+    )
+    render.add_argument("run", metavar="RUN_OR_MODEL", help="run directory or model.zip")
+    render.add_argument("--out", required=True, metavar="FILE", help="lap.gif or lap.mp4")
+    render.add_argument(
+        "--world",
+        metavar="W",
+        help="world name or YAML path (default: the run's evaluation.json, else oval)",
+    )
+    render.add_argument(
+        "--max-steps", type=int, default=3000, metavar="N", help="step cap (default 3000)"
+    )
+    render.add_argument("--fps", type=float, default=15.0, help="frames per second (default 15)")
+    render.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
+    render.add_argument(
+        "--camera", action="store_true", help="show the car's camera view in a corner"
+    )
+    render.set_defaults(func=_cmd_render)
+
+
 # -- the parser ---------------------------------------------------------------------
 
 # Each entry adds one subcommand; later commands (train, evaluate, ...) go here.
-_COMMANDS: tuple[Callable[[Any], None], ...] = (_add_tracks, _add_check_reward, _add_quickstart)
+_COMMANDS: tuple[Callable[[Any], None], ...] = (
+    _add_tracks,
+    _add_check_reward,
+    _add_quickstart,
+    _add_render,
+)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:

@@ -26,12 +26,14 @@ Contents:
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.typing import NDArray
 
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
@@ -40,6 +42,7 @@ from deepracer.envs.observation import CarView, EpisodeVariation, SensorConfigs,
 from deepracer.envs.reward_params import build_params, compute_progress
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.physics import car_points, step
+from deepracer.rendering.topdown import TopDownRenderer
 from deepracer.rewards import RewardFunction, load_reward_function
 from deepracer.tracks import Track, TrackPoint, get_track
 
@@ -58,6 +61,9 @@ class EpisodeStatus(StrEnum):
     IMMOBILIZED = "immobilized"
     TIME_UP = "time_up"
 
+
+_TRAJECTORY_POINTS = 5000
+"""Model points of an episode that :meth:`RacingEnv.render` draws (the newest)."""
 
 _TERMINAL = frozenset(
     {
@@ -96,7 +102,8 @@ class RacingEnv(gym.Env[Any, Any]):
         config: An :class:`EnvConfig`, a mapping validated into one, or None for the
             defaults. The env never changes after construction.
         reward_function: A Python callable used instead of ``config.reward``.
-        render_mode: Not supported yet (the camera and rendering come separately).
+        render_mode: ``"rgb_array"``: :meth:`render` returns the top-down view;
+            None (the default): it returns None.
 
     ``info`` of every reset/step holds ``params`` (the reward function's input),
     ``episode_status``, ``reward``, ``episode_index`` (0-based count since the last seeded
@@ -114,7 +121,7 @@ class RacingEnv(gym.Env[Any, Any]):
         (2, 'in_progress')
     """
 
-    metadata = {"render_modes": [], "render_fps": 15}  # noqa: RUF012 (gymnasium's API)
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 15}  # noqa: RUF012 (gymnasium's API)
 
     def __init__(
         self,
@@ -123,8 +130,16 @@ class RacingEnv(gym.Env[Any, Any]):
         reward_function: Callable[[dict[str, Any]], Any] | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode {render_mode!r} is not supported")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported; valid: None,"
+                f" {', '.join(map(repr, self.metadata['render_modes']))}"
+            )
+        self.render_mode = render_mode
+        # This episode's model points, for render(); bounded so that a long episode
+        # cannot grow it without end.
+        self._trajectory: deque[tuple[float, float]] = deque(maxlen=_TRAJECTORY_POINTS)
+        self._topdown: TopDownRenderer | None = None
         self.config = (
             EnvConfig() if config is None else from_mapping(EnvConfig, config, source="env config")
         )
@@ -214,6 +229,8 @@ class RacingEnv(gym.Env[Any, Any]):
         self._progress = compute_progress(geometry[2].ndist - self._start_ndist, 0.0)
         self._last_point = geometry[1]
         params = self._params(geometry, steering_deg=0.0, speed=0.0, progress=self._progress)
+        self._trajectory.clear()
+        self._trajectory.append((params["x"], params["y"]))
         info = self._info(params, reward=0.0, action="0")
         return self._observe(), info
 
@@ -230,6 +247,7 @@ class RacingEnv(gym.Env[Any, Any]):
         where = geometry[2]
         progress = compute_progress(where.ndist - self._start_ndist, self._progress)
         params = self._params(geometry, steering_deg=steering_deg, speed=speed, progress=progress)
+        self._trajectory.append((params["x"], params["y"]))
         self._status = self._judge(params, geometry[1], progress)
         self._progress = progress
         self._last_point = geometry[1]
@@ -361,3 +379,22 @@ class RacingEnv(gym.Env[Any, Any]):
             vehicle=self.config.vehicle,
         )
         return self.observation_type.observe(view)
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def render(self) -> NDArray[np.uint8] | None:
+        """Returns the top-down view for ``render_mode="rgb_array"``, else None.
+
+        The frame, (480, 640, 3) uint8 RGB, shows the track, this episode's path of the
+        model point and the car (see :class:`deepracer.rendering.topdown.TopDownRenderer`).
+        """
+        if self.render_mode != "rgb_array":
+            return None
+        if self._topdown is None:
+            # Built on first use: pre-rendering the track takes a few tenths of a second.
+            # Both driving directions have the same geometry, so one renderer serves both.
+            self._topdown = TopDownRenderer(
+                self.track, rear_axle_offset=self.config.vehicle.rear_axle_offset
+            )
+        # The path ends at the current model point, where the car is now.
+        return self._topdown.frame(self._state, [*self._trajectory, self._geometry()[1]])
