@@ -46,7 +46,7 @@ ENABLED = numba is not None and not os.environ.get("DEEPRACER_DISABLE_NUMBA")
 def _jit(fn: Any) -> Any:
     if numba is None:
         return fn
-    return numba.njit(cache=True, nogil=True)(fn)
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
 
 
 class GridPack(NamedTuple):
@@ -513,7 +513,7 @@ def _pose_at(cumulative, seg_lengths, starts, vectors, length, is_loop, s, hint)
     t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
     vx = vectors[seg, 0]
     vy = vectors[seg, 1]
-    return starts[seg, 0] + t * vx, starts[seg, 1] + t * vy, math.atan2(vy, vx)
+    return starts[seg, 0] + t * vx, starts[seg, 1] + t * vy, math.atan2(vy, vx), seg
 
 
 @_jit
@@ -549,7 +549,7 @@ def _state_kernel(
         if not is_left[car]:
             lateral = -lateral
         hint = segments[car] + 1
-        _, _, heading = _pose_at(
+        _, _, heading, seg = _pose_at(
             cumulative, seg_lengths, starts, vectors, length, is_loop, geo_f[car, 0], hint
         )
         err = yaw - heading
@@ -564,8 +564,16 @@ def _state_kernel(
         out[car, 4] = _clip3(math.cos(err))
         for k in range(lookahead.shape[0]):
             d = lookahead[k]
-            ax, ay, _ = _pose_at(
-                cumulative, seg_lengths, starts, vectors, length, is_loop, geo_f[car, 0] + d, hint
+            # Look-ahead distances increase: continue the walk from the last segment.
+            ax, ay, _, seg = _pose_at(
+                cumulative,
+                seg_lengths,
+                starts,
+                vectors,
+                length,
+                is_loop,
+                geo_f[car, 0] + d,
+                seg + 1,
             )
             dx = ax - mx
             dy = ay - my

@@ -29,16 +29,23 @@ import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from deepracer import accel
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
 from deepracer.envs.config import EnvConfig
-from deepracer.envs.observation import CarView, EpisodeVariation, SensorConfigs, make_observation
+from deepracer.envs.observation import (
+    CarView,
+    EpisodeVariation,
+    SensorConfigs,
+    StateObservation,
+    make_observation,
+)
 from deepracer.envs.reward_params import build_params, compute_progress
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.physics import car_points, step
@@ -93,6 +100,86 @@ def draw_variation(world: WorldConfig, rng: np.random.Generator) -> EpisodeVaria
         camera_height_offset=r.camera_height_jitter * (2.0 * u[5] - 1.0),
         camera_pitch_offset_deg=r.camera_pitch_jitter_deg * (2.0 * u[6] - 1.0),
     )
+
+
+class _Geometry(NamedTuple):
+    """What one step needs to know about the car's pose on the track."""
+
+    origin: tuple[float, float]
+    model_point: tuple[float, float]
+    where: TrackPoint
+    all_wheels_on_track: bool
+    any_wheel_on_track: bool
+
+
+class _Kernels:
+    """The compiled (numba) path for one car; same results as the Python path."""
+
+    def __init__(self, vehicle: Any) -> None:
+        self.vehicle = vehicle
+        self.state = np.zeros((1, 4))
+        self.cars = np.zeros(1, dtype=np.int64)
+        self.floats = np.zeros((1, len(accel.GEOMETRY_FLOATS)))
+        self.ints = np.zeros((1, 3), dtype=np.int64)
+        self.bools = np.zeros((1, 3), dtype=np.bool_)
+        self.steer = np.zeros(1)
+        self.speed = np.zeros(1)
+        self.friction = np.zeros(1)
+        self.located: Track | None = None
+
+    def geometry(self, track: Track, state: tuple[float, float, float, float]) -> _Geometry:
+        self.state[0] = state
+        accel.locate_cars(
+            accel.pack_track(track),
+            self.cars,
+            self.state,
+            self.vehicle,
+            self.floats,
+            self.ints,
+            self.bools,
+        )
+        self.located = track
+        f = self.floats[0].tolist()
+        prev, nxt, _ = self.ints[0].tolist()
+        left, all_on, off = self.bools[0].tolist()
+        where = TrackPoint(f[0], f[1], prev, nxt, (f[2], f[3]), f[4], f[5], f[6], f[7], left)
+        return _Geometry((f[8], f[9]), (f[10], f[11]), where, all_on, not off)
+
+    def drive(
+        self,
+        state: tuple[float, float, float, float],
+        steer: float,
+        speed: float,
+        friction: float,
+        dt: float,
+    ) -> tuple[float, float, float, float]:
+        self.state[0] = state
+        self.steer[0], self.speed[0], self.friction[0] = steer, speed, friction
+        accel.physics_step(
+            self.cars, self.state, self.steer, self.speed, self.friction, self.vehicle, dt
+        )
+        x, y, yaw, v = self.state[0].tolist()
+        return x, y, yaw, v
+
+    def observe_state(
+        self, track: Track, steer_cmd: float, lookahead: NDArray[np.float64]
+    ) -> NDArray[np.float32]:
+        """The state observation of the pose last passed to :meth:`geometry`."""
+        out = np.empty((1, 5 + 2 * len(lookahead)), dtype=np.float32)
+        accel.state_observation(
+            accel.pack_track(track),
+            self.cars,
+            self.state,
+            np.array([steer_cmd]),
+            self.floats,
+            self.ints[:, 2],
+            self.bools[:, 0],
+            lookahead,
+            self.vehicle,
+            out,
+        )
+        row: NDArray[np.float32] = out[0]
+        return row
 
 
 class RacingEnv(gym.Env[Any, Any]):
@@ -176,6 +263,12 @@ class RacingEnv(gym.Env[Any, Any]):
         self._status = EpisodeStatus.PREPARE
         self._done = True
         self._geometry_cache: tuple[tuple[float, float, float, float], Any] | None = None
+        # The numba kernels when installed (read at construction, so tests can compare).
+        self._kernels = _Kernels(cfg.vehicle) if accel.ENABLED else None
+        self._state_kernel = self._kernels is not None and isinstance(
+            self.observation_type, StateObservation
+        )
+        self._lookahead = np.asarray(cfg.state.lookahead, dtype=np.float64)
 
     # -- gymnasium API ----------------------------------------------------------------
 
@@ -278,35 +371,41 @@ class RacingEnv(gym.Env[Any, Any]):
         steer = min(max(steer, -vehicle.max_steering), vehicle.max_steering)
         speed = min(max(speed, vehicle.min_speed), vehicle.max_speed) * self.variation.speed_scale
         self._steer_cmd = steer
-        self._state = step(
-            self._state, steer, speed, vehicle, self.config.dt, self.variation.friction
-        )
+        if self._kernels is not None:
+            self._state = self._kernels.drive(
+                self._state, steer, speed, self.variation.friction, self.config.dt
+            )
+        else:
+            self._state = step(
+                self._state, steer, speed, vehicle, self.config.dt, self.variation.friction
+            )
         self._sim_time += self.config.dt
 
-    def _geometry(
-        self,
-    ) -> tuple[tuple[float, float], tuple[float, float], TrackPoint, list[bool]]:
-        """Returns (origin, model point, track point, wheels on road), cached per pose."""
+    def _geometry(self) -> _Geometry:
+        """Returns the geometry of the current pose, cached until the car moves."""
         cache = self._geometry_cache
         if cache is not None and cache[0] == self._state:
             return cache[1]  # type: ignore[no-any-return]
-        x, y, yaw, _ = self._state
-        origin, model_point, wheels = car_points(x, y, yaw, self.config.vehicle)
-        where = self.track.locate(model_point)
-        on_road = self.track.on_road(wheels).tolist()
-        result = (origin, model_point, where, on_road)
+        if self._kernels is not None:
+            result = self._kernels.geometry(self.track, self._state)
+        else:
+            x, y, yaw, _ = self._state
+            origin, model_point, wheels = car_points(x, y, yaw, self.config.vehicle)
+            where = self.track.locate(model_point)
+            on_road = self.track.on_road(wheels).tolist()
+            result = _Geometry(origin, model_point, where, all(on_road), any(on_road))
         self._geometry_cache = (self._state, result)
         return result
 
     def _params(
         self,
-        geometry: tuple[tuple[float, float], tuple[float, float], TrackPoint, list[bool]],
+        geometry: _Geometry,
         *,
         steering_deg: float,
         speed: float,
         progress: float,
     ) -> dict[str, Any]:
-        _, model_point, where, on_road = geometry
+        _, model_point, where, all_on, any_on = geometry
         heading = math.degrees(self._state[2])
         if heading <= -180.0:
             heading += 360.0
@@ -319,8 +418,8 @@ class RacingEnv(gym.Env[Any, Any]):
             speed=speed,
             steps=self._steps,
             progress=progress,
-            all_wheels_on_track=all(on_road),
-            any_wheel_on_track=any(on_road),
+            all_wheels_on_track=all_on,
+            any_wheel_on_track=any_on,
             sim_time=self._sim_time,
         )
 
@@ -365,7 +464,11 @@ class RacingEnv(gym.Env[Any, Any]):
         }
 
     def _observe(self) -> Any:
-        origin, _, where, _ = self._geometry()
+        origin, _, where, _, _ = self._geometry()
+        if self._state_kernel:
+            assert self._kernels is not None
+            lookahead = self._lookahead
+            return self._kernels.observe_state(self.track, self._steer_cmd, lookahead)
         x, y, yaw, v = self._state
         view = CarView(
             track=self.track,

@@ -245,3 +245,35 @@ def test_immobilized_after_fifteen_still_steps() -> None:
     infos = run_episode(env, pure_pursuit)
     assert infos[-1]["episode_status"] == "immobilized"
     assert infos[-1]["params"]["steps"] == 16
+
+
+def test_compiled_and_python_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepracer import accel
+
+    if accel.numba is None:
+        pytest.skip("numba is not installed (the fast extra)")
+
+    def rollout(compiled: bool) -> list[Any]:
+        monkeypatch.setattr(accel, "ENABLED", compiled)
+        env = RacingEnv({"world": "kidney"})
+        obs, info = env.reset(seed=11)
+        out: list[Any] = [(obs, info["params"])]
+        rng = np.random.default_rng(2)
+        for _ in range(400):
+            obs, reward, terminated, truncated, info = env.step(int(rng.integers(10)))
+            out.append((obs, info["params"], reward, terminated, truncated))
+            if terminated or truncated:
+                obs, info = env.reset()
+                out.append((obs, info["params"]))
+        return out
+
+    compiled, python = rollout(True), rollout(False)
+    assert len(compiled) == len(python)
+    for a, b in zip(compiled, python, strict=True):
+        np.testing.assert_allclose(a[0], b[0], atol=1e-5)
+        for key in ("x", "y", "progress", "distance_from_center", "track_width"):
+            assert a[1][key] == pytest.approx(b[1][key], abs=1e-9)
+        assert a[1]["closest_waypoints"] == b[1]["closest_waypoints"]
+        if len(a) > 2:  # a step: reward, terminated, truncated
+            assert a[2] == pytest.approx(b[2])
+            assert a[3:] == b[3:]
