@@ -36,10 +36,11 @@ MIN_SPEED, MAX_SPEED = 0.1, 4.0
 
 DEFAULT_ACTION_SPACE: list[dict[str, float]] = [
     {"steering_angle": steer, "speed": speed}
-    for speed in (0.5, 1.0)
     for steer in (-30.0, -15.0, 0.0, 15.0, 30.0)
+    for speed in (0.5, 1.0)
 ]
-"""DeepRacer on AWS's default: steering {-30, -15, 0, 15, 30} deg x speed {0.5, 1} m/s."""
+"""DeepRacer on AWS's default: steering {-30, -15, 0, 15, 30} deg x speed {0.5, 1} m/s, in
+its order (steering outer, speed inner; as ``actions/console_default.json``)."""
 
 
 class ActionType(Protocol):

@@ -144,10 +144,10 @@ def test_params_have_every_key_with_simapp_types() -> None:
 def test_commanded_action_is_reported_not_the_noisy_one() -> None:
     env = RacingEnv({"world": "oval"})  # default discrete space, noise on
     env.reset(seed=0)
-    *_, info = env.step(6)  # steering -15 deg at 1.0 m/s in the default space
+    *_, info = env.step(3)  # steering -15 deg at 1.0 m/s in the default space
     assert info["params"]["steering_angle"] == -15.0
     assert info["params"]["speed"] == 1.0
-    assert info["action"] == "6"
+    assert info["action"] == "3"
 
 
 def test_training_start_points_advance_five_percent() -> None:
@@ -223,7 +223,7 @@ def test_different_seeds_give_different_noise() -> None:
         env = RacingEnv({"world": "oval"})
         env.reset(seed=seed)
         for _ in range(30):
-            env.step(2)
+            env.step(4)
         return env.car_state[0]
 
     assert final_x(1) != final_x(2)

@@ -208,7 +208,7 @@ def test_env_renders_rgb_frames() -> None:
     first = env.render()
     assert first is not None and first.shape == (480, 640, 3) and first.dtype == np.uint8
     for _ in range(30):
-        env.step(2)  # straight ahead
+        env.step(4)  # straight ahead
     frame = env.render()
     assert frame is not None
     path = np.all(frame == PAL.trajectory, axis=2).sum()

@@ -105,7 +105,7 @@ def test_doc_style_rewards_run_unchanged(tmp_path: Path, name: str) -> None:
     env.reset(seed=0)
     rewards = []
     for _ in range(200):
-        _, reward, terminated, truncated, info = env.step(7)
+        _, reward, terminated, truncated, info = env.step(5)
         rewards.append(reward)
         assert len(info["params"]["waypoints"]) == env.track.num_waypoints
         assert info["params"]["closest_waypoints"][0] >= 0
