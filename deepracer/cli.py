@@ -342,40 +342,6 @@ def _add_check_reward(subparsers: Any) -> None:
     check.set_defaults(func=_cmd_check_reward)
 
 
-def _cmd_quickstart(args: argparse.Namespace) -> int:
-    from deepracer.training.quickstart import QuickstartConfig, run_quickstart
-
-    if args.steps < 1:
-        raise DeepRacerError(f"--steps must be >= 1, got {args.steps}")
-    out = Path(args.out)
-    cfg = QuickstartConfig(world=args.world, total_timesteps=args.steps, seed=args.seed)
-    print(f"training PPO on {cfg.world} for {cfg.total_timesteps} steps (state observation)...")
-    trials = run_quickstart(out, cfg)
-    print(f"{'trial':>5}  {'status':<13} {'progress %':>10} {'lap time s':>10} {'steps':>6}")
-    for t in trials:
-        lap = "-" if t.lap_time is None else f"{t.lap_time:.2f}"
-        print(f"{t.trial:>5}  {t.status:<13} {t.progress:>10.1f} {lap:>10} {t.steps:>6}")
-    print(f"wrote {out / 'model.zip'}, {out / 'evaluation.json'}, {out / 'quickstart.png'}")
-    return 0
-
-
-def _add_quickstart(subparsers: Any) -> None:
-    quick = subparsers.add_parser(
-        "quickstart",
-        help="train a short PPO run on a built-in track, evaluate it and plot it",
-        description=(
-            "The main job on the embedded defaults: PPO on the state observation with the"
-            " console's default action space and centre-line reward, then 3 greedy trials"
-            " from the start line. Writes model.zip, evaluation.json and quickstart.png."
-        ),
-    )
-    quick.add_argument("--out", default="runs/quickstart", help="run directory")
-    quick.add_argument("--world", default="oval", help="world name or YAML path (default: oval)")
-    quick.add_argument("--steps", type=int, default=30_000, help="training steps (default 30000)")
-    quick.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    quick.set_defaults(func=_cmd_quickstart)
-
-
 # -- render -------------------------------------------------------------------------
 
 
@@ -394,20 +360,50 @@ def _resolve_model(target: Path) -> tuple[Path, Path]:
     raise DeepRacerError(f"no such run directory or model file: {target}")
 
 
-def _run_world(run_dir: Path) -> str | None:
-    """Returns the world recorded in a run's ``evaluation.json``, if any."""
-    import json
+def _add_train(subparsers: Any) -> None:
+    from deepracer.training.commands import add_train
 
-    summary = run_dir / "evaluation.json"
-    if not summary.is_file():
-        return None
-    try:
-        data = json.loads(summary.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DeepRacerError(f"{summary}: cannot read it ({exc}); pass --world") from None
-    config = data.get("config") if isinstance(data, dict) else None
-    world = config.get("world") if isinstance(config, dict) else None
-    return world if isinstance(world, str) else None
+    add_train(subparsers)
+
+
+def _add_quickstart(subparsers: Any) -> None:
+    from deepracer.training.commands import add_quickstart
+
+    add_quickstart(subparsers)
+
+
+def _run_setup(run_dir: Path, world: str | None, max_steps: int) -> tuple[Any, str, str]:
+    """Returns the env config, world and algorithm to drive a run's model with.
+
+    A run directory written by ``deepracer train`` holds its experiment and
+    model_metadata.json: the model is driven with exactly that observation and action
+    space. A bare model file gets the quickstart's setting (state observation, default
+    actions, PPO).
+    """
+    from dataclasses import replace
+
+    saved = run_dir / "experiment.yaml"
+    if not saved.is_file():
+        name = world or "oval"
+        config = {
+            "world": name,
+            "observation": "state",
+            "start": {"round_robin_advance": 0.0},
+            "episode": {"max_steps": max_steps},
+        }
+        return config, name, "ppo"
+    import yaml
+
+    from deepracer.envs.model_metadata import load_model_metadata
+    from deepracer.training.experiment import env_config, experiment_from_mapping
+    from deepracer.training.presets import load_preset
+
+    experiment = experiment_from_mapping(yaml.safe_load(saved.read_text()), source=str(saved))
+    metadata = load_model_metadata(run_dir / "model_metadata.json")
+    name = world or experiment.eval.world or experiment.worlds[0]
+    env_cfg = env_config(experiment, name, action_space=metadata.action_space, evaluation=True)
+    env_cfg = replace(env_cfg, episode=replace(env_cfg.episode, max_steps=max_steps))
+    return env_cfg, name, load_preset(experiment.preset).algorithm
 
 
 def _camera_type() -> Any:
@@ -471,30 +467,25 @@ def _cmd_render(args: argparse.Namespace) -> int:
     camera_type = _camera_type() if args.camera else None
     model_path, run_dir = _resolve_model(Path(args.run))
     try:
-        from stable_baselines3 import PPO
+        from stable_baselines3 import PPO, SAC
     except ImportError:
         raise DeepRacerError(
             "render needs stable-baselines3 to load the model: pip install 'deepracer[train]'"
         ) from None
-    world = args.world or _run_world(run_dir) or "oval"
-    # The quickstart's evaluation env: state observation, default actions, start line.
-    env = RacingEnv(
-        {
-            "world": world,
-            "observation": "state",
-            "start": {"round_robin_advance": 0.0},
-            "episode": {"max_steps": args.max_steps},
-        },
-        render_mode="rgb_array",
-    )
+    env_cfg, world, algorithm = _run_setup(run_dir, args.world, args.max_steps)
+    # The evaluation env of the run: its observation and actions, from the start line.
+    env = RacingEnv(env_cfg, render_mode="rgb_array")
+    loader: Any = {"ppo": PPO, "sac": SAC}[algorithm]
     try:
-        model = PPO.load(model_path, device="cpu")
+        model = loader.load(model_path, device="cpu")
     except Exception as exc:  # a zip of something else fails in many ways; all mean one thing
-        raise DeepRacerError(f"{model_path}: cannot load a PPO model from it ({exc})") from None
+        raise DeepRacerError(
+            f"{model_path}: cannot load a {algorithm.upper()} model from it ({exc})"
+        ) from None
     if model.observation_space != env.observation_space:
         raise DeepRacerError(
-            f"{model_path}: the model observes {model.observation_space}, but render drives"
-            f" the state observation {env.observation_space}"
+            f"{model_path}: the model observes {model.observation_space}, but this env gives"
+            f" {env.observation_space}"
         )
     # env.render() takes no arguments (gymnasium's API): a renderer of the same track
     # draws the camera view into the env's frames.
@@ -778,6 +769,7 @@ def _add_actions(subparsers: Any) -> None:
 _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_tracks,
     _add_check_reward,
+    _add_train,
     _add_quickstart,
     _add_render,
     _add_actions,

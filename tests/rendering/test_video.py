@@ -131,16 +131,10 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("stable_baselines3")
-    from deepracer.training.quickstart import QuickstartConfig, run_quickstart
+    from tests.training.test_trainer import tiny_run
 
-    out = tmp_path_factory.mktemp("run")
-    cfg = QuickstartConfig(
-        total_timesteps=256,
-        n_envs=2,
-        trials=1,
-        ppo={"n_steps": 128, "batch_size": 64, "n_epochs": 1},
-    )
-    run_quickstart(out, cfg)
+    out = tmp_path_factory.mktemp("run") / "run"
+    tiny_run(out)
     return out
 
 

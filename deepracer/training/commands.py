@@ -1,0 +1,119 @@
+"""The ``deepracer train`` and ``deepracer quickstart`` subcommands.
+
+Contents:
+    add_train, add_quickstart: register the subcommands on the CLI's subparsers.
+    print_summary: the one-screen summary at the end of a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from deepracer.errors import DeepRacerError
+
+__all__ = ["add_quickstart", "add_train", "print_summary"]
+
+
+def _default_run_dir(name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-{stamp}"
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from deepracer.training.experiment import load_experiment
+    from deepracer.training.trainer import train
+
+    if args.resume:
+        if args.experiment or args.set:
+            raise DeepRacerError(
+                "--resume continues a run with its own saved experiment: give no experiment"
+                " file and no --set"
+            )
+        result = train(None, Path(args.resume), resume=True, argv=sys.argv)
+    else:
+        if not args.experiment:
+            raise DeepRacerError("train: give an experiment file (or --resume RUN_DIR)")
+        experiment = load_experiment(args.experiment, args.set)
+        out = Path(args.out) if args.out else _default_run_dir(experiment.name)
+        print(f"training {experiment.name!r} into {out}", file=sys.stderr)
+        result = train(experiment, out, argv=sys.argv)
+    print_summary(result)
+    return 0
+
+
+def add_train(subparsers: Any) -> None:
+    """Registers ``deepracer train``."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model from an experiment file",
+        description=(
+            "Train a model from an experiment (experiments/<name>.yaml or a path) into a run"
+            " directory with checkpoints, DeepRacer-format metrics and simtrace, the best"
+            " model and plots. --resume continues an interrupted run from its last"
+            " checkpoint."
+        ),
+    )
+    parser.add_argument("experiment", nargs="?", help="experiment name or YAML path")
+    parser.add_argument("--out", help="run directory (default: runs/<name>-<time>)")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue this run")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override an experiment value (parsed as YAML); repeatable",
+    )
+    parser.set_defaults(func=_cmd_train)
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from deepracer.training.experiment import load_experiment
+    from deepracer.training.trainer import train
+
+    experiment = load_experiment("quickstart", args.set)
+    out = Path(args.out) if args.out else _default_run_dir("quickstart")
+    print(f"quickstart: training {experiment.name!r} into {out}", file=sys.stderr)
+    result = train(experiment, out, argv=sys.argv)
+    print_summary(result)
+    return 0
+
+
+def add_quickstart(subparsers: Any) -> None:
+    """Registers ``deepracer quickstart``."""
+    parser = subparsers.add_parser(
+        "quickstart",
+        help="train the quickstart experiment, evaluate it and plot it",
+        description=(
+            "The main job on the embedded defaults: trains experiments/quickstart.yaml (PPO"
+            " on the state observation on the built-in oval, a few minutes on 2 cores),"
+            " evaluates 3 greedy trials and writes training.png."
+        ),
+    )
+    parser.add_argument("--out", help="run directory (default: runs/quickstart-<time>)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override"
+    )
+    parser.set_defaults(func=_cmd_quickstart)
+
+
+def print_summary(result: Any) -> None:
+    """Prints the one-screen summary of a :class:`~deepracer.training.trainer.TrainResult`."""
+    out = result.run_dir
+    print(f"run:        {out}")
+    print(
+        f"trained:    {result.timesteps:,} steps, {result.episodes:,} episodes,"
+        f" {result.seconds:.0f} s this session (stopped by {result.stopped_by})"
+    )
+    print(f"throughput: {result.steps_per_second:,.0f} environment steps/s (whole loop)")
+    print(f"{'trial':>5}  {'status':<13} {'progress %':>10} {'lap time s':>10} {'steps':>6}")
+    for t in result.trials:
+        lap = "-" if t.lap_time is None else f"{t.lap_time:.2f}"
+        print(f"{t.trial:>5}  {t.status:<13} {t.progress:>10.1f} {lap:>10} {t.steps:>6}")
+    print(
+        f"files:      {out / 'model.zip'}, {out / 'best.zip'}, {out / 'training_metrics.json'},"
+        f" {out / 'training.png'}"
+    )

@@ -1,0 +1,221 @@
+"""Experiment files (``experiments/*.yaml``): everything one training run needs.
+
+An experiment names its worlds, observation, action space, reward function and
+preset, and sets the training budget, the evaluation and (for the cloud) the launch
+settings. It is read with ``yaml.safe_load`` into frozen dataclasses; unknown keys are
+errors that suggest the closest valid key. ``--set section.key=value`` overrides
+are applied to the YAML mapping before validation, each value parsed as YAML.
+
+Contents:
+    TrainConfig, EvalConfig, LaunchConfig, ExperimentConfig: the schema.
+    load_experiment: a shipped name or a YAML path (plus overrides) to an ExperimentConfig.
+    apply_overrides: ``section.key=value`` strings applied to a mapping.
+    env_config: the :class:`~deepracer.envs.EnvConfig` of one world of an experiment.
+    dump_experiment, experiment_from_mapping: the resolved copy in a run directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from deepracer.config.loader import from_mapping, load_yaml, to_mapping
+from deepracer.config.resources import resolve
+from deepracer.envs.config import EnvConfig
+from deepracer.errors import ConfigError
+
+__all__ = [
+    "EvalConfig",
+    "ExperimentConfig",
+    "LaunchConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "dump_experiment",
+    "env_config",
+    "experiment_from_mapping",
+    "load_experiment",
+]
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "a number > 0"
+
+
+def _optional_positive(value: float | None) -> str | None:
+    return None if value is None or value > 0 else "a number > 0 (or null)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """The training budget and bookkeeping."""
+
+    total_timesteps: int = field(default=30_000, metadata={"check": _positive})
+    """Environment steps to train for (all sub-environments together)."""
+    max_minutes: float | None = field(default=None, metadata={"check": _optional_positive})
+    """Wall-clock budget [min]; training stops at whichever limit comes first."""
+    n_envs: int | None = field(default=None, metadata={"check": _optional_positive})
+    """Sub-environments, spread over the worlds; defaults to the preset's value."""
+    seed: int = 0
+    """Seeds the networks, the environments and the noise."""
+    checkpoint_every: int = field(default=10_000, metadata={"check": _positive})
+    """Environment steps between checkpoints (taken at the end of an update)."""
+    eval_every: int = field(default=10_000, metadata={"check": _positive})
+    """Environment steps between greedy evaluations (the best one is kept as best.zip)."""
+    eval_trials: int = field(default=3, metadata={"check": _positive})
+    """Greedy trials per periodic evaluation."""
+    simtrace: bool = True
+    """Write training-simtrace/{N}-iteration.csv files."""
+    torch_threads: int = field(default=1, metadata={"check": _positive})
+    """PyTorch CPU threads (1 is fastest for small networks on 2 cores)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """The evaluation at the end of training (and the console-style defaults)."""
+
+    trials: int = field(default=3, metadata={"check": _positive})
+    """Greedy trials from the start line."""
+    world: str | None = None
+    """World to evaluate on; defaults to the first training world."""
+    max_steps: int = field(default=5_000, metadata={"check": _positive})
+    """Step cap per trial."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchConfig:
+    """Where the experiment runs (the cloud launchers read the rest of this section)."""
+
+    backend: Literal["local", "sagemaker", "robomaker"] = "local"
+    """``local`` trains on this machine."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """One training experiment."""
+
+    name: str = ""
+    """Experiment name (defaults to the file stem)."""
+    description: str = ""
+    """One line for listings."""
+    worlds: tuple[str, ...] = ("oval",)
+    """Worlds to train on; sub-environments are spread over them in order."""
+    observation: str | tuple[str, ...] = "state"
+    """Observation type name(s) (see deepracer.envs.observation.OBSERVATIONS)."""
+    action_space: str = "console_default"
+    """A model_metadata.json file: a name in actions/ or a path."""
+    reward: str = "centerline"
+    """A reward file: a name in rewards/ or a path."""
+    preset: str = "quickstart_ppo"
+    """A preset: a name in presets/ or a YAML path."""
+    env: dict[str, Any] = field(default_factory=dict)
+    """Further env settings (start, episode, vehicle, state, lidar, camera, dt)."""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    """Training budget."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Final evaluation."""
+    launch: LaunchConfig = field(default_factory=LaunchConfig)
+    """Launch settings."""
+
+    def __post_init__(self) -> None:
+        if not self.worlds:
+            raise ConfigError("worlds: name at least one world")
+        reserved = {"world", "observation", "action_space", "reward"} & set(self.env)
+        if reserved:
+            raise ConfigError(
+                f"env: set {', '.join(sorted(reserved))} at the top level of the experiment"
+                " (as worlds / observation / action_space / reward), not under env"
+            )
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str], *, source: str) -> None:
+    """Applies ``section.key=value`` overrides to a mapping in place.
+
+    Args:
+        data: The experiment mapping read from YAML.
+        overrides: Strings like ``train.total_timesteps=5000``; values are parsed as YAML.
+        source: Names the origin in error messages.
+
+    Raises:
+        ConfigError: An override is not of the form ``path=value``.
+    """
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        if not sep or not path:
+            raise ConfigError(f"{source}: --set {item!r}: expected section.key=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(
+                f"{source}: --set {item!r}: value is not valid YAML ({exc})"
+            ) from None
+        keys = path.split(".")
+        node = data
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{source}: --set {item!r}: {key} is not a section")
+            node = child
+        node[keys[-1]] = value
+
+
+def load_experiment(name_or_path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Loads and validates an experiment, including its env section.
+
+    Raises:
+        ConfigError: The file or an override is invalid; the message names the file
+            and the field.
+    """
+    path = resolve("experiments", name_or_path)
+    data = load_yaml(path)
+    apply_overrides(data, overrides, source=str(path))
+    data.setdefault("name", path.stem)
+    if isinstance(data.get("worlds"), str):
+        data["worlds"] = [data["worlds"]]
+    experiment = from_mapping(ExperimentConfig, data, source=str(path))
+    env_config(experiment, experiment.worlds[0], source=str(path))  # validate env: now
+    return experiment
+
+
+def env_config(
+    experiment: ExperimentConfig,
+    world: str,
+    *,
+    action_space: Any = None,
+    evaluation: bool = False,
+    source: str = "experiment",
+) -> EnvConfig:
+    """Builds the env config of one world of the experiment.
+
+    Args:
+        experiment: The experiment.
+        world: The world name or path.
+        action_space: The resolved ``action_space`` value (defaults to the env default).
+        evaluation: Start every episode at the line (no round robin) with the eval cap.
+        source: Names the origin in error messages.
+    """
+    data: dict[str, Any] = dict(experiment.env)
+    data.update(world=world, observation=experiment.observation, reward=experiment.reward)
+    if action_space is not None:
+        data["action_space"] = action_space
+    config = from_mapping(EnvConfig, data, source=f"{source}: env")
+    if evaluation:
+        config = replace(
+            config,
+            start=replace(config.start, round_robin_advance=0.0, offset=0.0),
+            episode=replace(config.episode, max_steps=experiment.eval.max_steps),
+        )
+    return config
+
+
+def dump_experiment(experiment: ExperimentConfig) -> str:
+    """Returns the resolved experiment as YAML (written into every run directory)."""
+    return yaml.safe_dump(to_mapping(experiment), sort_keys=False)
+
+
+def experiment_from_mapping(data: Mapping[str, Any], *, source: str) -> ExperimentConfig:
+    """Validates an already-resolved experiment mapping (e.g. a run's saved copy)."""
+    return from_mapping(ExperimentConfig, dict(data), source=source)

@@ -1,0 +1,479 @@
+"""Training: from an experiment to a run directory with a model that laps the track.
+
+``train(experiment, run_dir)`` builds the sub-environments (spread over the
+experiment's worlds, stepped in this process: on 2 cores subprocesses cost more in
+inter-process traffic than they gain), the stable-baselines3 model from the preset,
+and trains with a callback that writes the DeepRacer logs every iteration,
+checkpoints, evaluates greedily and keeps the best model. Everything written is
+written atomically, so a Ctrl-C or a ``kill -9`` at any moment leaves a run that
+``train(..., resume=True)`` continues from its last checkpoint.
+
+The run directory::
+
+    experiment.yaml          the resolved experiment
+    command.txt, version.txt the command line and the package version
+    reward_function.py       a copy of the reward function
+    model_metadata.json      the action space, sensor and network in DeepRacer's format
+    training_metrics.json    one row per finished episode (DeepRacer schema)
+    training-simtrace/N-iteration.csv
+    checkpoints/latest.json  the last complete checkpoint (model file, steps, episodes)
+    checkpoints/model_<steps>.zip
+    evaluations.json         every periodic greedy evaluation
+    best.zip                 the model with the best mean evaluation progress
+    model.zip                the final model
+    evaluation.json, evaluation-simtrace/0-iteration.csv, training.png
+    tensorboard/             (when tensorboard is installed)
+
+Contents:
+    TrainResult: what a run achieved.
+    train: run (or resume) one experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from deepracer import __version__
+from deepracer.envs import RacingEnv, load_world
+from deepracer.envs.model_metadata import (
+    load_model_metadata,
+    observation_to_sensors,
+    write_model_metadata,
+)
+from deepracer.errors import ConfigError, DeepRacerError
+from deepracer.evaluation import TrialResult, run_trials
+from deepracer.io import atomic_write_text
+from deepracer.rewards import load_reward_function
+from deepracer.training.experiment import (
+    ExperimentConfig,
+    dump_experiment,
+    env_config,
+    experiment_from_mapping,
+)
+from deepracer.training.plots import training_plot
+from deepracer.training.presets import PresetConfig, build_model, load_preset
+from deepracer.training.runlog import EpisodeLogger, RunLog
+
+__all__ = ["TrainResult", "train"]
+
+CHECKPOINTS = "checkpoints"
+_CAMERA_SENSORS = ("FRONT_FACING_CAMERA", "STEREO_CAMERAS", "LEFT_CAMERA", "observation")
+_NETWORK_METADATA: dict[str, Any] = {
+    "deepracer_shallow": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
+    "deepracer_standard": "DEEP_CONVOLUTIONAL_NETWORK",
+    "deepracer_deep": "DEEP_CONVOLUTIONAL_NETWORK_DEEP",
+}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run achieved.
+
+    Attributes:
+        run_dir: The run directory.
+        timesteps: Environment steps trained in total (all sessions).
+        seconds: Wall time of this session's training loop [s].
+        steps_per_second: Environment steps per second of this session, whole loop.
+        episodes: Episodes recorded in total.
+        trials: The final greedy evaluation.
+        stopped_by: ``"steps"`` or ``"time"``.
+    """
+
+    run_dir: Path
+    timesteps: int
+    seconds: float
+    steps_per_second: float
+    episodes: int
+    trials: list[TrialResult]
+    stopped_by: str
+
+
+def train(
+    experiment: ExperimentConfig | None,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    argv: Sequence[str] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Trains (or resumes) one experiment into ``run_dir``.
+
+    Args:
+        experiment: The experiment; None with ``resume`` reads the run's own copy.
+        run_dir: The run directory: must be new or empty unless resuming.
+        resume: Continue from the run's last checkpoint.
+        argv: The command line, recorded in the run directory.
+        echo: Receives progress lines (default: stderr).
+
+    Raises:
+        DeepRacerError: Bad input (experiment, files, run directory); checked before
+            any training starts.
+    """
+    import torch
+
+    out = Path(run_dir)
+    say = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    state = _prepare_run(out, experiment, resume=resume, argv=argv)
+    experiment = state["experiment"]
+    assert isinstance(experiment, ExperimentConfig)
+    preset: PresetConfig = state["preset"]
+    metadata = state["metadata"]
+    torch.set_num_threads(experiment.train.torch_threads)
+
+    n_envs = experiment.train.n_envs or preset.n_envs
+    checkpoint = state["checkpoint"]
+    log = RunLog(
+        out,
+        simtrace=experiment.train.simtrace,
+        keep_episodes=checkpoint["episodes"] if checkpoint else 0,
+        iteration=checkpoint["iteration"] if checkpoint else 0,
+    )
+    vec_env = _make_vec_env(experiment, metadata.action_space, n_envs, log)
+    seed = experiment.train.seed + (checkpoint["timesteps"] if checkpoint else 0)
+    vec_env.seed(seed)
+    model = _make_model(experiment, preset, vec_env, out, checkpoint, seed)
+    callback = _RunCallback(
+        experiment, out, log, metadata.action_space, checkpoint, say, preset.algorithm
+    )
+    remaining = experiment.train.total_timesteps - (checkpoint["timesteps"] if checkpoint else 0)
+    started = time.perf_counter()
+    if remaining > 0:
+        model.learn(
+            total_timesteps=remaining,
+            callback=callback,
+            reset_num_timesteps=checkpoint is None,
+            tb_log_name="run",
+        )
+    seconds = time.perf_counter() - started
+    callback.finish()
+    _atomic_model_save(model, out / "model.zip")
+    eval_config = env_config(
+        experiment,
+        experiment.eval.world or experiment.worlds[0],
+        action_space=metadata.action_space,
+        evaluation=True,
+    )
+    trials = run_trials(
+        model,
+        eval_config,
+        trials=experiment.eval.trials,
+        seed=experiment.train.seed + 1_000_000,
+        simtrace=out / "evaluation-simtrace" / "0-iteration.csv",
+    )
+    steps_done = int(model.num_timesteps) - (checkpoint["timesteps"] if checkpoint else 0)
+    result = TrainResult(
+        run_dir=out,
+        timesteps=int(model.num_timesteps),
+        seconds=seconds,
+        steps_per_second=steps_done / seconds if seconds > 0 else 0.0,
+        episodes=log.episodes,
+        trials=trials,
+        stopped_by=callback.stopped_by,
+    )
+    summary = {
+        "experiment": experiment.name,
+        "timesteps": result.timesteps,
+        "train_seconds": seconds,
+        "train_steps_per_second": result.steps_per_second,
+        "episodes": result.episodes,
+        "stopped_by": result.stopped_by,
+        "trials": [{k: v for k, v in asdict(t).items() if k != "path"} for t in trials],
+    }
+    atomic_write_text(out / "evaluation.json", json.dumps(summary, indent=2) + "\n")
+    training_plot(out, eval_config, trials, log.rows, callback.evaluations)
+    vec_env.close()
+    return result
+
+
+# -- run directory ----------------------------------------------------------------------
+
+
+def _prepare_run(
+    out: Path, experiment: ExperimentConfig | None, *, resume: bool, argv: Sequence[str] | None
+) -> dict[str, Any]:
+    """Validates everything and writes (or re-reads) the run's fixed files."""
+    if resume:
+        saved = out / "experiment.yaml"
+        if not saved.is_file():
+            raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
+        import yaml
+
+        experiment = experiment_from_mapping(yaml.safe_load(saved.read_text()), source=str(saved))
+    elif experiment is None:
+        raise DeepRacerError("train: give an experiment file (or --resume RUN_DIR)")
+    elif out.exists() and any(out.iterdir()):
+        raise DeepRacerError(
+            f"{out}: run directory exists and is not empty; use --resume {out} to continue it"
+            " or choose another --out"
+        )
+    preset = load_preset(experiment.preset)
+    metadata = load_model_metadata(experiment.action_space)
+    if preset.algorithm == "sac" and metadata.action_space_type != "continuous":
+        raise ConfigError(
+            f"{experiment.action_space}: preset {experiment.preset!r} uses SAC, which needs a"
+            " continuous action space"
+        )
+    reward = load_reward_function(experiment.reward)
+    for world in {*experiment.worlds, experiment.eval.world or experiment.worlds[0]}:
+        load_world(world)
+        env_config(experiment, world, action_space=metadata.action_space)
+    # model_metadata.json speaks DeepRacer: it names the camera sensor the model uses.
+    # Observations without a camera (state, lidar alone) cannot run on the car; for
+    # them the file keeps the action file's sensor, and experiment.yaml records what
+    # the model really observes.
+    sensors = observation_to_sensors(experiment.observation)
+    if any(s in _CAMERA_SENSORS for s in sensors):
+        metadata = replace(metadata, sensor=tuple(sensors))
+    network = _NETWORK_METADATA.get(preset.network, metadata.neural_network)
+    metadata = replace(metadata, neural_network=network)
+    checkpoint = None
+    if resume:
+        checkpoint = _read_checkpoint(out)
+        _clean_partial_files(out)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "experiment.yaml", dump_experiment(experiment))
+        reward.copy_source(out)
+        write_model_metadata(out / "model_metadata.json", metadata)
+        atomic_write_text(out / "version.txt", __version__ + "\n")
+    command = " ".join(argv if argv is not None else sys.argv)
+    with (out / "command.txt").open("a", encoding="utf-8") as handle:
+        handle.write(("resume: " if resume else "") + command + "\n")
+    return {
+        "experiment": experiment,
+        "preset": preset,
+        "metadata": metadata,
+        "checkpoint": checkpoint,
+    }
+
+
+def _read_checkpoint(out: Path) -> dict[str, Any] | None:
+    latest = out / CHECKPOINTS / "latest.json"
+    if not latest.is_file():
+        return None  # killed before the first checkpoint: start over in place
+    data: dict[str, Any] = json.loads(latest.read_text())
+    if not (out / data["model"]).is_file():
+        raise DeepRacerError(f"{latest}: names {data['model']}, which is missing")
+    return data
+
+
+def _clean_partial_files(out: Path) -> None:
+    """Removes temporary files a killed run left behind (atomic writes in progress)."""
+    for tmp in out.rglob(".*.*"):
+        if tmp.is_file() and tmp.name.startswith("."):
+            tmp.unlink()
+
+
+def _atomic_model_save(model: Any, path: Path) -> None:
+    """Saves a stable-baselines3 model through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.zip")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+# -- environments and model ------------------------------------------------------------
+
+
+def _make_vec_env(experiment: ExperimentConfig, action_space: Any, n_envs: int, log: RunLog) -> Any:
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    def factory(i: int) -> Callable[[], Any]:
+        world = experiment.worlds[i % len(experiment.worlds)]
+        config = env_config(experiment, world, action_space=action_space)
+
+        def make() -> Any:
+            env = RacingEnv(config)
+            return Monitor(EpisodeLogger(env, log, env.world.name or world))
+
+        return make
+
+    return DummyVecEnv([factory(i) for i in range(n_envs)])
+
+
+def _make_model(
+    experiment: ExperimentConfig,
+    preset: PresetConfig,
+    vec_env: Any,
+    out: Path,
+    checkpoint: dict[str, Any] | None,
+    seed: int,
+) -> Any:
+    tensorboard = str(out / "tensorboard") if _has_tensorboard() else None
+    if checkpoint is None:
+        return build_model(preset, vec_env, seed=seed, tensorboard_log=tensorboard)
+    from stable_baselines3 import PPO, SAC
+
+    algorithm: Any = {"ppo": PPO, "sac": SAC}[preset.algorithm]
+    model = algorithm.load(
+        out / checkpoint["model"], env=vec_env, device="cpu", tensorboard_log=tensorboard
+    )
+    model.set_random_seed(seed)
+    return model
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+# -- the callback ----------------------------------------------------------------------
+
+
+class _RunCallback(BaseCallback):
+    """Iteration logs, checkpoints, greedy evaluations, time budget and progress."""
+
+    def __init__(
+        self,
+        experiment: ExperimentConfig,
+        out: Path,
+        log: RunLog,
+        action_space: Any,
+        checkpoint: dict[str, Any] | None,
+        say: Callable[[str], None],
+        algorithm: str,
+    ) -> None:
+        super().__init__(verbose=0)
+        self.experiment = experiment
+        self.out = out
+        self.log = log
+        self.say = say
+        cfg = experiment.train
+        self.previous_seconds = float(checkpoint["wall_seconds"]) if checkpoint else 0.0
+        self.start_steps = int(checkpoint["timesteps"]) if checkpoint else 0
+        self.next_checkpoint = self.start_steps + cfg.checkpoint_every
+        self.next_eval = self.start_steps + cfg.eval_every
+        self.eval_config = env_config(
+            experiment,
+            experiment.eval.world or experiment.worlds[0],
+            action_space=action_space,
+            evaluation=True,
+        )
+        self.evaluations: list[dict[str, Any]] = []
+        path = out / "evaluations.json"
+        if checkpoint and path.is_file():
+            self.evaluations = [
+                e for e in json.loads(path.read_text()) if e["timesteps"] <= self.start_steps
+            ]
+        self.best = max((_score(e) for e in self.evaluations), default=None)
+        self.iteration_steps = 1000 if algorithm == "sac" else 0
+        self.last_flush = self.start_steps
+        self.started = time.perf_counter()
+        self.last_print = self.started
+        self.stopped_by = "steps"
+
+    # SB3 hooks ---------------------------------------------------------------------------
+
+    def _on_step(self) -> bool:
+        limit = self.experiment.train.max_minutes
+        if limit is not None and self._elapsed() >= 60.0 * limit:
+            self.stopped_by = "time"
+            return False
+        now = time.perf_counter()
+        if now - self.last_print >= 2.0:
+            self.last_print = now
+            self._progress()
+        return True
+
+    def _on_rollout_end(self) -> None:
+        steps = self.num_timesteps
+        if steps - self.last_flush < self.iteration_steps:
+            return  # SAC ends a "rollout" every few steps: group them into iterations
+        self.last_flush = steps
+        self.log.flush()
+        if steps >= self.next_eval:
+            self.next_eval = steps + self.experiment.train.eval_every
+            self._evaluate()
+        if steps >= self.next_checkpoint:
+            self.next_checkpoint = steps + self.experiment.train.checkpoint_every
+            self._checkpoint()
+
+    def finish(self) -> None:
+        """Flushes the logs and writes a final checkpoint and evaluation."""
+        self.log.flush()
+        if not self.evaluations or self.evaluations[-1]["timesteps"] != self.num_timesteps:
+            self._evaluate()
+        self._checkpoint()
+        self._progress(final=True)
+
+    # pieces ------------------------------------------------------------------------------
+
+    def _elapsed(self) -> float:
+        return self.previous_seconds + time.perf_counter() - self.started
+
+    def _checkpoint(self) -> None:
+        folder = self.out / CHECKPOINTS
+        name = f"model_{self.num_timesteps}.zip"
+        _atomic_model_save(self.model, folder / name)
+        record = {
+            "model": f"{CHECKPOINTS}/{name}",
+            "timesteps": self.num_timesteps,
+            "iteration": self.log.iteration,
+            "episodes": self.log.episodes,
+            "wall_seconds": self._elapsed(),
+        }
+        # The pointer is written after the model, so it never names a partial file.
+        atomic_write_text(folder / "latest.json", json.dumps(record, indent=2) + "\n")
+        for old in folder.glob("model_*.zip"):
+            if old.name != name:
+                old.unlink()
+
+    def _evaluate(self) -> None:
+        trials = run_trials(
+            self.model,
+            self.eval_config,
+            trials=self.experiment.train.eval_trials,
+            seed=self.experiment.train.seed + 500_000 + len(self.evaluations),
+        )
+        laps = [t.lap_time for t in trials if t.lap_time is not None]
+        entry = {
+            "timesteps": self.num_timesteps,
+            "wall_seconds": self._elapsed(),
+            "episodes": self.log.episodes,
+            "mean_progress": float(np.mean([t.progress for t in trials])),
+            "laps_completed": len(laps),
+            "trials": len(trials),
+            "best_lap_time": min(laps) if laps else None,
+            "mean_lap_time": float(np.mean(laps)) if laps else None,
+        }
+        self.evaluations.append(entry)
+        atomic_write_text(
+            self.out / "evaluations.json", json.dumps(self.evaluations, indent=2) + "\n"
+        )
+        score = _score(entry)
+        if self.best is None or score > self.best:
+            self.best = score
+            _atomic_model_save(self.model, self.out / "best.zip")
+
+    def _progress(self, final: bool = False) -> None:
+        total = self.experiment.train.total_timesteps
+        steps = self.num_timesteps
+        recent = self.log.recent(50)
+        mean_progress = np.mean([r["completion_percentage"] for r in recent]) if recent else 0.0
+        laps = np.mean([r["episode_status"] == "Lap complete" for r in recent]) if recent else 0.0
+        elapsed = time.perf_counter() - self.started
+        rate = (steps - self.start_steps) / elapsed if elapsed > 0 else 0.0
+        eta = (total - steps) / rate if rate > 0 and not final else 0.0
+        self.say(
+            f"steps {steps:,}/{total:,} ({100 * steps / total:.0f}%) | episodes"
+            f" {self.log.episodes:,} | progress {mean_progress:.0f}% | laps {100 * laps:.0f}%"
+            f" | {rate:,.0f} steps/s | ETA {eta:.0f}s"
+        )
+
+
+def _score(entry: dict[str, Any]) -> tuple[float, float]:
+    """Mean progress first (as the console's best_model_metric), then a faster lap."""
+    lap = entry.get("mean_lap_time")
+    return (float(entry["mean_progress"]), -float(lap) if lap is not None else -1e9)

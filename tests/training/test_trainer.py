@@ -1,0 +1,202 @@
+"""Training runs: the run directory, resume after kill -9, several worlds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("stable_baselines3")
+
+from deepracer.cli import main
+from deepracer.errors import ConfigError, DeepRacerError
+from deepracer.logs import read_simtrace
+from deepracer.training.experiment import load_experiment
+from deepracer.training.trainer import train
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = [
+    "train.total_timesteps=512",
+    "train.checkpoint_every=256",
+    "train.eval_every=256",
+    "train.eval_trials=1",
+    "train.n_envs=2",
+    "eval.trials=2",
+    "eval.max_steps=200",
+]
+TINY_PPO = ROOT / "tests" / "training" / "tiny_ppo.yaml"
+
+
+def tiny_run(out: Path, *extra: str, experiment: str = "quickstart") -> Any:
+    """Trains a few hundred steps into ``out`` (also used by the render tests)."""
+    config = load_experiment(experiment, [*TINY, f"preset={TINY_PPO}", *extra])
+    return train(config, out, argv=["pytest"], echo=lambda line: None)
+
+
+def test_run_directory_holds_everything(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = tiny_run(out)
+    for name in (
+        "experiment.yaml",
+        "command.txt",
+        "version.txt",
+        "reward_function.py",
+        "model_metadata.json",
+        "training_metrics.json",
+        "evaluations.json",
+        "best.zip",
+        "model.zip",
+        "evaluation.json",
+        "training.png",
+        "checkpoints/latest.json",
+    ):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "training_metrics.json").read_text())
+    assert metrics["version"] == 2.0 and metrics["best_model_metric"] == "progress"
+    rows = metrics["metrics"]
+    assert [r["episode"] for r in rows] == list(range(len(rows))) and rows
+    assert {
+        "reward_score",
+        "metric_time",
+        "start_time",
+        "elapsed_time_in_milliseconds",
+        "episode",
+        "trial",
+        "phase",
+        "completion_percentage",
+        "episode_status",
+    } <= set(rows[0])
+    simtrace = sorted((out / "training-simtrace").glob("*-iteration.csv"))
+    assert simtrace and simtrace[0].name == "1-iteration.csv"
+    traced = {int(r["episode"]) for f in simtrace for r in read_simtrace(f)}
+    assert traced == {r["episode"] for r in rows}
+    assert len(result.trials) == 2 and result.timesteps >= 512
+    assert result.steps_per_second > 0
+    if importlib.util.find_spec("tensorboard") is not None:
+        assert list((out / "tensorboard").rglob("events.out.tfevents*"))
+    metadata = json.loads((out / "model_metadata.json").read_text())
+    assert metadata["action_space_type"] == "discrete" and len(metadata["action_space"]) == 10
+
+
+def test_existing_run_dir_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "something").write_text("x")
+    with pytest.raises(DeepRacerError, match="use --resume"):
+        tiny_run(out)
+
+
+def test_resume_continues_to_the_budget(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    tiny_run(out)
+    config = load_experiment("quickstart", [*TINY, f"preset={TINY_PPO}"])
+    assert config.train.total_timesteps == 512
+    # A resumed run with a larger budget (edit its saved experiment) trains on.
+    saved = out / "experiment.yaml"
+    saved.write_text(saved.read_text().replace("total_timesteps: 512", "total_timesteps: 1024"))
+    before = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    result = train(None, out, resume=True, argv=["pytest"], echo=lambda line: None)
+    after = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    assert result.timesteps >= 1024
+    assert after[: len(before)] == before
+    assert [r["episode"] for r in after] == list(range(len(after)))
+    assert "resume: pytest" in (out / "command.txt").read_text()
+
+
+def test_two_worlds_train_one_model(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    tiny_run(out, experiment="multi_world")
+    rows = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    assert {r["world_name"] for r in rows} == {"oval", "kidney"}
+
+
+def test_bad_experiments_fail_before_training(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'totl_timesteps'.*'total_timesteps'"):
+        load_experiment("quickstart", ["train.totl_timesteps=5"])
+    with pytest.raises(ConfigError, match=r"env: .*unknown key 'strt'"):
+        load_experiment("quickstart", ["env.strt.offset=0.5"])
+    with pytest.raises(ConfigError, match="set observation at the top level"):
+        load_experiment("quickstart", ["env.observation=lidar"])
+    with pytest.raises(ConfigError, match="Did you mean 'console_default'"):
+        config = load_experiment("quickstart", ["action_space=console_defalt"])
+        train(config, tmp_path / "run", argv=["pytest"])
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_train_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    args = ["train", "quickstart", "--out", str(out), "--set", f"preset={TINY_PPO}"]
+    for item in TINY:
+        args += ["--set", item]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "environment steps/s" in printed and "trial" in printed
+    assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    assert main(["train", "quickstart", "--set", "train.total_timesteps=-3"]) == 2
+
+
+def test_kill_9_then_resume_keeps_metrics_consistent(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "deepracer.cli",
+        "train",
+        "quickstart",
+        "--out",
+        str(out),
+        "--set",
+        f"preset={TINY_PPO}",
+        "--set",
+        "train.total_timesteps=6000",
+        "--set",
+        "train.checkpoint_every=512",
+        "--set",
+        "train.eval_every=100000",
+        "--set",
+        "train.n_envs=2",
+        "--set",
+        "eval.trials=1",
+        "--set",
+        "eval.max_steps=100",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    latest = out / "checkpoints" / "latest.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if latest.is_file() and json.loads(latest.read_text())["timesteps"] >= 1024:
+            break
+        if process.poll() is not None:
+            pytest.fail(f"training ended early: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.05)
+    else:
+        pytest.fail("no checkpoint within 120 s")
+    time.sleep(0.3)  # land the kill somewhere in the middle of the next iteration
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    checkpoint = json.loads(latest.read_text())
+    # Whatever the kill interrupted, every file is complete and parses.
+    rows = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    assert len(rows) >= checkpoint["episodes"]
+    for file in (out / "training-simtrace").glob("*.csv"):
+        read_simtrace(file)
+    resumed = subprocess.run(
+        [*command[:4], "--resume", str(out)], env=env, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    after = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    episodes = [r["episode"] for r in after]
+    assert episodes == list(range(len(after)))  # no duplicates, no gaps
+    assert after[: checkpoint["episodes"]] == rows[: checkpoint["episodes"]]
+    assert json.loads(latest.read_text())["timesteps"] >= 6000
+    assert not list(out.rglob(".*.tmp*"))
