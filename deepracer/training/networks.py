@@ -181,13 +181,27 @@ def _conv_stack(in_channels: int, spec: _CnnSpec) -> nn.Sequential:
 
 
 def _as_nchw(observations: th.Tensor, channels_first: bool) -> th.Tensor:
-    """Float NCHW in [0, 1] from what SB3 (float, scaled) or a caller (uint8) gives."""
+    """Float NCHW in [0, 1], stored channels-last, from SB3's (float, scaled) or uint8."""
     x = observations
     if x.dtype == th.uint8:
         x = x.float() / 255.0  # SB3's preprocess_obs already did this for its own calls
     if not channels_first:
-        x = x.permute(0, 3, 1, 2)
-    return x
+        x = x.permute(0, 3, 1, 2)  # already channels-last in memory: no copy below
+    return x.contiguous(memory_format=th.channels_last)
+
+
+def _channels_last(convs: nn.Sequential) -> None:
+    """Stores the conv weights channels-last (NHWC), once.
+
+    With NHWC inputs and weights oneDNN's CPU convolutions run about 2x faster
+    (forward + backward of the SHALLOW stack at 160 x 120, one thread). Done at the
+    first forward, not in ``__init__``: SB3's orthogonal init views the weights as
+    contiguous matrices, which fails on NHWC storage. ``.data`` is replaced in place,
+    so optimizers keep their references.
+    """
+    last = [m for m in convs if isinstance(m, nn.Conv2d)][-1]
+    if not last.weight.is_contiguous(memory_format=th.channels_last):
+        convs.to(memory_format=th.channels_last)
 
 
 def _check_heads(dim: int, num_heads: int) -> None:
@@ -299,6 +313,7 @@ class DeepRacerCNN(BaseFeaturesExtractor):
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
         """Maps images (B, C, H, W) in [0, 1] (or uint8 / channel-last) to features."""
+        _channels_last(self.convs)
         x = _as_nchw(observations, self.channels_first)
         return cast(th.Tensor, self.dense(self.convs(x)))
 
@@ -341,6 +356,7 @@ class AttentionCNN(BaseFeaturesExtractor):
 
     def tokens(self, observations: th.Tensor) -> th.Tensor:
         """Returns the position-embedded tokens (B, h * w, 64) before attention."""
+        _channels_last(self.convs)
         fmap = self.convs(_as_nchw(observations, self.channels_first))
         return cast(th.Tensor, fmap.flatten(2).transpose(1, 2) + self.position)
 

@@ -163,8 +163,11 @@ def train(
         action_space=metadata.action_space,
         evaluation=True,
     )
+    # Like the console, evaluate the best checkpoint (by mean greedy progress, then lap
+    # time), not whatever the last update left.
+    final = _load_model(preset, out / "best.zip") if (out / "best.zip").is_file() else model
     trials = run_trials(
-        model,
+        final,
         eval_config,
         trials=experiment.eval.trials,
         seed=experiment.train.seed + 1_000_000,
@@ -313,14 +316,18 @@ def _make_model(
     tensorboard = str(out / "tensorboard") if _has_tensorboard() else None
     if checkpoint is None:
         return build_model(preset, vec_env, seed=seed, tensorboard_log=tensorboard)
+    model = _load_model(preset, out / checkpoint["model"], env=vec_env, tensorboard=tensorboard)
+    model.set_random_seed(seed)
+    return model
+
+
+def _load_model(
+    preset: PresetConfig, path: Path, *, env: Any = None, tensorboard: str | None = None
+) -> Any:
     from stable_baselines3 import PPO, SAC
 
     algorithm: Any = {"ppo": PPO, "sac": SAC}[preset.algorithm]
-    model = algorithm.load(
-        out / checkpoint["model"], env=vec_env, device="cpu", tensorboard_log=tensorboard
-    )
-    model.set_random_seed(seed)
-    return model
+    return algorithm.load(path, env=env, device="cpu", tensorboard_log=tensorboard)
 
 
 def _has_tensorboard() -> bool:

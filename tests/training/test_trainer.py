@@ -200,3 +200,11 @@ def test_kill_9_then_resume_keeps_metrics_consistent(tmp_path: Path) -> None:
     assert after[: checkpoint["episodes"]] == rows[: checkpoint["episodes"]]
     assert json.loads(latest.read_text())["timesteps"] >= 6000
     assert not list(out.rglob(".*.tmp*"))
+
+
+@pytest.mark.slow
+def test_full_quickstart_laps_three_of_three(tmp_path: Path) -> None:
+    assert main(["quickstart", "--out", str(tmp_path / "run")]) == 0
+    summary = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert [t["status"] for t in summary["trials"]] == ["lap_complete"] * 3
+    assert summary["train_seconds"] < 300
