@@ -148,12 +148,19 @@ def train(
     remaining = experiment.train.total_timesteps - (checkpoint["timesteps"] if checkpoint else 0)
     started = time.perf_counter()
     if remaining > 0:
-        model.learn(
-            total_timesteps=remaining,
-            callback=callback,
-            reset_num_timesteps=checkpoint is None,
-            tb_log_name="run",
-        )
+        try:
+            model.learn(
+                total_timesteps=remaining,
+                callback=callback,
+                reset_num_timesteps=checkpoint is None,
+                tb_log_name="run",
+            )
+        except KeyboardInterrupt:
+            # Ctrl-C: keep what was learnt; --resume continues from here.
+            callback.log.flush()
+            callback.checkpoint()
+            say(f"interrupted: checkpoint written; continue with --resume {out}")
+            raise
     seconds = time.perf_counter() - started
     callback.finish()
     _atomic_model_save(model, out / "model.zip")
@@ -405,14 +412,14 @@ class _RunCallback(BaseCallback):
             self._evaluate()
         if steps >= self.next_checkpoint:
             self.next_checkpoint = steps + self.experiment.train.checkpoint_every
-            self._checkpoint()
+            self.checkpoint()
 
     def finish(self) -> None:
         """Flushes the logs and writes a final checkpoint and evaluation."""
         self.log.flush()
         if not self.evaluations or self.evaluations[-1]["timesteps"] != self.num_timesteps:
             self._evaluate()
-        self._checkpoint()
+        self.checkpoint()
         self._progress(final=True)
 
     # pieces ------------------------------------------------------------------------------
@@ -420,7 +427,8 @@ class _RunCallback(BaseCallback):
     def _elapsed(self) -> float:
         return self.previous_seconds + time.perf_counter() - self.started
 
-    def _checkpoint(self) -> None:
+    def checkpoint(self) -> None:
+        """Saves the model and then the pointer to it (the last complete checkpoint)."""
         folder = self.out / CHECKPOINTS
         name = f"model_{self.num_timesteps}.zip"
         _atomic_model_save(self.model, folder / name)

@@ -208,3 +208,28 @@ def test_full_quickstart_laps_three_of_three(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert [t["status"] for t in summary["trials"]] == ["lap_complete"] * 3
     assert summary["train_seconds"] < 300
+
+
+def test_ctrl_c_writes_a_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "deepracer.cli", "train", "quickstart", "--out", str(out),
+        "--set", f"preset={TINY_PPO}", "--set", "train.total_timesteps=100000",
+        "--set", "train.checkpoint_every=100000", "--set", "train.eval_every=100000",
+        "--set", "train.n_envs=2",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    metrics = out / "training_metrics.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if metrics.is_file() and len(json.loads(metrics.read_text())["metrics"]) > 5:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert b"--resume" in process.stderr.read()
+    checkpoint = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert checkpoint["timesteps"] > 0
+    rows = json.loads(metrics.read_text())["metrics"]
+    assert len(rows) == checkpoint["episodes"]
