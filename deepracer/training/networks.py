@@ -199,9 +199,10 @@ def _channels_last(convs: nn.Sequential) -> None:
     contiguous matrices, which fails on NHWC storage. ``.data`` is replaced in place,
     so optimizers keep their references.
     """
-    last = [m for m in convs if isinstance(m, nn.Conv2d)][-1]
-    if not last.weight.is_contiguous(memory_format=th.channels_last):
-        convs.to(memory_format=th.channels_last)
+    layers = [m for m in convs if isinstance(m, nn.Conv2d)]
+    if not layers[-1].weight.is_contiguous(memory_format=th.channels_last):
+        for conv in layers:
+            conv.weight.data = conv.weight.data.contiguous(memory_format=th.channels_last)
 
 
 def _check_heads(dim: int, num_heads: int) -> None:
@@ -286,22 +287,35 @@ class DeepRacerCNN(BaseFeaturesExtractor):
         observation_space: An image Box, (C, H, W) as SB3 hands it over after
             ``VecTransposeImage``, or (H, W, C) as the env gives it.
         variant: ``shallow`` (the console default), ``standard`` or ``deep``.
+        middleware: Extra dense ReLU layers at the end of the extractor. With
+            ``net_arch: []`` this moves the middleware into the extractor, where
+            policy and value share it (when they share the extractor): one
+            11 264 x 512 layer instead of two, a CPU saving that departs from
+            Coach's separate towers.
 
     Raises:
         ConfigError: Not an image space, an unknown variant or a too small image.
     """
 
-    def __init__(self, observation_space: gym.Space[Any], *, variant: str = "shallow") -> None:
+    def __init__(
+        self,
+        observation_space: gym.Space[Any],
+        *,
+        variant: str = "shallow",
+        middleware: Sequence[int] = (),
+    ) -> None:
         layout = _image_layout(observation_space)
         spec = _variant(variant)
         conv_output_shape(variant, layout.height, layout.width)  # clear error if too small
+        if not all(isinstance(n, int) and n >= 1 for n in middleware):
+            raise ConfigError(f"middleware: expected layer sizes >= 1, got {list(middleware)}")
         convs = _conv_stack(layout.channels, spec)
         with th.no_grad():
             dummy = th.zeros(1, layout.channels, layout.height, layout.width)
             flat = int(convs(dummy).flatten(1).shape[1])
         dense: list[nn.Module] = []
         width = flat
-        for units in spec.dense:
+        for units in (*spec.dense, *middleware):
             dense += [nn.Linear(width, units), nn.ReLU()]
             width = units
         super().__init__(observation_space, features_dim=width)
