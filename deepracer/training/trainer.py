@@ -60,6 +60,7 @@ from deepracer.training.experiment import (
     env_config,
     experiment_from_mapping,
 )
+from deepracer.training.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.training.plots import training_plot
 from deepracer.training.presets import PresetConfig, build_model, load_preset
 from deepracer.training.runlog import EpisodeLogger, RunLog
@@ -68,11 +69,8 @@ __all__ = ["TrainResult", "train"]
 
 CHECKPOINTS = "checkpoints"
 _CAMERA_SENSORS = ("FRONT_FACING_CAMERA", "STEREO_CAMERAS", "LEFT_CAMERA", "observation")
-_NETWORK_METADATA: dict[str, Any] = {
-    "deepracer_shallow": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
-    "deepracer_standard": "DEEP_CONVOLUTIONAL_NETWORK",
-    "deepracer_deep": "DEEP_CONVOLUTIONAL_NETWORK_DEEP",
-}
+# Our network names back to model_metadata.json's neural_network values.
+_NETWORK_METADATA: dict[str, Any] = {v: k for k, v in DEEPRACER_NETWORK_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -232,6 +230,15 @@ def _prepare_run(
         raise ConfigError(
             f"{experiment.action_space}: preset {experiment.preset!r} uses SAC, which needs a"
             " continuous action space"
+        )
+    n_envs = experiment.train.n_envs or preset.n_envs
+    n_steps = preset.hyperparameters.get("n_steps")
+    batch = preset.hyperparameters.get("batch_size")
+    if preset.algorithm == "ppo" and n_steps and batch and (n_steps * n_envs) % batch:
+        raise ConfigError(
+            f"{experiment.preset}: batch_size {batch} does not divide a rollout of n_steps"
+            f" {n_steps} x {n_envs} envs = {n_steps * n_envs} steps; change train.n_envs"
+            " or the preset"
         )
     reward = load_reward_function(experiment.reward)
     for world in {*experiment.worlds, experiment.eval.world or experiment.worlds[0]}:
