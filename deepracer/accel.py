@@ -144,6 +144,21 @@ def pack_track(track: Track) -> TrackPack:
 
 
 @_jit
+def _closer(x, y, s, starts, vectors, inv, best, best_d2, best_t):
+    """Segment ``s`` against the best so far; strict ``<`` keeps the earliest on ties."""
+    wx = x - starts[s, 0]
+    wy = y - starts[s, 1]
+    t = (wx * vectors[s, 0] + wy * vectors[s, 1]) * inv[s]
+    t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+    dx = wx - t * vectors[s, 0]
+    dy = wy - t * vectors[s, 1]
+    d2 = dx * dx + dy * dy
+    if d2 < best_d2:
+        return s, d2, t
+    return best, best_d2, best_t
+
+
+@_jit
 def _nearest(x, y, x0, y0, cell, nx, ny, offsets, items, starts, vectors, inv):
     """Mirrors SegmentGrid.nearest; scans every segment outside the grid."""
     i = math.floor((x - x0) / cell)
@@ -153,29 +168,13 @@ def _nearest(x, y, x0, y0, cell, nx, ny, offsets, items, starts, vectors, inv):
     best_t = 0.0
     if 0 <= i < nx and 0 <= j < ny:
         c = i * ny + j
-        lo, hi = offsets[c], offsets[c + 1]
-        for k in range(lo, hi):
-            s = items[k]
-            wx = x - starts[s, 0]
-            wy = y - starts[s, 1]
-            t = (wx * vectors[s, 0] + wy * vectors[s, 1]) * inv[s]
-            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-            dx = wx - t * vectors[s, 0]
-            dy = wy - t * vectors[s, 1]
-            d2 = dx * dx + dy * dy
-            if d2 < best_d2:
-                best, best_d2, best_t = s, d2, t
+        for k in range(offsets[c], offsets[c + 1]):
+            best, best_d2, best_t = _closer(
+                x, y, items[k], starts, vectors, inv, best, best_d2, best_t
+            )
     else:
         for s in range(starts.shape[0]):
-            wx = x - starts[s, 0]
-            wy = y - starts[s, 1]
-            t = (wx * vectors[s, 0] + wy * vectors[s, 1]) * inv[s]
-            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-            dx = wx - t * vectors[s, 0]
-            dy = wy - t * vectors[s, 1]
-            d2 = dx * dx + dy * dy
-            if d2 < best_d2:
-                best, best_d2, best_t = s, d2, t
+            best, best_d2, best_t = _closer(x, y, s, starts, vectors, inv, best, best_d2, best_t)
     return (
         best,
         best_t,

@@ -91,10 +91,8 @@ def simtrace_row(
         wall_clock: Wall-clock time of the step [s since the epoch]; now if None.
     """
     params = info["params"]
-    # RacingEnv names the episode number "episode_index"; "episode" is its old name.
-    episode = info["episode_index"] if "episode_index" in info else info["episode"]
     return [
-        _plain(episode),
+        _plain(info["episode_index"]),
         _plain(params["steps"]),
         _plain(params["x"]),
         _plain(params["y"]),

@@ -100,9 +100,6 @@ def test_row_values_and_float_precision() -> None:
         "wall_clock": 123.5,
     }
     assert simtrace_row(_info(pause_duration=0.25), done=True)[16] == 0.25
-    legacy = _info(episode=7)  # the info key's old name
-    del legacy["episode_index"]
-    assert simtrace_row(legacy, done=True)[0] == 7
 
 
 def test_header_written_once_and_rows_round_trip(tmp_path: Path) -> None:
