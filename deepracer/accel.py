@@ -96,14 +96,10 @@ def _line_pack(line: Any, grid: Any) -> tuple[Any, ...]:
     )
 
 
-_PACKS: dict[int, TrackPack] = {}
-
-
 def pack_track(track: Track) -> TrackPack:
-    """Returns the kernel layout of ``track`` (built once per track object)."""
-    key = id(track)
-    pack = _PACKS.get(key)
-    if pack is None or pack.length != track.length:
+    """Returns the kernel layout of ``track`` (built once, kept on the track object)."""
+    pack: TrackPack | None = getattr(track, "_accel_pack", None)
+    if pack is None:
         road = track._road_grid
         g = road._grid
         offsets, items = _csr(road._edges)
@@ -136,7 +132,7 @@ def pack_track(track: Track) -> TrackPack:
             is_loop=track.is_loop,
             is_ccw=track.is_ccw,
         )
-        _PACKS[key] = pack
+        track._accel_pack = pack  # type: ignore[attr-defined]
     return pack
 
 

@@ -238,7 +238,6 @@ class LidarObservation:
     def __init__(self, config: LidarConfig | None = None) -> None:
         self.config = config or LidarConfig()
         self._angles = 2.0 * np.pi * np.arange(self.config.num_rays) / self.config.num_rays
-        self._segments: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
     def space(self) -> gym.spaces.Box:
         """Returns ``Box(min_range, max_range, (num_rays,), float32)``."""
@@ -247,10 +246,7 @@ class LidarObservation:
 
     def ranges(self, car: CarView) -> NDArray[np.float64]:
         """Returns the clipped ranges (float64)."""
-        key = id(car.track)
-        if key not in self._segments:
-            self._segments = {key: car.track.border_segments()}
-        starts, ends = self._segments[key]
+        starts, ends = car.track.border_segments()
         r = ray_cast(car.origin, car.yaw + self._angles, starts, ends, self.config.max_range)
         return np.clip(r, self.config.min_range, self.config.max_range)
 

@@ -386,7 +386,11 @@ class Track:
         return float(x), float(y), yaw
 
     def border_segments(self) -> tuple[FloatArray, FloatArray]:
-        """Returns all border segments as ``(starts, ends)``, each (S, 2) [m]."""
+        """Returns all border segments as ``(starts, ends)``, each (S, 2) [m] (cached)."""
+        return self._border_segments
+
+    @cached_property
+    def _border_segments(self) -> tuple[FloatArray, FloatArray]:
         starts = np.vstack([self.inner.starts, self.outer.starts])
         ends = starts + np.vstack([self.inner.vectors, self.outer.vectors])
         return starts, ends
