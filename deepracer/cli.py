@@ -345,21 +345,6 @@ def _add_check_reward(subparsers: Any) -> None:
 # -- render -------------------------------------------------------------------------
 
 
-def _resolve_model(target: Path) -> tuple[Path, Path]:
-    """Returns ``(model file, run directory)`` of a run directory or a model file."""
-    if target.is_dir():
-        model = target / "model.zip"
-        if not model.is_file():
-            raise DeepRacerError(
-                f"{target} has no model.zip: pass a run directory that `deepracer quickstart`"
-                " wrote, or the path of a model.zip"
-            )
-        return model, target
-    if target.is_file():
-        return target, target.parent
-    raise DeepRacerError(f"no such run directory or model file: {target}")
-
-
 def _add_train(subparsers: Any) -> None:
     from deepracer.training.commands import add_train
 
@@ -370,40 +355,6 @@ def _add_quickstart(subparsers: Any) -> None:
     from deepracer.training.commands import add_quickstart
 
     add_quickstart(subparsers)
-
-
-def _run_setup(run_dir: Path, world: str | None, max_steps: int) -> tuple[Any, str, str]:
-    """Returns the env config, world and algorithm to drive a run's model with.
-
-    A run directory written by ``deepracer train`` holds its experiment and
-    model_metadata.json: the model is driven with exactly that observation and action
-    space. A bare model file gets the quickstart's setting (state observation, default
-    actions, PPO).
-    """
-    from dataclasses import replace
-
-    saved = run_dir / "experiment.yaml"
-    if not saved.is_file():
-        name = world or "oval"
-        config = {
-            "world": name,
-            "observation": "state",
-            "start": {"round_robin_advance": 0.0},
-            "episode": {"max_steps": max_steps},
-        }
-        return config, name, "ppo"
-    import yaml
-
-    from deepracer.envs.model_metadata import load_model_metadata
-    from deepracer.training.experiment import env_config, experiment_from_mapping
-    from deepracer.training.presets import load_preset
-
-    experiment = experiment_from_mapping(yaml.safe_load(saved.read_text()), source=str(saved))
-    metadata = load_model_metadata(run_dir / "model_metadata.json")
-    name = world or experiment.eval.world or experiment.worlds[0]
-    env_cfg = env_config(experiment, name, action_space=metadata.action_space, evaluation=True)
-    env_cfg = replace(env_cfg, episode=replace(env_cfg.episode, max_steps=max_steps))
-    return env_cfg, name, load_preset(experiment.preset).algorithm
 
 
 def _camera_type() -> Any:
@@ -465,23 +416,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if not args.fps > 0:
         raise DeepRacerError(f"--fps must be > 0, got {args.fps}")
     camera_type = _camera_type() if args.camera else None
-    model_path, run_dir = _resolve_model(Path(args.run))
-    try:
-        from stable_baselines3 import PPO, SAC
-    except ImportError:
-        raise DeepRacerError(
-            "render needs stable-baselines3 to load the model: pip install 'deepracer[train]'"
-        ) from None
-    env_cfg, world, algorithm = _run_setup(run_dir, args.world, args.max_steps)
+    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
+
+    model_path, run_dir = resolve_model(Path(args.run))
+    env_cfg, world, algorithm = run_setup(run_dir, args.world, args.max_steps)
     # The evaluation env of the run: its observation and actions, from the start line.
     env = RacingEnv(env_cfg, render_mode="rgb_array")
-    loader: Any = {"ppo": PPO, "sac": SAC}[algorithm]
-    try:
-        model = loader.load(model_path, device="cpu")
-    except Exception as exc:  # a zip of something else fails in many ways; all mean one thing
-        raise DeepRacerError(
-            f"{model_path}: cannot load a {algorithm.upper()} model from it ({exc})"
-        ) from None
+    model = load_policy(model_path, algorithm)
     if model.observation_space != env.observation_space:
         raise DeepRacerError(
             f"{model_path}: the model observes {model.observation_space}, but this env gives"

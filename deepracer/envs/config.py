@@ -59,6 +59,14 @@ class EpisodeConfig:
     """Consecutive near-still steps that end the episode as immobilized."""
     immobilized_distance: float = 0.0003
     """A step moving the model point less than this counts as still [m]."""
+    resets: int = field(default=0, metadata={"check": lambda n: None if n >= 0 else "n >= 0"})
+    """Failures (off track, reversed, immobilized) the car is put back after before one
+    ends the episode: the simapp's NUMBER_OF_RESETS (0 in training; race rules use 3)."""
+    reset_penalty: float = field(
+        default=0.0, metadata={"check": lambda v: None if v >= 0 else "a number >= 0"}
+    )
+    """Seconds the car stands frozen after a reset while the clock runs, so penalties
+    land in the lap time (the simapp's OFF_TRACK_PENALTY) [s]."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -182,6 +182,11 @@ class _Kernels:
         return row
 
 
+_RESETTABLE = frozenset(
+    {EpisodeStatus.OFF_TRACK, EpisodeStatus.REVERSED, EpisodeStatus.IMMOBILIZED}
+)
+
+
 class RacingEnv(gym.Env[Any, Any]):
     """AWS DeepRacer time trial on one world.
 
@@ -313,6 +318,7 @@ class RacingEnv(gym.Env[Any, Any]):
         self._sim_time = 0.0
         self._reverse_count = 0
         self._still_count = 0
+        self._resets_used = 0
         self._status = EpisodeStatus.PREPARE
         self._done = False
         self._geometry_cache = None
@@ -345,13 +351,42 @@ class RacingEnv(gym.Env[Any, Any]):
         self._progress = progress
         self._last_point = geometry[1]
         reward = self.reward_function(params)
-        terminated = self._status in _TERMINAL
+        put_back = self._status in _RESETTABLE and self._resets_used < self.config.episode.resets
+        terminated = self._status in _TERMINAL and not put_back
         truncated = not terminated and self._status is EpisodeStatus.TIME_UP
         info = self._info(params, reward=reward, action=label)
         self._done = terminated or truncated
-        if not self._done:
+        if put_back:
+            self._put_back(where)
+            info["reset_count"] = self._resets_used
+        elif not self._done:
             self._drive(math.radians(steering_deg), speed)
         return self._observe(), reward, terminated, truncated, info
+
+    def _put_back(self, where: TrackPoint) -> None:
+        """Places the car on the nearest lane where it failed, at rest, after the penalty.
+
+        As the simapp's reset rule: the lane is midway between the centre line and
+        the border on the side the car was on, at the progress it had reached; the
+        car faces along the track and stands still for ``reset_penalty`` seconds of
+        simulated time (the clock runs, so the penalty lands in the lap time).
+        """
+        self._resets_used += 1
+        x, y, heading = self.track.pose_at(where.s)
+        normal = heading + (math.pi / 2 if where.is_left_of_center else -math.pi / 2)
+        offset = 0.25 * where.width  # half-way to the border
+        ox, oy = x + offset * math.cos(normal), y + offset * math.sin(normal)
+        back = self.config.vehicle.rear_axle_offset
+        self._state = (ox - back * math.cos(heading), oy - back * math.sin(heading), heading, 0.0)
+        self._steer_cmd = 0.0
+        self._sim_time += self.config.episode.reset_penalty
+        self._reverse_count = 0
+        self._still_count = 0
+        self._geometry_cache = None
+        geometry = self._geometry()
+        self._last_point = geometry[1]
+        # Progress continues from the new point (a few cm from where the car left).
+        self._progress = compute_progress(geometry[2].ndist - self._start_ndist, self._progress)
 
     @property
     def car_state(self) -> tuple[float, float, float, float]:
@@ -460,6 +495,7 @@ class RacingEnv(gym.Env[Any, Any]):
             "action": action,
             "closest_waypoint": nxt if d_next < d_prev else prev,
             "sim_time": self._sim_time,
+            "reset_count": self._resets_used,
             "speed": self._state[3],
         }
 

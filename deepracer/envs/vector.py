@@ -54,7 +54,7 @@ from deepracer.envs.observation import (
 )
 from deepracer.envs.reward_params import build_params
 from deepracer.envs.world import WorldConfig, load_world
-from deepracer.errors import RewardFunctionError
+from deepracer.errors import ConfigError, RewardFunctionError
 from deepracer.physics import step_batch
 from deepracer.rewards import REWARD_LIMIT, RewardFunction, load_reward_function
 from deepracer.tracks import Track, TrackPoint, get_track
@@ -114,6 +114,11 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             EnvConfig() if config is None else from_mapping(EnvConfig, config, source="env config")
         )
         cfg = self.config
+        if cfg.episode.resets:
+            raise ConfigError(
+                "episode.resets: putting cars back after a failure is an evaluation rule of"
+                " RacingEnv; the vectorised env ends every failed episode"
+            )
         self.num_envs = num_envs
         n = num_envs
         listed = list(worlds) if worlds is not None else [cfg.world]

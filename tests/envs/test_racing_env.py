@@ -277,3 +277,27 @@ def test_compiled_and_python_paths_agree(monkeypatch: pytest.MonkeyPatch) -> Non
         if len(a) > 2:  # a step: reward, terminated, truncated
             assert a[2] == pytest.approx(b[2])
             assert a[3:] == b[3:]
+
+
+def test_resets_put_the_car_back_on_the_lane_with_a_time_penalty() -> None:
+    env = make("oval", episode={"resets": 3, "reset_penalty": 2.0})
+    infos = run_episode(env, lambda env: to_action(-30.0, 1.0))
+    statuses = [i["episode_status"] for i in infos]
+    assert statuses.count("off_track") == 4  # three put back, the fourth ends it
+    assert infos[-1]["episode_status"] == "off_track" and infos[-1]["reset_count"] == 3
+    failures = [i for i, s in enumerate(statuses) if s == "off_track"]
+    for k in failures[:-1]:  # after each put-back: on the road, progress kept, clock +2 s
+        after = infos[k + 1]
+        assert after["params"]["all_wheels_on_track"]
+        assert after["params"]["progress"] >= infos[k]["params"]["progress"] - 1.0
+        assert after["sim_time"] == pytest.approx(infos[k]["sim_time"] + 2.0)
+        assert after["params"]["distance_from_center"] == pytest.approx(
+            0.25 * after["params"]["track_width"], abs=0.16
+        )
+
+
+def test_vector_env_refuses_resets() -> None:
+    from deepracer.envs.vector import RacingVectorEnv
+
+    with pytest.raises(ConfigError, match=r"episode\.resets"):
+        RacingVectorEnv(2, {"world": "oval", "episode": {"resets": 1}})
