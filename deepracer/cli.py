@@ -345,6 +345,12 @@ def _add_check_reward(subparsers: Any) -> None:
 # -- render -------------------------------------------------------------------------
 
 
+def _add_evaluate(subparsers: Any) -> None:
+    from deepracer.evaluation.evaluate import add_evaluate
+
+    add_evaluate(subparsers)
+
+
 def _add_train(subparsers: Any) -> None:
     from deepracer.training.commands import add_train
 
@@ -712,6 +718,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_check_reward,
     _add_train,
     _add_quickstart,
+    _add_evaluate,
     _add_render,
     _add_actions,
 )
