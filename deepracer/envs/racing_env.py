@@ -53,7 +53,7 @@ from deepracer.rendering.topdown import TopDownRenderer
 from deepracer.rewards import RewardFunction, load_reward_function
 from deepracer.tracks import Track, TrackPoint, get_track
 
-__all__ = ["EpisodeStatus", "RacingEnv", "draw_variation"]
+__all__ = ["STATUS_DISPLAY_NAMES", "EpisodeStatus", "RacingEnv", "draw_variation"]
 
 
 class EpisodeStatus(StrEnum):
@@ -71,6 +71,16 @@ class EpisodeStatus(StrEnum):
 
 _TRAJECTORY_POINTS = 5000
 """Model points of an episode that :meth:`RacingEnv.render` draws (the newest)."""
+
+STATUS_DISPLAY_NAMES = {
+    "lap_complete": "Lap complete",
+    "off_track": "Off track",
+    "crashed": "Crashed",
+    "reversed": "Reversed",
+    "immobilized": "Immobilized",
+    "time_up": "Time up",
+}
+"""Final statuses as DeepRacer's training and evaluation metrics files spell them."""
 
 _TERMINAL = frozenset(
     {

@@ -23,20 +23,12 @@ from typing import Any
 
 from deepracer.config.loader import from_mapping
 from deepracer.envs import EnvConfig, RacingEnv
+from deepracer.envs.racing_env import STATUS_DISPLAY_NAMES
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.logs import RecordSimtrace
 
 __all__ = ["TrialRecord", "add_evaluate", "evaluate"]
-
-_DISPLAY = {
-    "lap_complete": "Lap complete",
-    "off_track": "Off track",
-    "crashed": "Crashed",
-    "reversed": "Reversed",
-    "immobilized": "Immobilized",
-    "time_up": "Time up",
-}
 
 
 @dataclass(frozen=True)
@@ -74,7 +66,7 @@ class TrialRecord:
             "metric_time": round(self.end_time * 1000),
             "start_time": round(self.start_time * 1000),
             "elapsed_time_in_milliseconds": round(self.lap_time * 1000),
-            "episode_status": _DISPLAY.get(self.status, self.status),
+            "episode_status": STATUS_DISPLAY_NAMES.get(self.status, self.status),
             "crash_count": 0,
             "immobilized_count": self.immobilized,
             "off_track_count": self.off_track,

@@ -25,20 +25,13 @@ from typing import Any
 
 import gymnasium as gym
 
+from deepracer.envs.racing_env import STATUS_DISPLAY_NAMES
 from deepracer.io import atomic_write_text
 from deepracer.logs import SIMTRACE_COLUMNS, simtrace_row
 
 __all__ = ["STATUS_NAMES", "EpisodeLogger", "RunLog"]
 
-STATUS_NAMES = {
-    "lap_complete": "Lap complete",
-    "off_track": "Off track",
-    "crashed": "Crashed",
-    "reversed": "Reversed",
-    "immobilized": "Immobilized",
-    "time_up": "Time up",
-}
-"""Episode statuses as the console's metrics files spell them."""
+STATUS_NAMES = STATUS_DISPLAY_NAMES
 
 METRICS_FILE = "training_metrics.json"
 SIMTRACE_DIR = "training-simtrace"
