@@ -409,19 +409,8 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         wheels_x = np.stack([x - hr * s, fx - hf * s, x + hr * s, fx + hf * s], axis=1)
         wheels_y = np.stack([y + hr * c, fy + hf * c, y - hr * c, fy - hf * c], axis=1)
         n = self.num_envs
-        fields = {
-            k: np.zeros(n)
-            for k in (
-                "s",
-                "ndist",
-                "center_x",
-                "center_y",
-                "distance_from_center",
-                "distance_to_inner",
-                "distance_to_outer",
-                "width",
-            )
-        }
+        # The track columns of the kernels' output (the pose columns are computed here).
+        fields = {k: np.zeros(n) for k in accel.GEOMETRY_FLOATS[:8]}
         prev = np.zeros(n, dtype=np.intp)
         nxt = np.zeros(n, dtype=np.intp)
         left = np.zeros(n, dtype=bool)
@@ -554,10 +543,10 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             "sim_time": self._sim_time,
         }
 
-    def _car_params(self, i: int, steer_deg: float, speed: float) -> dict[str, Any]:
+    def _track_point(self, i: int) -> TrackPoint:
+        """Car ``i``'s row of the batched geometry as a :class:`TrackPoint`."""
         g = self._geometry
-        track = self.tracks[self._track_of[i]]
-        where = TrackPoint(
+        return TrackPoint(
             s=float(g["s"][i]),
             ndist=float(g["ndist"][i]),
             prev_index=int(g["prev_index"][i]),
@@ -569,6 +558,11 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             width=float(g["width"][i]),
             is_left_of_center=bool(g["is_left_of_center"][i]),
         )
+
+    def _car_params(self, i: int, steer_deg: float, speed: float) -> dict[str, Any]:
+        g = self._geometry
+        track = self.tracks[self._track_of[i]]
+        where = self._track_point(i)
         heading = math.degrees(float(self._state[i, 2]))
         if heading <= -180.0:
             heading += 360.0
@@ -691,18 +685,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
     def _view(self, i: int) -> CarView:
         g = self._geometry
         x, y, yaw, v = (float(a) for a in self._state[i])
-        where = TrackPoint(
-            s=float(g["s"][i]),
-            ndist=float(g["ndist"][i]),
-            prev_index=int(g["prev_index"][i]),
-            next_index=int(g["next_index"][i]),
-            center=(float(g["center_x"][i]), float(g["center_y"][i])),
-            distance_from_center=float(g["distance_from_center"][i]),
-            distance_to_inner=float(g["distance_to_inner"][i]),
-            distance_to_outer=float(g["distance_to_outer"][i]),
-            width=float(g["width"][i]),
-            is_left_of_center=bool(g["is_left_of_center"][i]),
-        )
+        where = self._track_point(i)
         return CarView(
             track=self.tracks[self._track_of[i]],
             x=x,
