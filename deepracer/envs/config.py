@@ -67,6 +67,9 @@ class EpisodeConfig:
     )
     """Seconds the car stands frozen after a reset while the clock runs, so penalties
     land in the lap time (the simapp's OFF_TRACK_PENALTY) [s]."""
+    laps: int = field(default=1, metadata={"check": _positive_int})
+    """Completed laps that end the episode; more than 1 = continuous laps, as the
+    simapp's IS_CONTINUOUS: the car drives on over the line and progress restarts."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,13 @@ Episode statuses (``info["episode_status"]``): ``prepare``, ``in_progress``,
 consecutive steps) end the episode (``terminated``); ``time_up`` (the step cap or
 time limit) truncates it.
 
+Continuous laps (``episode.laps > 1``, the simapp's ``IS_CONTINUOUS``): a step that
+completes a lap before the last one still reports ``lap_complete`` with progress 100
+(so a simtrace shows every lap), but the car drives on and progress restarts from
+where it is past the line; ``info["lap_count"]`` counts completed laps and a
+lap-completing step adds ``info["lap_time"]`` (sim time since the previous line
+crossing or the start, penalties included).
+
 Contents:
     EpisodeStatus: the status names.
     RacingEnv: the gymnasium environment (``DeepRacer/TimeTrial-v0``).
@@ -209,7 +216,8 @@ class RacingEnv(gym.Env[Any, Any]):
 
     ``info`` of every reset/step holds ``params`` (the reward function's input),
     ``episode_status``, ``reward``, ``episode_index`` (0-based count since the last seeded
-    reset), ``action`` (the simtrace label), ``closest_waypoint`` and ``sim_time``.
+    reset), ``action`` (the simtrace label), ``closest_waypoint``, ``sim_time``,
+    ``reset_count``, ``speed`` and ``lap_count``; a lap-completing step adds ``lap_time``.
 
     Example:
         >>> import gymnasium as gym
@@ -329,6 +337,8 @@ class RacingEnv(gym.Env[Any, Any]):
         self._reverse_count = 0
         self._still_count = 0
         self._resets_used = 0
+        self._lap_count = 0
+        self._lap_start = 0.0
         self._status = EpisodeStatus.PREPARE
         self._done = False
         self._geometry_cache = None
@@ -357,14 +367,27 @@ class RacingEnv(gym.Env[Any, Any]):
         progress = compute_progress(where.ndist - self._start_ndist, self._progress)
         params = self._params(geometry, steering_deg=steering_deg, speed=speed, progress=progress)
         self._trajectory.append((params["x"], params["y"]))
-        self._status = self._judge(params, geometry[1], progress)
+        self._status = status = self._judge(params, geometry[1], progress)
         self._progress = progress
         self._last_point = geometry[1]
         reward = self.reward_function(params)
-        put_back = self._status in _RESETTABLE and self._resets_used < self.config.episode.resets
-        terminated = self._status in _TERMINAL and not put_back
-        truncated = not terminated and self._status is EpisodeStatus.TIME_UP
+        episode = self.config.episode
+        put_back = status in _RESETTABLE and self._resets_used < episode.resets
+        terminated = status in _TERMINAL and not put_back
+        lap_time = None
+        if status is EpisodeStatus.LAP_COMPLETE:
+            self._lap_count += 1
+            lap_time = self._sim_time - self._lap_start
+            self._lap_start = self._sim_time
+            if self._lap_count < episode.laps:
+                terminated = False
+                # The next lap starts where the car is: the part of this step past the
+                # line, so progress runs on smoothly from ~0 (and never looks reversed).
+                self._progress = (100.0 * (where.ndist - self._start_ndist)) % 100.0
+        truncated = not terminated and status is EpisodeStatus.TIME_UP
         info = self._info(params, reward=reward, action=label)
+        if lap_time is not None:
+            info["lap_time"] = lap_time
         self._done = terminated or truncated
         if put_back:
             self._put_back(where)
@@ -507,6 +530,7 @@ class RacingEnv(gym.Env[Any, Any]):
             "sim_time": self._sim_time,
             "reset_count": self._resets_used,
             "speed": self._state[3],
+            "lap_count": self._lap_count,
         }
 
     def _observe(self) -> Any:

@@ -119,6 +119,11 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
                 "episode.resets: putting cars back after a failure is an evaluation rule of"
                 " RacingEnv; the vectorised env ends every failed episode"
             )
+        if cfg.episode.laps != 1:
+            raise ConfigError(
+                f"episode.laps: {cfg.episode.laps} continuous laps are an evaluation rule of"
+                " RacingEnv; the vectorised env ends every episode at its first lap (use 1)"
+            )
         self.num_envs = num_envs
         n = num_envs
         listed = list(worlds) if worlds is not None else [cfg.world]

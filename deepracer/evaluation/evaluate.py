@@ -1,13 +1,25 @@
 """Console-style evaluation of a trained model: ``deepracer evaluate``.
 
-N greedy trials from the start line; with ``resets`` a car that fails (off track,
-reversed, immobilized) is put back on the nearest lane up to that many times, frozen
-for the penalty while the clock runs, then the next failure ends the trial (the
-seed's AWS Summit rules use 3). Writes ``evaluation_metrics.json`` in the DeepRacer
-schema and the trials' simtrace.
+Race mode (the default): N greedy trials of one lap each from the start line; with
+``resets`` a car that fails (off track, reversed, immobilized) is put back on the
+nearest lane up to that many times, frozen for the penalty while the clock runs,
+then the next failure ends the trial (the seed's AWS Summit rules use 3).
+
+Time-trial mode (``time_limit``): each trial drives continuous laps (the simapp's
+``IS_CONTINUOUS``) until ``time_limit`` seconds of simulated time have passed,
+counting laps, the best lap and resets; a failure beyond ``resets`` ends the trial
+early.
+
+Writes ``evaluation_metrics.json`` in the DeepRacer schema and the trials'
+simtrace. Race mode writes one row per trial. Time-trial mode writes one row per
+lap, as DeepRacer's continuous evaluation does: every completed lap
+(``"Lap complete"``, completion 100, the lap's time and the counts during that lap),
+then the unfinished last lap of the trial with its final status (``"Time up"``, or
+the failure that ended the trial) and progress; ``trial`` numbers these rows 1, 2, ...
+through the whole file, so each trial's rows follow the previous trial's.
 
 Contents:
-    TrialRecord: one trial with its counts.
+    TrialRecord: one trial (or one lap of a time trial) with its counts.
     evaluate: run the trials and write the files.
     add_evaluate: register the ``deepracer evaluate`` subcommand.
 """
@@ -16,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,22 +43,27 @@ from deepracer.logs import RecordSimtrace
 
 __all__ = ["TrialRecord", "add_evaluate", "evaluate"]
 
+_COUNTED = ("off_track", "reversed", "immobilized")
+"""Failure statuses counted per trial and per lap."""
+
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One evaluation trial.
+    """One evaluation trial, or one lap of a time trial.
 
     Attributes:
-        trial: 1-based trial number.
-        status: Final episode status.
+        trial: 1-based trial number (for a lap: the lap number within its trial).
+        status: Final episode status (``lap_complete`` for a completed lap).
         progress: Final progress [%].
-        lap_time: Simulated time of the trial [s] (penalties included).
+        lap_time: Simulated time of the trial or lap [s] (penalties included).
         resets: Times the car was put back.
         off_track: Off-track events (including the final one, if any).
         reversed: Reversed events.
         immobilized: Immobilized events.
         start_time: Wall-clock start [s since the epoch].
         end_time: Wall-clock end [s since the epoch].
+        laps: Time-trial mode: the trial's laps in order, the last one unfinished
+            unless the trial ended on the line; empty in race mode.
     """
 
     trial: int
@@ -58,9 +76,24 @@ class TrialRecord:
     immobilized: int
     start_time: float
     end_time: float
+    laps: tuple[TrialRecord, ...] = ()
 
-    def metrics_row(self) -> dict[str, Any]:
-        """The trial as a row of DeepRacer's evaluation_metrics.json."""
+    @property
+    def lap_times(self) -> tuple[float, ...]:
+        """Times of the completed laps of a time trial [s]."""
+        return tuple(lap.lap_time for lap in self.laps if lap.status == "lap_complete")
+
+    @property
+    def best_lap(self) -> float | None:
+        """The fastest completed lap of a time trial [s]; None without one."""
+        return min(self.lap_times, default=None)
+
+    def metrics_row(self, trial: int | None = None) -> dict[str, Any]:
+        """The trial (or lap) as a row of DeepRacer's evaluation_metrics.json.
+
+        Args:
+            trial: The row's ``trial`` number; None = :attr:`trial`.
+        """
         return {
             "completion_percentage": int(self.progress),
             "metric_time": round(self.end_time * 1000),
@@ -72,7 +105,7 @@ class TrialRecord:
             "off_track_count": self.off_track,
             "reversed_count": self.reversed,
             "reset_count": self.resets,
-            "trial": self.trial,
+            "trial": self.trial if trial is None else trial,
         }
 
 
@@ -85,6 +118,7 @@ def evaluate(
     resets: int = 0,
     penalty: float = 2.0,
     seed: int = 0,
+    time_limit: float | None = None,
 ) -> list[TrialRecord]:
     """Runs greedy trials and writes ``evaluation_metrics.json`` and the simtrace.
 
@@ -96,61 +130,109 @@ def evaluate(
         resets: Failures the car is put back after in each trial.
         penalty: Seconds frozen after each reset [s].
         seed: Seeds the action noise of the trials.
+        time_limit: Time-trial mode: each trial drives continuous laps for this many
+            seconds of simulated time [s] (the step cap follows from it); None = race
+            mode, one lap per trial.
+
+    Raises:
+        DeepRacerError: ``time_limit`` is not > 0.
     """
+    episode = replace(config.episode, resets=resets, reset_penalty=penalty, laps=1)
+    if time_limit is not None:
+        if not time_limit > 0:
+            raise DeepRacerError(f"time_limit must be > 0 seconds, got {time_limit}")
+        # Penalties advance the clock, not the steps, and each put-back takes one step
+        # without driving: so many steps always outlast the time limit.
+        max_steps = math.ceil(time_limit / config.dt) + resets + 16
+        # No trial can complete as many laps as it has steps: laps never end it.
+        episode = replace(episode, time_limit=time_limit, max_steps=max_steps, laps=max_steps)
     config = replace(
-        config,
-        start=replace(config.start, round_robin_advance=0.0, offset=0.0),
-        episode=replace(config.episode, resets=resets, reset_penalty=penalty),
+        config, start=replace(config.start, round_robin_advance=0.0, offset=0.0), episode=episode
     )
     env = RecordSimtrace(RacingEnv(config), out / "evaluation-simtrace" / "0-iteration.csv")
     records = []
     try:
         for trial in range(1, trials + 1):
-            start = time.time()
-            obs, info = env.reset(seed=seed + trial)
-            counts = {"off_track": 0, "reversed": 0, "immobilized": 0}
-            status = info["episode_status"]
-            while True:
-                action, _ = policy.predict(obs, deterministic=True)
-                obs, _, terminated, truncated, info = env.step(action)
-                status = info["episode_status"]
-                if status in counts:
-                    counts[status] += 1
-                if terminated or truncated:
-                    break
-            records.append(
-                TrialRecord(
-                    trial=trial,
-                    status=status,
-                    progress=float(info["params"]["progress"]),
-                    lap_time=float(info["sim_time"]),
-                    resets=int(info["reset_count"]),
-                    off_track=counts["off_track"],
-                    reversed=counts["reversed"],
-                    immobilized=counts["immobilized"],
-                    start_time=start,
-                    end_time=time.time(),
-                )
-            )
+            records.append(_trial(env, policy, trial, seed + trial, timed=time_limit is not None))
     finally:
         env.close()
-    document = {"metrics": [r.metrics_row() for r in records]}  # no "version": as DeepRacer
+    if time_limit is None:
+        rows = [r.metrics_row() for r in records]
+    else:
+        laps = [lap for r in records for lap in r.laps]
+        rows = [lap.metrics_row(trial=k) for k, lap in enumerate(laps, 1)]
+    document = {"metrics": rows}  # no "version": as DeepRacer
     atomic_write_text(out / "evaluation_metrics.json", json.dumps(document, indent=2) + "\n")
     return records
 
 
+def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> TrialRecord:
+    """Drives one greedy trial; ``timed``: records its laps too."""
+    start = time.time()
+    obs, info = env.reset(seed=seed)
+    counts = dict.fromkeys(_COUNTED, 0)
+    laps: list[TrialRecord] = []
+    lap_counts = dict.fromkeys(_COUNTED, 0)
+    lap_wall, lap_sim, lap_resets = start, 0.0, 0
+    while True:
+        action, _ = policy.predict(obs, deterministic=True)
+        obs, _, terminated, truncated, info = env.step(action)
+        status = info["episode_status"]
+        if status in counts:
+            counts[status] += 1
+            lap_counts[status] += 1
+        done = terminated or truncated
+        if timed and (done or "lap_time" in info):
+            now = time.time()
+            lap_time = info["lap_time"] if "lap_time" in info else info["sim_time"] - lap_sim
+            laps.append(
+                TrialRecord(
+                    trial=len(laps) + 1,
+                    status=status,
+                    progress=float(info["params"]["progress"]),
+                    lap_time=float(lap_time),
+                    resets=int(info["reset_count"]) - lap_resets,
+                    off_track=lap_counts["off_track"],
+                    reversed=lap_counts["reversed"],
+                    immobilized=lap_counts["immobilized"],
+                    start_time=lap_wall,
+                    end_time=now,
+                )
+            )
+            lap_counts = dict.fromkeys(_COUNTED, 0)
+            lap_wall, lap_sim, lap_resets = now, info["sim_time"], int(info["reset_count"])
+        if done:
+            break
+    return TrialRecord(
+        trial=trial,
+        status=status,
+        progress=float(info["params"]["progress"]),
+        lap_time=float(info["sim_time"]),
+        resets=int(info["reset_count"]),
+        off_track=counts["off_track"],
+        reversed=counts["reversed"],
+        immobilized=counts["immobilized"],
+        start_time=start,
+        end_time=time.time(),
+        laps=tuple(laps),
+    )
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
+    from deepracer.evaluation.runs import check_policy, load_policy, resolve_model, run_setup
 
     for name in ("trials", "max_steps"):
         if getattr(args, name) < 1:
             raise DeepRacerError(f"--{name.replace('_', '-')} must be >= 1")
     if args.resets < 0 or args.off_track_penalty < 0:
         raise DeepRacerError("--resets and --off-track-penalty must be >= 0")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise DeepRacerError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     model_path, run_dir = resolve_model(Path(args.run))
     env_cfg, world, algorithm = run_setup(run_dir, args.world, args.max_steps)
     config = from_mapping(EnvConfig, env_cfg, source=str(model_path))
     policy = load_policy(model_path, algorithm)
+    check_policy(policy, config, model_path, run_dir)
     out = Path(args.out) if args.out else run_dir / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
     records = evaluate(
         policy,
@@ -160,17 +242,36 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         resets=args.resets,
         penalty=args.off_track_penalty,
         seed=args.seed,
+        time_limit=args.time_limit,
     )
-    print(f"model {model_path} on {world}: {args.trials} greedy trials, {args.resets} resets")
-    print(
-        f"{'trial':>5}  {'status':<13} {'progress %':>10} {'time s':>8} {'resets':>6}"
-        f" {'off-track':>9}"
-    )
-    for r in records:
+    if args.time_limit is None:
+        print(f"model {model_path} on {world}: {args.trials} greedy trials, {args.resets} resets")
         print(
-            f"{r.trial:>5}  {r.status:<13} {r.progress:>10.1f} {r.lap_time:>8.2f}"
-            f" {r.resets:>6} {r.off_track:>9}"
+            f"{'trial':>5}  {'status':<13} {'progress %':>10} {'time s':>8} {'resets':>6}"
+            f" {'off-track':>9}"
         )
+        for r in records:
+            print(
+                f"{r.trial:>5}  {r.status:<13} {r.progress:>10.1f} {r.lap_time:>8.2f}"
+                f" {r.resets:>6} {r.off_track:>9}"
+            )
+    else:
+        print(
+            f"model {model_path} on {world}: {args.trials} time trials of"
+            f" {args.time_limit:g} s, {args.resets} resets"
+        )
+        print(
+            f"{'trial':>5} {'laps':>4} {'best lap s':>10} {'mean lap s':>10} {'resets':>6}"
+            f" {'off-track':>9}  final status"
+        )
+        for r in records:
+            times = r.lap_times
+            best = f"{min(times):.2f}" if times else "-"
+            mean = f"{sum(times) / len(times):.2f}" if times else "-"
+            print(
+                f"{r.trial:>5} {len(times):>4} {best:>10} {mean:>10} {r.resets:>6}"
+                f" {r.off_track:>9}  {r.status}"
+            )
     print(f"wrote {out / 'evaluation_metrics.json'} and {out / 'evaluation-simtrace'}")
     return 0
 
@@ -184,6 +285,7 @@ def add_evaluate(subparsers: Any) -> None:
             "Drive a run's best model (or a model file) in greedy trials from the start"
             " line, optionally putting the car back after failures with a time penalty,"
             " and write evaluation_metrics.json (DeepRacer schema) and the simtrace."
+            " With --time-limit each trial is a time trial of continuous laps."
         ),
     )
     parser.add_argument("run", metavar="RUN_DIR_OR_MODEL")
@@ -198,7 +300,19 @@ def add_evaluate(subparsers: Any) -> None:
         default=2.0,
         help="seconds frozen after a reset (default 2, the simapp's OFF_TRACK_PENALTY)",
     )
-    parser.add_argument("--max-steps", type=int, default=5000, help="step cap per trial")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="time trial: drive continuous laps for S seconds of simulated time per trial,"
+        " counting laps, the best lap and resets (default: race mode, one lap per trial)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=5000,
+        help="step cap per trial in race mode (a time trial ends on its time limit)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="output folder (default: RUN/evaluations/<time>)")
     parser.set_defaults(func=_cmd_evaluate)
