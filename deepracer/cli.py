@@ -15,6 +15,8 @@ Commands:
         [--fps F] [--seed S] [--camera]: drive a trained model for one greedy episode
         and write a top-down video.
     deepracer actions generate|show|validate|list: build and check model_metadata.json.
+    deepracer raceline TRACK [--world W] [--friction MU] [--v-max V] [--margin M]
+        [--out DIR] [--reward FILE.py]: the minimum-lap-time line and lap-time bounds.
 
 Contents:
     main: the console-script entry point.
@@ -349,6 +351,12 @@ def _add_evaluate(subparsers: Any) -> None:
     from deepracer.evaluation.evaluate import add_evaluate
 
     add_evaluate(subparsers)
+
+
+def _add_raceline(subparsers: Any) -> None:
+    from deepracer.raceline.commands import add_raceline
+
+    add_raceline(subparsers)
 
 
 def _add_train(subparsers: Any) -> None:
@@ -719,6 +727,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_train,
     _add_quickstart,
     _add_evaluate,
+    _add_raceline,
     _add_render,
     _add_actions,
 )
