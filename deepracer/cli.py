@@ -17,6 +17,8 @@ Commands:
     deepracer actions generate|show|validate|list: build and check model_metadata.json.
     deepracer raceline TRACK [--world W] [--friction MU] [--v-max V] [--margin M]
         [--out DIR] [--reward FILE.py]: the minimum-lap-time line and lap-time bounds.
+    deepracer analyze RUN_DIR [--out DIR] [--raceline CSV] [--track T] [--episodes K]:
+        the log-analysis plots of a run (or of console / deepracer-for-cloud logs).
 
 Contents:
     main: the console-script entry point.
@@ -351,6 +353,12 @@ def _add_evaluate(subparsers: Any) -> None:
     from deepracer.evaluation.evaluate import add_evaluate
 
     add_evaluate(subparsers)
+
+
+def _add_analyze(subparsers: Any) -> None:
+    from deepracer.analysis import add_analyze
+
+    add_analyze(subparsers)
 
 
 def _add_raceline(subparsers: Any) -> None:
@@ -728,6 +736,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_quickstart,
     _add_evaluate,
     _add_raceline,
+    _add_analyze,
     _add_render,
     _add_actions,
 )
