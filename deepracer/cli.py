@@ -19,6 +19,8 @@ Commands:
         [--out DIR] [--reward FILE.py]: the minimum-lap-time line and lap-time bounds.
     deepracer analyze RUN_DIR [--out DIR] [--raceline CSV] [--track T] [--episodes K]:
         the log-analysis plots of a run (or of console / deepracer-for-cloud logs).
+    deepracer export RUN_DIR_OR_MODEL [--out FILE.tar.gz] [--check N]: the policy as
+        ONNX with model_metadata.json and the reward function, checked against torch.
 
 Contents:
     main: the console-script entry point.
@@ -359,6 +361,12 @@ def _add_analyze(subparsers: Any) -> None:
     from deepracer.analysis import add_analyze
 
     add_analyze(subparsers)
+
+
+def _add_export(subparsers: Any) -> None:
+    from deepracer.export import add_export
+
+    add_export(subparsers)
 
 
 def _add_raceline(subparsers: Any) -> None:
@@ -737,6 +745,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_evaluate,
     _add_raceline,
     _add_analyze,
+    _add_export,
     _add_render,
     _add_actions,
 )

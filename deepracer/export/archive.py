@@ -1,0 +1,516 @@
+"""``deepracer export``: a run's policy as ONNX with DeepRacer's model files, in one archive.
+
+The archive is a gzipped tar with every file at the top level (as the car's model
+archive keeps ``model_metadata.json`` there)::
+
+    model.onnx             the greedy policy (see deepracer.export.onnx_export)
+    model_metadata.json    the run's action space, sensors and network, as DeepRacer reads it
+    reward_function.py     the run's reward function (when the run has one)
+    hyperparameters.json   the preset in DeepRacer's names (when it can be expressed)
+    manifest.json          inputs, outputs, action mapping, source, sha256 of every member
+
+docs/export.md says how this maps to what the physical car, DeepRacer on AWS and
+deepracer-for-cloud import. The torch and ONNX imports happen inside the functions,
+so that ``deepracer --help`` stays fast.
+
+Contents:
+    ARCHIVE_SUFFIX, MANIFEST, FORMAT, FORMAT_VERSION: the archive's names.
+    LoadedRun: a run's model with what the export needs.
+    load_run: a run directory or model file -> :class:`LoadedRun`.
+    run_observations: observations of the run's env, driven by its policy.
+    export_run: write the archive.
+    read_archive: an archive's members, checked against the manifest.
+    check_archive: onnxruntime on the archive's model vs the torch policy.
+    add_export: register the ``deepracer export`` subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepracer.errors import DeepRacerError
+from deepracer.io import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from deepracer.envs.model_metadata import ModelMetadata
+    from deepracer.export.onnx_export import ExportCheck, OnnxPolicy
+
+__all__ = [
+    "ARCHIVE_SUFFIX",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "LoadedRun",
+    "add_export",
+    "check_archive",
+    "export_run",
+    "load_run",
+    "read_archive",
+    "run_observations",
+]
+
+ARCHIVE_SUFFIX = ".tar.gz"
+MANIFEST = "manifest.json"
+FORMAT = "deepracer-export"
+FORMAT_VERSION = 1
+_MODEL = "model.onnx"
+_METADATA = "model_metadata.json"
+_REWARD = "reward_function.py"
+_HYPERPARAMETERS = "hyperparameters.json"
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run's model, loaded, with what the export needs.
+
+    Attributes:
+        model_path: The model file (``best.zip`` of a run directory, or as given).
+        run_dir: The run directory holding ``model_metadata.json``.
+        algorithm: ``ppo`` or ``sac``.
+        model: The stable-baselines3 model (on the CPU).
+        metadata: The run's ``model_metadata.json``, checked against the model.
+        env_config: The run's evaluation env config, or None for a folder without
+            ``experiment.yaml`` (then no env observations are available).
+        observation_space: The env's observation space (the ONNX inputs).
+    """
+
+    model_path: Path
+    run_dir: Path
+    algorithm: str
+    model: Any
+    metadata: ModelMetadata
+    env_config: Any
+    observation_space: Any
+
+
+def _check_actions(metadata: ModelMetadata, action_space: Any, model_path: Path) -> None:
+    """Raises unless ``model_metadata.json`` describes the model's action space."""
+    from gymnasium import spaces
+
+    where = metadata.source
+    count = metadata.num_actions
+    if isinstance(action_space, spaces.Discrete):
+        n = int(action_space.n)
+        if count is None:
+            raise DeepRacerError(
+                f"{where}: action_space_type: expected discrete with {n} actions, because"
+                f" {model_path} chooses among {n} discrete actions; the file has continuous"
+                " ranges"
+            )
+        if count != n:
+            raise DeepRacerError(
+                f"{where}: action_space: expected {n} actions, because {model_path} chooses"
+                f" among {n}; the file lists {count}"
+            )
+        return
+    if isinstance(action_space, spaces.Box) and action_space.shape == (2,):
+        if count is not None:
+            raise DeepRacerError(
+                f"{where}: action_space_type: expected continuous, because {model_path}"
+                f" outputs a continuous [steering, speed] action; the file lists {count}"
+                " discrete actions"
+            )
+        return
+    raise DeepRacerError(
+        f"{model_path}: action space {action_space}: expected Discrete(n) or Box(2,)"
+    )
+
+
+def _same_observation(a: Any, b: Any) -> bool:
+    """Whether two observation spaces have the same keys, shapes and dtypes."""
+    from gymnasium import spaces
+
+    if isinstance(a, spaces.Dict) or isinstance(b, spaces.Dict):
+        if not (isinstance(a, spaces.Dict) and isinstance(b, spaces.Dict)):
+            return False
+        if list(a.spaces) != list(b.spaces):
+            return False
+        return all(_same_observation(a[k], b[k]) for k in a.spaces)
+    return bool(a.shape == b.shape and a.dtype == b.dtype)
+
+
+def load_run(target: Path) -> LoadedRun:
+    """Loads a run's model (``best.zip`` first) and checks its files against it.
+
+    Args:
+        target: A run directory that ``deepracer train`` wrote, or a model ``.zip``
+            whose run directory (as :func:`~deepracer.evaluation.runs.resolve_model`
+            finds it) has ``model_metadata.json``.
+
+    Raises:
+        DeepRacerError: No model, an unloadable model file, a missing or invalid
+            ``model_metadata.json``, one whose action space differs from the
+            model's, or an experiment whose observation differs from the model's.
+    """
+    from deepracer.envs import RacingEnv
+    from deepracer.envs.model_metadata import load_model_metadata
+    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
+    from deepracer.export.onnx_export import env_observation_space
+    from deepracer.training.networks import describe_observation
+
+    model_path, run_dir = resolve_model(target)
+    metadata_path = run_dir / _METADATA
+    if not metadata_path.is_file():
+        raise DeepRacerError(
+            f"{run_dir}: no {_METADATA}; the archive needs it to map the model's outputs"
+            " to steering angles and speeds (pass a run directory, or write one with"
+            " `deepracer actions generate --out`)"
+        )
+    metadata = load_model_metadata(metadata_path)
+    env_cfg, _, algorithm = run_setup(run_dir, None, 1000)
+    has_experiment = (run_dir / "experiment.yaml").is_file()
+    if not has_experiment:  # no preset names the algorithm; the metadata does
+        algorithm = "sac" if metadata.training_algorithm == "sac" else "ppo"
+    model = load_policy(model_path, algorithm)
+    _check_actions(metadata, model.action_space, model_path)
+    space = env_observation_space(model.observation_space)
+    if has_experiment:
+        env = RacingEnv(env_cfg)
+        try:
+            env_space = env.observation_space
+        finally:
+            env.close()
+        if not _same_observation(env_space, space):
+            raise DeepRacerError(
+                f"{run_dir / 'experiment.yaml'}: observation: the run's env gives"
+                f" {describe_observation(env_space)}, but {model_path} observes"
+                f" {describe_observation(space)}"
+            )
+        space = env_space
+    return LoadedRun(
+        model_path=model_path,
+        run_dir=run_dir,
+        algorithm=algorithm,
+        model=model,
+        metadata=metadata,
+        env_config=env_cfg if has_experiment else None,
+        observation_space=space,
+    )
+
+
+def run_observations(run: LoadedRun, count: int, seed: int = 0) -> list[Any]:
+    """Returns ``count`` observations of the run's env, driven greedily by its model.
+
+    Empty when the run has no ``experiment.yaml`` (its env is unknown). Episodes
+    restart when they end, with the next seed.
+    """
+    from deepracer.envs import RacingEnv
+
+    if run.env_config is None or count < 1:
+        return []
+    env = RacingEnv(run.env_config)
+    observations: list[Any] = []
+    try:
+        obs, _ = env.reset(seed=seed)
+        while len(observations) < count:
+            observations.append(obs)
+            action, _ = run.model.predict(obs, deterministic=True)
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                seed += 1
+                obs, _ = env.reset(seed=seed)
+    finally:
+        env.close()
+    return observations
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _hyperparameters(run_dir: Path) -> tuple[bytes | None, str]:
+    """The run's preset as DeepRacer's hyperparameters.json, or None and why not."""
+    import yaml
+
+    from deepracer.training.experiment import experiment_from_mapping
+    from deepracer.training.presets import load_preset, to_deepracer_hyperparameters
+
+    saved = run_dir / "experiment.yaml"
+    if not saved.is_file():
+        return None, "no experiment.yaml names the preset"
+    try:
+        experiment = experiment_from_mapping(yaml.safe_load(saved.read_text()), source=str(saved))
+        values = to_deepracer_hyperparameters(load_preset(experiment.preset))
+    except DeepRacerError as exc:  # e.g. a preset file since moved, SAC's automatic alpha
+        return None, str(exc)
+    return (json.dumps(values, indent=2) + "\n").encode(), ""
+
+
+def _action_section(metadata: ModelMetadata) -> dict[str, Any]:
+    units = {"steering_angle": "deg", "speed": "m/s"}
+    if isinstance(metadata.action_space, list):
+        return {
+            "type": "discrete",
+            "count": len(metadata.action_space),
+            "actions": [
+                {"index": i, "steering_angle": a["steering_angle"], "speed": a["speed"]}
+                for i, a in enumerate(metadata.action_space)
+            ],
+            "units": units,
+            "output": "action is an index into actions (model_metadata.json action_space)",
+        }
+    ranges = metadata.action_space
+    return {
+        "type": "continuous",
+        "steering_angle": {
+            "low": ranges["steering_angle"]["low"],
+            "high": ranges["steering_angle"]["high"],
+        },
+        "speed": {"low": ranges["speed"]["low"], "high": ranges["speed"]["high"]},
+        "units": units,
+        "output": (
+            "action is [steering, speed], each in [-1, 1]; a value v means"
+            " low + (v + 1) / 2 * (high - low) of its range"
+        ),
+    }
+
+
+def _export_policy(run: LoadedRun) -> OnnxPolicy:
+    from deepracer import __version__
+    from deepracer.export.onnx_export import export_policy
+
+    metadata = {
+        "deepracer.version": __version__,
+        "deepracer.action_type": run.metadata.action_space_type,
+        "deepracer.model_metadata": json.dumps(run.metadata.to_dict()),
+    }
+    return export_policy(run.model.policy, run.observation_space, metadata=metadata)
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), now, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _default_out(run: LoadedRun) -> Path:
+    name = run.run_dir.resolve().name
+    if run.model_path.parent != run.run_dir or run.model_path.name not in ("best.zip", "model.zip"):
+        name = f"{name}-{run.model_path.stem}"
+    return run.run_dir / "export" / f"{name}{ARCHIVE_SUFFIX}"
+
+
+def _write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
+    import torch
+
+    from deepracer import __version__
+
+    out = out if out is not None else _default_out(run)
+    if not out.name.endswith(ARCHIVE_SUFFIX):
+        raise DeepRacerError(f"--out must end in {ARCHIVE_SUFFIX}, got {out.name}")
+    onnx_policy = _export_policy(run)
+    members: dict[str, bytes] = {
+        _MODEL: onnx_policy.model,
+        _METADATA: (run.run_dir / _METADATA).read_bytes(),
+    }
+    omitted: dict[str, str] = {}
+    reward = run.run_dir / _REWARD
+    if reward.is_file():
+        members[_REWARD] = reward.read_bytes()
+    else:
+        omitted[_REWARD] = f"{run.run_dir} has no {_REWARD}"
+    hyperparameters, why = _hyperparameters(run.run_dir)
+    if hyperparameters is not None:
+        members[_HYPERPARAMETERS] = hyperparameters
+    else:
+        omitted[_HYPERPARAMETERS] = why
+    observation = None if run.env_config is None else run.env_config.observation
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "source": {
+            "run": str(run.run_dir.resolve()),
+            "model": str(run.model_path.resolve()),
+            "model_sha256": _sha256(run.model_path.read_bytes()),
+            "algorithm": run.algorithm,
+        },
+        "observation": {
+            "type": list(observation) if isinstance(observation, tuple) else observation,
+            "inputs": [i.describe() for i in onnx_policy.inputs],
+        },
+        "action": _action_section(run.metadata),
+        "onnx": {
+            "file": _MODEL,
+            "opset": onnx_policy.opset,
+            "exporter": f"torch {torch.__version__} torch.onnx.export(dynamo=True)",
+            "outputs": onnx_policy.describe_outputs(),
+        },
+        "members": {
+            name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in members.items()
+        },
+        "omitted": omitted,
+    }
+    members[MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
+    atomic_write_bytes(out, _tar_gz(members))
+    return out, onnx_policy
+
+
+def export_run(target: Path, out: Path | None = None) -> Path:
+    """Writes a run's policy as ONNX with its DeepRacer files into one archive.
+
+    Args:
+        target: A run directory (its ``best.zip`` is exported, as evaluation uses
+            it) or a model ``.zip`` (see :func:`load_run`).
+        out: The archive path, ending in ``.tar.gz`` (default:
+            ``RUN_DIR/export/<run name>.tar.gz``). Written atomically.
+
+    Returns:
+        The archive path.
+
+    Raises:
+        DeepRacerError: See :func:`load_run`; also missing export dependencies
+            (``pip install 'deepracer[export]'``) or a failed export.
+    """
+    from deepracer.export.onnx_export import require_export_dependencies
+
+    require_export_dependencies()
+    path, _ = _write_archive(load_run(Path(target)), Path(out) if out is not None else None)
+    return path
+
+
+def read_archive(path: Path) -> dict[str, bytes]:
+    """Returns an export archive's members, each checked against the manifest's sha256.
+
+    Raises:
+        DeepRacerError: Not a readable archive, no manifest, or a member missing or
+            differing from the manifest.
+    """
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            for info in tar.getmembers():
+                handle = tar.extractfile(info) if info.isfile() else None
+                if handle is not None:
+                    members[info.name] = handle.read()
+    except (OSError, EOFError, tarfile.TarError) as exc:
+        raise DeepRacerError(f"{path}: not a readable {ARCHIVE_SUFFIX} archive ({exc})") from None
+    if MANIFEST not in members:
+        raise DeepRacerError(f"{path}: no {MANIFEST}; not an archive `deepracer export` wrote")
+    manifest = json.loads(members[MANIFEST])
+    for name, entry in manifest.get("members", {}).items():
+        if name not in members:
+            raise DeepRacerError(f"{path}: {name}: listed in {MANIFEST} but missing")
+        digest = _sha256(members[name])
+        if digest != entry["sha256"]:
+            raise DeepRacerError(
+                f"{path}: {name}: sha256 {digest} differs from the manifest's {entry['sha256']}"
+            )
+    return members
+
+
+def _check(run: LoadedRun, model: bytes, samples: int, seed: int) -> dict[str, ExportCheck]:
+    from deepracer.export.onnx_export import check_export, sample_observations
+
+    policy = run.model.policy
+    sampled = sample_observations(run.observation_space, samples, seed)
+    return {
+        "sampled": check_export(model, policy, sampled),
+        "env": check_export(model, policy, run_observations(run, samples, seed)),
+    }
+
+
+def check_archive(
+    archive: Path, target: Path, *, samples: int = 64, seed: int = 0
+) -> dict[str, ExportCheck]:
+    """Compares onnxruntime on an archive's ``model.onnx`` with the torch policy.
+
+    Args:
+        archive: An archive :func:`export_run` wrote.
+        target: The run directory or model file it was exported from.
+        samples: Observations drawn from the observation space (seeded), and as
+            many from the run's env driven by the policy (none without
+            ``experiment.yaml``).
+        seed: Seeds the sampling and the env.
+
+    Returns:
+        ``{"sampled": ..., "env": ...}``: one :class:`ExportCheck` per source.
+
+    Raises:
+        DeepRacerError: See :func:`read_archive` and :func:`load_run`.
+    """
+    members = read_archive(Path(archive))
+    return _check(load_run(Path(target)), members[_MODEL], samples, seed)
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def _summary(checks: dict[str, ExportCheck]) -> str:
+    parts = [f"{c.agreed}/{c.samples} {name}" for name, c in checks.items() if c.samples]
+    worst = max((c.max_abs_diff for c in checks.values() if c.samples), default=0.0)
+    ties = sum(c.ties for c in checks.values())
+    tie_note = f", {ties} ties" if ties else ""
+    return f"{', '.join(parts)} observations agree (max |diff| {worst:.1e}{tie_note})"
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from deepracer.export.onnx_export import require_export_dependencies
+
+    if args.check < 0:
+        raise DeepRacerError(f"--check must be >= 0, got {args.check}")
+    require_export_dependencies()
+    run = load_run(Path(args.run))
+    out, onnx_policy = _write_archive(run, Path(args.out) if args.out else None)
+    with tarfile.open(out, mode="r:gz") as tar:
+        names = tar.getnames()
+    inputs = ", ".join(
+        f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype}" for i in onnx_policy.inputs
+    )
+    count = f" {onnx_policy.num_actions}" if onnx_policy.num_actions else ""
+    print(
+        f"exported {run.model_path} ({run.algorithm.upper()}, {onnx_policy.action_kind}{count}"
+        f" actions; input {inputs}; opset {onnx_policy.opset})"
+    )
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {', '.join(names)}")
+    if args.check == 0:
+        return 0
+    checks = _check(run, onnx_policy.model, args.check, args.seed)
+    agree = all(c.all_agree for c in checks.values())
+    print(f"round trip (onnxruntime vs torch): {_summary(checks)}")
+    if not agree:
+        print("error: the ONNX model and the torch policy disagree", flush=True)
+        return 1
+    return 0
+
+
+def add_export(subparsers: Any) -> None:
+    """Registers ``deepracer export``."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export a run's policy as ONNX with model_metadata.json in one archive",
+        description=(
+            "Export a run's best model (or a model file) as an ONNX policy that takes the"
+            " raw env observation, packed with model_metadata.json, the reward function,"
+            " hyperparameters.json and a manifest into one .tar.gz; then check that"
+            " onnxruntime and the torch policy choose the same actions. docs/export.md"
+            " says what the car, DeepRacer on AWS and deepracer-for-cloud can import."
+        ),
+    )
+    parser.add_argument("run", metavar="RUN_DIR_OR_MODEL")
+    parser.add_argument(
+        "--out", metavar="PATH", help="archive path (default: RUN/export/<run name>.tar.gz)"
+    )
+    parser.add_argument(
+        "--check",
+        type=int,
+        default=64,
+        metavar="N",
+        help="compare onnxruntime with torch on N sampled and N env observations"
+        " (default 64; 0 skips)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
+    parser.set_defaults(func=_cmd_export)
