@@ -21,6 +21,8 @@ through the whole file, so each trial's rows follow the previous trial's.
 Contents:
     TrialRecord: one trial (or one lap of a time trial) with its counts.
     evaluate: run the trials and write the files.
+    top_speed: the fastest speed an env config's actions command.
+    lap_ratios: each lap's time against the race line and the lower bound.
     add_evaluate: register the ``deepracer evaluate`` subcommand.
 """
 
@@ -272,8 +274,91 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 f"{r.trial:>5} {len(times):>4} {best:>10} {mean:>10} {r.resets:>6}"
                 f" {r.off_track:>9}  {r.status}"
             )
+    if not args.no_raceline:
+        _compare_with_raceline(records, config, world, out)
     print(f"wrote {out / 'evaluation_metrics.json'} and {out / 'evaluation-simtrace'}")
     return 0
+
+
+def top_speed(config: EnvConfig) -> float:
+    """The fastest speed the config's action space can command [m/s]."""
+    from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
+
+    actions = make_action_type(config.action_space)
+    if isinstance(actions, DiscreteActions):
+        fastest = max(speed for _, speed in actions.actions)
+    elif isinstance(actions, ContinuousActions):
+        fastest = actions.speed[1]
+    else:  # a third-party action type: the car's own cap
+        fastest = config.vehicle.max_speed
+    return min(fastest, config.vehicle.max_speed)
+
+
+def lap_ratios(records: list[TrialRecord], line: Any) -> list[dict[str, Any]]:
+    """Each completed lap's time against the race line's and the lower bound.
+
+    A trial's first lap starts from standstill, so it is compared with the line's
+    standing-start lap; later laps of a time trial are flying laps.
+
+    Args:
+        records: The trials of :func:`evaluate`.
+        line: The :class:`~deepracer.raceline.RaceLine` of the world.
+    """
+    rows = []
+    for record in records:
+        laps = (
+            record.lap_times
+            if record.laps
+            else ((record.lap_time,) if record.status == "lap_complete" else ())
+        )
+        for number, lap in enumerate(laps, start=1):
+            reference = line.standing_lap_time if number == 1 else line.lap_time
+            rows.append(
+                {
+                    "trial": record.trial,
+                    "lap": number,
+                    "lap_time": round(lap, 4),
+                    "raceline_time": round(reference, 4),
+                    "ratio_to_raceline": round(lap / reference, 4),
+                    "ratio_to_lower_bound": round(lap / line.lower_bound, 4),
+                }
+            )
+    return rows
+
+
+def _compare_with_raceline(
+    records: list[TrialRecord], config: EnvConfig, world: str, out: Path
+) -> None:
+    """Prints and writes ``raceline_comparison.json``: each lap against the race line."""
+    from deepracer.raceline import raceline_for_world
+    from deepracer.tracks import get_track
+
+    world_config = config.world if not isinstance(config.world, str) else None
+    track_name = world_config.track if world_config is not None else None
+    if track_name is None:
+        from deepracer.envs.world import load_world
+
+        track_name = load_world(world).track
+    if not get_track(track_name).is_loop:
+        print(f"no race line: {track_name} is not a closed track")
+        return
+    line = raceline_for_world(
+        world_config or world, vehicle=config.vehicle, v_max=top_speed(config)
+    )
+    rows = lap_ratios(records, line)
+    print(
+        f"race line ({line.limits.v_max:g} m/s top speed, grip {line.limits.grip:.3g} m/s^2):"
+        f" {line.standing_lap_time:.2f} s from a standing start, {line.lap_time:.2f} s"
+        f" flying; lower bound {line.lower_bound:.2f} s"
+    )
+    for row in rows:
+        print(
+            f"  trial {row['trial']} lap {row['lap']}: {row['lap_time']:.2f} s ="
+            f" {row['ratio_to_raceline']:.3f} x the race line,"
+            f" {row['ratio_to_lower_bound']:.3f} x the lower bound"
+        )
+    summary = {"raceline": line.summary(), "laps": rows}
+    atomic_write_text(out / "raceline_comparison.json", json.dumps(summary, indent=2) + "\n")
 
 
 def add_evaluate(subparsers: Any) -> None:
@@ -315,4 +400,9 @@ def add_evaluate(subparsers: Any) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="output folder (default: RUN/evaluations/<time>)")
+    parser.add_argument(
+        "--no-raceline",
+        action="store_true",
+        help="skip comparing the laps with the world's race line (it takes a few seconds)",
+    )
     parser.set_defaults(func=_cmd_evaluate)

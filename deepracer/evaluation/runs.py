@@ -207,7 +207,7 @@ def check_policy(policy: Any, config: EnvConfig, model_path: Path, run_dir: Path
         )
     sensors = SensorConfigs(state=config.state, lidar=config.lidar, camera=config.camera)
     observation = make_observation(config.observation, sensors).space()
-    if observation != policy.observation_space:
+    if not _same_observation(observation, policy.observation_space):
         source = (
             f"{run_dir / 'experiment.yaml'}: observation {config.observation!r}"
             if in_run
@@ -226,3 +226,32 @@ def _describe(space: gym.Space[Any]) -> str:
         return f"{int(n)} discrete actions (Discrete({int(n)}))"
     shape = getattr(space, "shape", None)
     return f"a continuous action space ({space})" if shape else str(space)
+
+
+def _same_observation(env_space: Any, model_space: Any) -> bool:
+    """Whether a model trained on ``env_space`` has ``model_space``.
+
+    stable-baselines3 stores image spaces channel-first (it transposes the env's
+    height x width x channels frames), per key for a Dict space.
+    """
+    import gymnasium as gym
+    import numpy as np
+
+    if env_space == model_space:
+        return True
+    if isinstance(env_space, gym.spaces.Dict) and isinstance(model_space, gym.spaces.Dict):
+        return env_space.keys() == model_space.keys() and all(
+            _same_observation(env_space[k], model_space[k]) for k in env_space
+        )
+    if (
+        isinstance(env_space, gym.spaces.Box)
+        and isinstance(model_space, gym.spaces.Box)
+        and len(env_space.shape) == 3
+    ):
+        transposed = gym.spaces.Box(
+            low=np.transpose(env_space.low, (2, 0, 1)),
+            high=np.transpose(env_space.high, (2, 0, 1)),
+            dtype=env_space.dtype,
+        )
+        return bool(transposed == model_space)
+    return False

@@ -24,11 +24,13 @@ Contents:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +46,9 @@ from deepracer.raceline.solver import (
     wheels_on_road,
 )
 from deepracer.tracks import Track
+
+if TYPE_CHECKING:
+    from deepracer.envs.world import WorldConfig
 
 __all__ = [
     "CSV_COLUMNS",
@@ -195,22 +200,37 @@ def compute_raceline(
 
 
 def raceline_for_world(
-    world: str | Path, *, v_max: float | None = None, margin: float = 0.0
+    world: str | Path | WorldConfig,
+    *,
+    vehicle: VehicleParams | None = None,
+    v_max: float | None = None,
+    margin: float = 0.0,
 ) -> RaceLine:
-    """The race line of a world's track for the default car on its surface.
+    """The race line of a world's track for a car on the world's surface.
+
+    Results are kept for the life of the process (the line of one track and car is
+    always the same), so repeated evaluations pay the optimisation once.
 
     Args:
-        world: World name or YAML path.
+        world: World name, YAML path or loaded world.
+        vehicle: The car (default: DeepRacer's).
         v_max: Top speed if below the car's (an action space's fastest action) [m/s].
         margin: Keep this much further inside than the off-track rule requires [m].
     """
-    from deepracer.envs.world import load_world
+    from deepracer.envs.world import WorldConfig, load_world
     from deepracer.tracks import get_track
 
-    config = load_world(world)
-    track = get_track(config.track)
-    limits = CarLimits.of(VehicleParams(), config.surface.friction, v_max)
-    return compute_raceline(track, limits, margin=margin)
+    config = world if isinstance(world, WorldConfig) else load_world(world)
+    vehicle = vehicle or VehicleParams()
+    limits = CarLimits.of(vehicle, config.surface.friction, v_max)
+    return _cached_line(get_track(config.track), limits, vehicle, margin)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_line(
+    track: Track, limits: CarLimits, vehicle: VehicleParams, margin: float
+) -> RaceLine:
+    return compute_raceline(track, limits, vehicle, margin=margin)
 
 
 def _start_index(track: Track, rear: FloatArray) -> int:

@@ -6,13 +6,14 @@ reward functions: the file imports nothing but ``math`` and runs unchanged in th
 DeepRacer console, DeepRacer on AWS, deepracer-for-cloud and here.
 
 The reward (documented in the generated file): on track,
-``pace * (0.5 + closeness * speed_match)`` where pace is ``progress / steps`` scaled
-to 1.0 at the line's own lap, closeness falls from 1 on the line to 0 a quarter of the
-track width away, and speed_match compares the commanded speed with the line's speed
-there; a lap earns a bonus that grows with the square of the lap's pace. Off track:
-1e-3. Pace, the mean progress per step so far, sums to about the same over any lap
-whatever its length in steps, so a slow lap does not collect more reward than a fast
-one by lasting longer; the discount and the bonus make the fast one worth more.
+``pace ** 2 * (1 + closeness * speed_match)`` where pace is ``progress / steps``
+scaled to 1.0 at the line's own lap, closeness falls from 1 on the line to 0 a
+quarter of the track width away, and speed_match compares the commanded speed with
+the line's speed there; a lap earns a bonus that grows with the square of the lap's
+pace. Off track: 1e-3. Pace is the mean progress per step so far: over a lap of T
+steps, pace sums to about the same whatever T, so pace squared sums to about
+``line steps ** 2 / T``: every step saved is worth more reward, and a slow lap cannot
+make up for it by collecting more steps.
 
 Contents:
     reward_source: the text of the reward file for a race line.
@@ -38,14 +39,14 @@ RACE_LINE is the model point (params x, y) every {spacing:.2f} m with its speed;
 LINE_AT_WAYPOINT gives, for each waypoint of the track, the nearest line point, so
 a step searches only a short window of the line.
 
-Reward on track: pace * (0.5 + closeness * speed_match), where
+Reward on track: pace ** 2 * (1 + closeness * speed_match), where
     pace        = progress / steps, scaled to 1.0 at the line's lap ({steps:.0f} steps);
     closeness   = 1 on the line, falling to 0 at a quarter of the track width away;
     speed_match = 1 at the line's speed, 0 at {speed_tolerance:g} m/s or more off it.
 A completed lap adds LAP_BONUS * (line steps / steps) ** 2. Off track: 1e-3.
-Pace is the mean progress per step so far: summed over a lap it comes to about the
-same for a slow lap as for a fast one, so lasting longer earns nothing; the bonus
-and the discount make the fast lap worth more.
+Pace is the mean progress per step so far; pace squared summed over a lap of T
+steps comes to about LINE_STEPS ** 2 / T, so a faster lap earns more in total and
+a slow one cannot make up for it by lasting longer.
 
 Params read: x, y, speed, progress, steps, track_width, closest_waypoints,
 is_offtrack.
@@ -54,7 +55,7 @@ is_offtrack.
 import math
 
 LINE_STEPS = {steps:.1f}
-LAP_BONUS = 50.0
+LAP_BONUS = 20.0
 SPEED_TOLERANCE = {speed_tolerance:g}
 
 # x [m], y [m], speed [m/s] of the race line, in driving order.
@@ -95,7 +96,7 @@ def reward_function(params):
     closeness = max(0.0, 1.0 - distance / (0.25 * params["track_width"]))
     speed_match = max(0.0, 1.0 - abs(params["speed"] - target) / SPEED_TOLERANCE)
     pace = (progress / steps) * (LINE_STEPS / 100.0)
-    reward = pace * (0.5 + closeness * speed_match)
+    reward = pace**2 * (1.0 + closeness * speed_match)
     if progress >= 100.0:
         reward += LAP_BONUS * (LINE_STEPS / steps) ** 2
     return float(max(reward, 1e-3))

@@ -155,7 +155,35 @@ def test_cli_evaluates_a_run(
     assert "best.zip" in printed and "off-track" in printed
     rows = json.loads((out / "evaluation_metrics.json").read_text())["metrics"]
     assert len(rows) == 3 and all(r["reset_count"] <= 3 for r in rows)
+    comparison = json.loads((out / "raceline_comparison.json").read_text())
+    line = comparison["raceline"]
+    assert line["lower_bound"] < line["lap_time"] < line["standing_lap_time"]
+    assert "race line" in printed and "lower bound" in printed
     assert cli("evaluate", tmp_path / "missing") == 2
+
+
+def test_laps_are_compared_with_the_race_line() -> None:
+    from types import SimpleNamespace
+
+    from deepracer.envs.model_metadata import load_model_metadata
+    from deepracer.evaluation.evaluate import TrialRecord, lap_ratios, top_speed
+
+    line = SimpleNamespace(standing_lap_time=5.0, lap_time=4.0, lower_bound=2.0)
+
+    def record(status: str, time: float, laps: tuple[TrialRecord, ...] = ()) -> TrialRecord:
+        return TrialRecord(1, status, 100.0, time, 0, 0, 0, 0, 0.0, 1.0, laps)
+
+    race = lap_ratios([record("lap_complete", 6.0), record("off_track", 3.0)], line)
+    assert [(r["lap"], r["ratio_to_raceline"], r["ratio_to_lower_bound"]) for r in race] == [
+        (1, 1.2, 3.0)
+    ]
+    laps = (record("lap_complete", 6.0), record("lap_complete", 4.4), record("time_up", 1.0))
+    timed = lap_ratios([record("time_up", 11.4, laps)], line)
+    # The first lap starts from standstill, the second is a flying lap.
+    assert [r["ratio_to_raceline"] for r in timed] == [1.2, 1.1]
+    assert top_speed(EnvConfig(action_space=CONTINUOUS)) == 4.0
+    two_speeds = load_model_metadata("two_speed_five_steer").action_space
+    assert top_speed(EnvConfig(action_space=two_speeds)) == 3.0
 
 
 def test_cli_time_trial(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -308,3 +336,18 @@ def test_model_of_another_algorithm_is_one_clear_error(trained: Path) -> None:
 
     with pytest.raises(DeepRacerError, match=r"cannot load a SAC model"):
         load_policy(trained / "best.zip", "sac")
+
+
+def test_image_spaces_match_in_stable_baselines3_channel_first_form() -> None:
+    import gymnasium as gym
+
+    from deepracer.evaluation.runs import _same_observation
+
+    frames = gym.spaces.Box(0, 255, (120, 160, 1), dtype=np.uint8)
+    stored = gym.spaces.Box(0, 255, (1, 120, 160), dtype=np.uint8)
+    assert _same_observation(frames, stored)
+    assert _same_observation(
+        gym.spaces.Dict({"camera": frames}), gym.spaces.Dict({"camera": stored})
+    )
+    assert not _same_observation(frames, gym.spaces.Box(0, 255, (2, 120, 160), dtype=np.uint8))
+    assert not _same_observation(frames, gym.spaces.Box(0, 1, (1, 120, 160), dtype=np.float32))
