@@ -170,7 +170,7 @@ def test_render_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["render", str(tmp_path / "nope"), "--out", str(tmp_path / "a.gif")]) == 2
     assert "no such run directory or model file" in capsys.readouterr().err
     assert main(["render", str(tmp_path), "--out", str(tmp_path / "a.gif")]) == 2
-    assert "has no best.zip or model.zip" in capsys.readouterr().err
+    assert "no best.zip, model.zip or checkpoints/latest.json" in capsys.readouterr().err
     assert not (tmp_path / "a.gif").exists()
 
 
