@@ -446,18 +446,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if not args.fps > 0:
         raise DeepRacerError(f"--fps must be > 0, got {args.fps}")
     camera_type = _camera_type() if args.camera else None
-    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
+    from deepracer.evaluation.runs import check_policy, load_policy, resolve_model, run_setup
 
     model_path, run_dir = resolve_model(Path(args.run))
     env_cfg, world, algorithm = run_setup(run_dir, args.world, args.max_steps)
     # The evaluation env of the run: its observation and actions, from the start line.
     env = RacingEnv(env_cfg, render_mode="rgb_array")
     model = load_policy(model_path, algorithm)
-    if model.observation_space != env.observation_space:
-        raise DeepRacerError(
-            f"{model_path}: the model observes {model.observation_space}, but this env gives"
-            f" {env.observation_space}"
-        )
+    check_policy(model, env.config, model_path, run_dir)
     # env.render() takes no arguments (gymnasium's API): a renderer of the same track
     # draws the camera view into the env's frames.
     inset = TopDownRenderer(env.track) if camera_type is not None else None
