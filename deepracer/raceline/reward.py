@@ -49,7 +49,7 @@ steps comes to about LINE_STEPS ** 2 / T, so a faster lap earns more in total an
 a slow one cannot make up for it by lasting longer.
 
 Params read: x, y, speed, progress, steps, track_width, closest_waypoints,
-is_offtrack.
+waypoints, is_offtrack. On another track (another number of waypoints) it raises.
 """
 
 import math
@@ -74,6 +74,12 @@ LINE_AT_WAYPOINT = [
 
 def reward_function(params):
     """Return pace weighted by closeness to the race line and its speed."""
+    if len(params["waypoints"]) != len(LINE_AT_WAYPOINT):
+        raise ValueError(
+            "this reward follows the race line of {track} ({waypoints} waypoints); the"
+            f" track has {{len(params['waypoints'])}}: generate one for it with"
+            " `deepracer raceline TRACK --reward FILE.py`"
+        )
     if params["is_offtrack"]:
         return 1e-3
     x, y = params["x"], params["y"]
@@ -143,6 +149,7 @@ def reward_source(
         spacing=spacing,
         steps=line.standing_lap_time / dt,
         speed_tolerance=speed_tolerance,
+        waypoints=len(waypoints),
         points="\n".join(rows),
         starts="\n".join(start_rows),
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,8 @@ from deepracer.raceline.solver import build_corridor, wheels_on_road
 from deepracer.tracks import get_track
 from tests.envs.drivers import CONTINUOUS, pure_pursuit, to_action
 
-LIMITS = CarLimits.of(VehicleParams(), 0.5)
+LIMITS = CarLimits.of(VehicleParams(), 0.5)  # the reinvent_base world's grip
+REWARDS = Path(__file__).resolve().parents[2] / "rewards"
 
 
 def circle(radius: float, count: int = 2000) -> np.ndarray:
@@ -154,11 +156,27 @@ def test_csv_png_and_reward_files(tmp_path: Path) -> None:
         "steps": 10,
         "track_width": 0.76,
         "closest_waypoints": [int(track.locate(line.model_point[40]).prev_index), 0],
+        "waypoints": [tuple(p) for p in track.waypoints],
         "is_offtrack": False,
     }
     off_line = {**on_line, "x": on_line["x"] + 0.15, "speed": 0.5}
     assert reward(on_line) > reward(off_line) > 1e-3  # type: ignore[operator]
     assert reward({**on_line, "is_offtrack": True}) == 1e-3  # type: ignore[operator]
+    with pytest.raises(ValueError, match="race line of oval"):
+        reward({**on_line, "waypoints": on_line["waypoints"][:-1]})  # type: ignore[operator]
+
+
+def test_the_shipped_race_line_reward_is_the_generators(
+    shared_tracks: Path, base_line: tuple[RaceLine, object]
+) -> None:
+    line, track = base_line
+    shipped: dict[str, Any] = {}
+    exec((REWARDS / "raceline_reinvent_base.py").read_text(), shipped)
+    fresh: dict[str, Any] = {}
+    exec(reward_source(line, track), fresh)  # type: ignore[arg-type]
+    assert shipped["LINE_AT_WAYPOINT"] == fresh["LINE_AT_WAYPOINT"]
+    assert np.allclose(shipped["RACE_LINE"], fresh["RACE_LINE"], atol=0.02)
+    assert shipped["LINE_STEPS"] == pytest.approx(fresh["LINE_STEPS"], abs=0.5)
 
 
 def test_read_csv_names_the_bad_line(tmp_path: Path) -> None:
