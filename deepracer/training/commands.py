@@ -79,7 +79,40 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     print(f"quickstart: training {experiment.name!r} into {out}", file=sys.stderr)
     result = train(experiment, out, argv=sys.argv)
     print_summary(result)
+    compare_and_plot(result)
     return 0
+
+
+def compare_and_plot(result: Any) -> None:
+    """Puts the run's laps beside its world's race line and writes the analysis plots.
+
+    Writes ``raceline.csv`` (which ``deepracer analyze`` draws) and ``analysis/*.png``
+    into the run directory.
+    """
+    from deepracer.analysis import analyze
+    from deepracer.config.loader import from_mapping
+    from deepracer.envs import EnvConfig
+    from deepracer.evaluation.evaluate import top_speed
+    from deepracer.evaluation.runs import run_setup
+    from deepracer.raceline import raceline_for_world, write_csv
+
+    out = result.run_dir
+    env_cfg, world, _ = run_setup(out, None, 1)
+    config = from_mapping(EnvConfig, env_cfg, source=str(out))
+    line = raceline_for_world(world, vehicle=config.vehicle, v_max=top_speed(config))
+    write_csv(line, out / "raceline.csv")
+    laps = [t.lap_time for t in result.trials if t.lap_time is not None]
+    best = (
+        f"best lap {min(laps):.2f} s = {min(laps) / line.standing_lap_time:.2f} x"
+        if laps
+        else "no lap;"
+    )
+    print(
+        f"race line:  {best} the race line's {line.standing_lap_time:.2f} s from a standing"
+        f" start ({line.limits.v_max:g} m/s top speed; `deepracer raceline {world}`)"
+    )
+    analyze(out, echo=lambda line: None)
+    print(f"plots:      {out / 'analysis'} (track, iterations, completion, actions, evaluation)")
 
 
 def add_quickstart(subparsers: Any) -> None:
@@ -90,7 +123,8 @@ def add_quickstart(subparsers: Any) -> None:
         description=(
             "The main job on the embedded defaults: trains experiments/quickstart.yaml (PPO"
             " on the state observation on the built-in oval, a few minutes on 2 cores),"
-            " evaluates 3 greedy trials and writes training.png."
+            " evaluates 3 greedy trials, compares the best lap with the race line and"
+            " writes training.png and the analysis plots."
         ),
     )
     parser.add_argument("--out", help="run directory (default: runs/quickstart-<time>)")

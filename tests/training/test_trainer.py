@@ -144,6 +144,25 @@ def test_cli_train_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["train", "quickstart", "--set", "train.total_timesteps=-3"]) == 2
 
 
+def test_cli_quickstart_compares_with_the_race_line_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["quickstart", "--out", str(out), "--set", f"preset={TINY_PPO}"]
+    for item in TINY:
+        args += ["--set", item]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "the race line's" in printed and "plots:" in printed
+    header = (out / "raceline.csv").read_text().splitlines()[0]
+    assert header.startswith("distance,x,y,")
+    assert {p.name for p in (out / "analysis").glob("*.png")} >= {
+        "track.png",
+        "iterations.png",
+        "actions.png",
+    }
+
+
 def test_kill_9_then_resume_keeps_metrics_consistent(tmp_path: Path) -> None:
     out = tmp_path / "run"
     command = [
