@@ -755,44 +755,14 @@ class Raceline:
 def read_raceline(path: str | Path) -> Raceline:
     """Reads a race-line CSV whose header names ``x`` and ``y`` (and maybe ``speed``).
 
-    ``deepracer raceline`` writes ``distance,x,y,speed,time,curvature,heading``;
-    other columns are ignored and blank or ``#`` lines skipped.
+    The format of ``deepracer raceline`` (:func:`deepracer.raceline.read_csv`); other
+    columns are ignored.
 
     Raises:
         DeepRacerError: The file is missing, its header lacks ``x`` or ``y``, a value
             is not a number or there are fewer than two points.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DeepRacerError(f"{path}: cannot read the race line: {exc.strerror}") from exc
-    lines = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not lines:
-        raise DeepRacerError(f"{path}: the race line is empty (expected a header with x,y)")
-    header = [h.strip().lower() for h in lines[0][1].split(",")]
-    if "x" not in header or "y" not in header:
-        raise DeepRacerError(
-            f"{path}, line {lines[0][0]}: expected a header row naming the columns x and y"
-            f" (and optionally speed), got {lines[0][1][:80]!r}"
-        )
-    wanted = ["x", "y"] + (["speed"] if "speed" in header else [])
-    columns: dict[str, list[float]] = {name: [] for name in wanted}
-    for number, line in lines[1:]:
-        parts = line.split(",")
-        if len(parts) != len(header):
-            raise DeepRacerError(
-                f"{path}, line {number}: {len(parts)} fields; expected {len(header)} (the header's)"
-            )
-        for name in wanted:
-            columns[name].append(_float(path, number, name, parts[header.index(name)].strip()))
-    if len(columns["x"]) < 2:
-        raise DeepRacerError(f"{path}: the race line has fewer than two points")
-    speed = np.array(columns["speed"]) if "speed" in columns else None
-    return Raceline(
-        x=np.array(columns["x"]), y=np.array(columns["y"]), speed=speed, source=str(path)
-    )
+    from deepracer.raceline import read_csv
+
+    columns = read_csv(path)
+    return Raceline(x=columns["x"], y=columns["y"], speed=columns.get("speed"), source=str(path))

@@ -268,23 +268,31 @@ def write_csv(line: RaceLine, path: Path) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def read_csv(path: Path) -> dict[str, FloatArray]:
-    """Reads a race-line CSV into one array per column.
+def read_csv(path: str | Path) -> dict[str, FloatArray]:
+    """Reads a race-line CSV into one array per column (names lower-cased).
+
+    Any CSV whose header names ``x`` and ``y`` will do (other tools' race lines too);
+    blank lines and ``#`` comment lines are skipped.
 
     Raises:
-        DeepRacerError: The file is missing, lacks ``x``/``y`` columns or holds a
-            value that is not a number (the message names the line).
+        DeepRacerError: The file is missing, lacks ``x``/``y`` columns, holds a value
+            that is not a number (the message names the line) or fewer than 2 points.
     """
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DeepRacerError(f"{path}: cannot read the race line ({exc.strerror})") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not {"x", "y"} <= set(rows[0]):
-        raise DeepRacerError(f"{path}: expected a header row with columns x and y")
-    header = rows[0]
+    rows = [
+        (number, row)
+        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+        if row and "".join(row).strip() and not row[0].lstrip().startswith("#")
+    ]
+    header = [name.strip().lower() for name in rows[0][1]] if rows else []
+    if not {"x", "y"} <= set(header):
+        raise DeepRacerError(f"{path}: expected a header row naming the columns x and y")
     columns: dict[str, list[float]] = {name: [] for name in header}
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         if len(row) != len(header):
             raise DeepRacerError(f"{path}:{number}: expected {len(header)} values, got {len(row)}")
         for name, value in zip(header, row, strict=True):
@@ -294,6 +302,8 @@ def read_csv(path: Path) -> dict[str, FloatArray]:
                 raise DeepRacerError(
                     f"{path}:{number}: column {name!r} expected a number, got {value!r}"
                 ) from None
+    if len(columns["x"]) < 2:
+        raise DeepRacerError(f"{path}: the race line has fewer than 2 points")
     return {name: np.array(values) for name, values in columns.items()}
 
 

@@ -400,10 +400,10 @@ def test_read_raceline(tmp_path: Path) -> None:
     (tmp_path / "xy.csv").write_text("x,y\n0,0\n1,1\n")
     assert read_raceline(tmp_path / "xy.csv").speed is None
     (tmp_path / "bad.csv").write_text("a,b\n0,0\n")
-    with pytest.raises(DeepRacerError, match=r"bad\.csv, line 1: expected a header"):
+    with pytest.raises(DeepRacerError, match=r"bad\.csv: expected a header row naming"):
         read_raceline(tmp_path / "bad.csv")
     (tmp_path / "bad.csv").write_text("x,y\n0,0\n1,nope\n")
-    with pytest.raises(DeepRacerError, match=r"line 3: y: expected a number"):
+    with pytest.raises(DeepRacerError, match=r"bad\.csv:3: column 'y' expected a number"):
         read_raceline(tmp_path / "bad.csv")
 
 
