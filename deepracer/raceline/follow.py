@@ -22,6 +22,14 @@ from deepracer.raceline import RaceLine
 
 __all__ = ["LineFollower"]
 
+# Off the line (at the start, after a slip) the pursuit point moves further ahead, by
+# half the distance to the line up to 0.2 m, so the car rejoins the line smoothly
+# instead of swerving onto it (tuned on reinvent_base: 19 of 20 round-robin starts lap
+# with the world's noise and 21 discrete actions, all 20 on a line computed with a
+# 3 cm margin; without it 2 of the 20 crash).
+_OFF_FACTOR = 0.5
+_OFF_CAP = 0.2  # [m]
+
 
 class LineFollower:
     """Pure pursuit along a race line with look-ahead speed commands.
@@ -61,9 +69,13 @@ class LineFollower:
         # After the first step the car is near where it was: search a window ahead.
         near = np.arange(n) if self._index is None else (self._index + np.arange(-10, 40)) % n
         d2 = (path[near, 0] - x) ** 2 + (path[near, 1] - y) ** 2
-        self._index = int(near[int(np.argmin(d2))])
+        nearest = int(np.argmin(d2))
+        self._index = int(near[nearest])
         base, gain = self.lookahead
-        ahead = round((base + gain * max(v, 0.0)) / self._spacing)
+        off = math.sqrt(float(d2[nearest]))
+        ahead = round(
+            (base + gain * max(v, 0.0) + min(_OFF_FACTOR * off, _OFF_CAP)) / self._spacing
+        )
         tx, ty = path[(self._index + ahead) % n]
         alpha = math.atan2(ty - y, tx - x) - yaw
         dist = math.hypot(tx - x, ty - y)

@@ -45,6 +45,10 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "a number > 0"
 
 
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "a number >= 0"
+
+
 def _optional_positive(value: float | None) -> str | None:
     return None if value is None or value > 0 else "a number > 0 (or null)"
 
@@ -71,6 +75,11 @@ class TrainConfig:
     """Write training-simtrace/{N}-iteration.csv files."""
     torch_threads: int = field(default=1, metadata={"check": _positive})
     """PyTorch CPU threads (1 is fastest for small networks on 2 cores)."""
+    imitation_steps: int = field(default=0, metadata={"check": _non_negative})
+    """Expert steps of the race-line driver to clone before RL (0 = off; PPO only;
+    see deepracer.training.imitation). Counts against max_minutes."""
+    imitation_epochs: int = field(default=3, metadata={"check": _positive})
+    """Passes over the expert data."""
 
 
 @dataclass(frozen=True, kw_only=True)

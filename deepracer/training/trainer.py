@@ -143,6 +143,8 @@ def train(
     callback = _RunCallback(
         experiment, out, log, metadata.action_space, checkpoint, say, preset.algorithm
     )
+    if checkpoint is None and experiment.train.imitation_steps > 0:
+        _imitate(model, experiment, metadata.action_space, say)
     remaining = experiment.train.total_timesteps - (checkpoint["timesteps"] if checkpoint else 0)
     started = time.perf_counter()
     if remaining > 0:
@@ -317,6 +319,21 @@ def _make_vec_env(experiment: ExperimentConfig, action_space: Any, n_envs: int, 
         return make
 
     return DummyVecEnv([factory(i) for i in range(n_envs)])
+
+
+def _imitate(model: Any, experiment: ExperimentConfig, action_space: Any, say: Any) -> None:
+    """Clones the race-line driver into the fresh model (time counts as training)."""
+    from deepracer.training.imitation import clone, expert_dataset
+
+    cfg = experiment.train
+    configs = [env_config(experiment, w, action_space=action_space) for w in experiment.worlds]
+    observations, actions, stats = expert_dataset(configs, cfg.imitation_steps, cfg.seed)
+    agreement = clone(model, observations, actions, epochs=cfg.imitation_epochs, seed=cfg.seed)
+    say(
+        f"imitation: {len(observations):,} steps of the race-line driver"
+        f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes, mean lap"
+        f" {stats['mean_lap_time']:.2f} s); the policy now agrees on {agreement:.0%}"
+    )
 
 
 def _make_model(

@@ -163,6 +163,16 @@ def test_cli_quickstart_compares_with_the_race_line_and_plots(
     }
 
 
+def test_imitation_runs_before_learning_and_counts_as_training_time(tmp_path: Path) -> None:
+    lines: list[str] = []
+    config = load_experiment(
+        "quickstart", [*TINY, f"preset={TINY_PPO}", "train.imitation_steps=300"]
+    )
+    result = train(config, tmp_path / "run", argv=["pytest"], echo=lines.append)
+    assert any(line.startswith("imitation: 300 steps of the race-line driver") for line in lines)
+    assert result.timesteps >= 512
+
+
 def test_kill_9_then_resume_keeps_metrics_consistent(tmp_path: Path) -> None:
     out = tmp_path / "run"
     command = [

@@ -1,0 +1,186 @@
+"""Behaviour cloning from the race-line driver, before reinforcement learning.
+
+A camera policy learns slowly from reward alone on a CPU (about 60 steps a second
+with the console's CNN on 2 cores). The scripted
+:class:`~deepracer.raceline.follow.LineFollower` already drives each training world's
+race line within a few percent of its lap time, so the policy first imitates it:
+drive the expert on the training worlds (with their noise and round-robin starts),
+record the observation the policy would see and the expert's command mapped to the
+run's action space, and fit the policy's log-likelihood of those actions for a few
+epochs. PPO then starts from a car that already laps fast and refines it on the
+reward. The value head is not fitted: PPO's first rollouts train it.
+
+``train.imitation_steps`` (0 = off) and ``train.imitation_epochs`` in an experiment
+switch it on; the time it takes counts against ``train.max_minutes``.
+
+Contents:
+    expert_dataset: observations and expert actions from driving the race line.
+    clone: fit a stable-baselines3 policy to them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from deepracer.envs import EnvConfig, RacingEnv
+from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
+from deepracer.errors import ConfigError
+
+__all__ = ["EXPERT_MARGIN", "clone", "expert_dataset"]
+
+EXPERT_MARGIN = 0.03
+"""The expert drives a line 3 cm inside the off-track limit [m]: on the exact limit a
+pure-pursuit car that joins the line at an angle overshoots it off the track."""
+
+
+def _to_action(actions: Any, steering: float, speed: float) -> Any:
+    """The run's action closest to the expert's command."""
+    if isinstance(actions, DiscreteActions):
+        # Steering errors matter more than speed errors of the same share of the range:
+        # weigh a 10 degree steering gap like the whole 4 m/s speed range.
+        costs = [
+            ((s - steering) / 10.0) ** 2 + ((v - speed) / 4.0) ** 2 for s, v in actions.actions
+        ]
+        return int(np.argmin(costs))
+    if isinstance(actions, ContinuousActions):
+        (s_lo, s_hi), (v_lo, v_hi) = actions.steering, actions.speed
+        steer = min(max(steering, s_lo), s_hi)
+        fast = min(max(speed, v_lo), v_hi)
+        return np.array(
+            [
+                2.0 * (steer - s_lo) / (s_hi - s_lo) - 1.0,
+                2.0 * (fast - v_lo) / (v_hi - v_lo) - 1.0,
+            ],
+            dtype=np.float32,
+        )
+    raise ConfigError(f"imitation: cannot map commands to a {type(actions).__name__}")
+
+
+def expert_dataset(
+    configs: list[EnvConfig], steps: int, seed: int = 0
+) -> tuple[list[Any], list[Any], dict[str, float]]:
+    """Drives the race-line expert and records ``(observation, action)`` pairs.
+
+    Args:
+        configs: Training env configs (one per world); the expert drives them in turn,
+            one episode at a time, with their noise and start positions.
+        steps: Pairs to record in total.
+        seed: Seeds the envs.
+
+    Returns:
+        ``(observations, actions, stats)``; stats hold ``episodes``, ``laps`` and
+        ``mean_lap_time`` of the expert.
+    """
+    from deepracer.evaluation.evaluate import top_speed
+    from deepracer.raceline import raceline_for_world
+    from deepracer.raceline.follow import LineFollower
+
+    observations: list[Any] = []
+    labels: list[Any] = []
+    laps: list[float] = []
+    episodes = 0
+    envs = [RacingEnv(config) for config in configs]
+    drivers = []
+    for env, config in zip(envs, configs, strict=True):
+        line = raceline_for_world(
+            env.world, vehicle=config.vehicle, v_max=top_speed(config), margin=EXPERT_MARGIN
+        )
+        drivers.append(LineFollower(line, config.vehicle))
+    actions = make_action_type(configs[0].action_space)
+    try:
+        while len(observations) < steps:
+            which = episodes % len(envs)
+            env, driver = envs[which], drivers[which]
+            # Seed each env once: later resets go round the track's start positions.
+            obs, _ = env.reset(seed=seed + which) if episodes < len(envs) else env.reset()
+            driver.reset()
+            episodes += 1
+            while len(observations) < steps:
+                action = _to_action(actions, *driver.command(env.car_state))
+                observations.append(obs)
+                labels.append(action)
+                obs, _, terminated, truncated, info = env.step(action)
+                if terminated or truncated:
+                    if info["episode_status"] == "lap_complete":
+                        laps.append(float(info["sim_time"]))
+                    break
+    finally:
+        for env in envs:
+            env.close()
+    stats = {
+        "episodes": float(episodes),
+        "laps": float(len(laps)),
+        "mean_lap_time": float(np.mean(laps)) if laps else math.nan,
+    }
+    return observations, labels, stats
+
+
+def clone(
+    model: Any,
+    observations: list[Any],
+    actions: list[Any],
+    *,
+    epochs: int,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> float:
+    """Fits ``model.policy`` to the expert's actions by maximum likelihood.
+
+    Args:
+        model: A stable-baselines3 PPO model (its policy and optimizer).
+        observations: Observations as the env returns them.
+        actions: The expert's actions in the env's action space.
+        epochs: Passes over the data.
+        batch_size: Mini-batch size.
+        seed: Seeds the shuffling.
+
+    Returns:
+        The share of observations on which the greedy policy now picks the expert's
+        action (discrete) or comes within 0.1 of it (continuous).
+    """
+    import torch
+
+    policy = model.policy
+    if not hasattr(policy, "evaluate_actions"):
+        raise ConfigError("train.imitation_steps: behaviour cloning needs a PPO preset")
+    rng = np.random.default_rng(seed)
+    count = len(observations)
+    target = np.asarray(actions)
+    optimizer = policy.optimizer
+    policy.set_training_mode(True)
+    for _ in range(epochs):
+        order = rng.permutation(count)
+        for start in range(0, count, batch_size):
+            index = order[start : start + batch_size]
+            obs_tensor = _batch(policy, observations, index)
+            act_tensor = torch.as_tensor(target[index], device=policy.device)
+            _, log_prob, _ = policy.evaluate_actions(obs_tensor, act_tensor)
+            loss = -log_prob.mean()
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
+            optimizer.step()
+    policy.set_training_mode(False)
+    agreed = 0
+    with torch.no_grad():
+        for start in range(0, count, batch_size):
+            index = np.arange(start, min(start + batch_size, count))
+            chosen = policy._predict(_batch(policy, observations, index), deterministic=True)
+            chosen = chosen.cpu().numpy()
+            if chosen.ndim == 1:
+                agreed += int((chosen == target[index]).sum())
+            else:
+                agreed += int((np.abs(chosen - target[index]).max(axis=1) <= 0.1).sum())
+    return agreed / max(count, 1)
+
+
+def _batch(policy: Any, observations: list[Any], index: np.ndarray) -> Any:
+    if isinstance(observations[0], dict):
+        stacked: Any = {k: np.stack([observations[i][k] for i in index]) for k in observations[0]}
+    else:
+        stacked = np.stack([observations[i] for i in index])
+    tensor, _ = policy.obs_to_tensor(stacked)
+    return tensor

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepracer.envs import EnvConfig
+from deepracer.envs.action import make_action_type
+from deepracer.envs.model_metadata import load_model_metadata
+from deepracer.errors import ConfigError
+from deepracer.training.imitation import _to_action, clone, expert_dataset
+from tests.envs.drivers import CONTINUOUS
+
+
+def test_commands_map_to_the_nearest_action() -> None:
+    discrete = make_action_type(load_model_metadata("fast_lap").action_space)
+    assert discrete.actions[_to_action(discrete, 2.5, 3.9)] == (3.0, 4.0)
+    assert discrete.actions[_to_action(discrete, -25.0, 2.2)] == (-30.0, 2.0)
+    continuous = make_action_type(CONTINUOUS)
+    assert _to_action(continuous, 30.0, 4.0) == pytest.approx([1.0, 1.0])
+    assert _to_action(continuous, 0.0, 0.1) == pytest.approx([0.0, -1.0])
+
+
+def test_the_expert_laps_the_oval_and_cloning_learns_it() -> None:
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from deepracer.envs import RacingEnv
+
+    actions = load_model_metadata("fast_lap").action_space
+    config = EnvConfig(world="oval", action_space=actions)
+    observations, labels, stats = expert_dataset([config], 600, seed=1)
+    assert len(observations) == len(labels) == 600
+    assert stats["laps"] >= 1 and stats["mean_lap_time"] > 0
+    model = PPO("MlpPolicy", DummyVecEnv([lambda: RacingEnv(config)]), seed=0, device="cpu")
+    before = clone(model, observations, labels, epochs=0)
+    after = clone(model, observations, labels, epochs=8, batch_size=64)
+    assert after > before + 0.2
+
+
+def test_cloning_needs_ppo() -> None:
+    class NoActorCritic:
+        policy = object()
+
+    with pytest.raises(ConfigError, match="needs a PPO preset"):
+        clone(NoActorCritic(), [np.zeros(3)], [0], epochs=1)
