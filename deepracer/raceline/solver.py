@@ -46,7 +46,7 @@ from deepracer.accel import ENABLED as _COMPILED
 from deepracer.accel import _jit
 from deepracer.errors import TrackError
 from deepracer.physics.vehicle import VehicleParams
-from deepracer.raceline.profile import CarLimits, _closed, curvature
+from deepracer.raceline.profile import CarLimits, _closed, _curvature, curvature
 from deepracer.tracks import Track
 
 __all__ = [
@@ -168,21 +168,9 @@ _STEER_WEIGHT = 10.0  # [s m^2]
 
 @_jit
 def _objective(alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer):  # type: ignore[no-untyped-def]
-    n = alpha.shape[0]
-    px = cx + alpha * nx
-    py = cy + alpha * ny
-    kappa = np.empty(n)
-    ds = np.empty(n)
+    kappa, ds = _curvature(cx + alpha * nx, cy + alpha * ny)
     penalty = 0.0
-    for i in range(n):
-        a = i - 1 if i > 0 else n - 1
-        c = i + 1 if i + 1 < n else 0
-        ux, uy = px[i] - px[a], py[i] - py[a]
-        vx, vy = px[c] - px[i], py[c] - py[i]
-        wx, wy = px[c] - px[a], py[c] - py[a]
-        denom = math.sqrt((ux * ux + uy * uy) * (vx * vx + vy * vy) * (wx * wx + wy * wy))
-        kappa[i] = 2.0 * (ux * vy - uy * vx) / denom if denom > 0.0 else 0.0
-        ds[i] = math.sqrt(vx * vx + vy * vy)
+    for i in range(alpha.shape[0]):
         over = abs(kappa[i]) - k_steer
         if over > 0.0:
             penalty += _STEER_WEIGHT * over * over
