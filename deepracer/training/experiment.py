@@ -7,7 +7,8 @@ errors that suggest the closest valid key. ``--set section.key=value`` overrides
 are applied to the YAML mapping before validation, each value parsed as YAML.
 
 Contents:
-    TrainConfig, EvalConfig, LaunchConfig, ExperimentConfig: the schema.
+    TrainConfig, EvalConfig, LaunchConfig, SageMakerConfig, RoboMakerConfig,
+        ExperimentConfig: the schema.
     load_experiment: a shipped name or a YAML path (plus overrides) to an ExperimentConfig.
     apply_overrides: ``section.key=value`` strings applied to a mapping.
     env_config: the :class:`~deepracer.envs.EnvConfig` of one world of an experiment.
@@ -32,6 +33,8 @@ __all__ = [
     "EvalConfig",
     "ExperimentConfig",
     "LaunchConfig",
+    "RoboMakerConfig",
+    "SageMakerConfig",
     "TrainConfig",
     "apply_overrides",
     "dump_experiment",
@@ -94,12 +97,100 @@ class EvalConfig:
     """Step cap per trial."""
 
 
+def _minutes(value: float) -> str | None:
+    return None if value > 0 else "a number of minutes > 0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SageMakerConfig:
+    """A SageMaker training job (``deepracer launch --backend sagemaker``).
+
+    The job runs the training image built from ``docker/Dockerfile``, whose entry
+    point trains the uploaded experiment with one simulation worker process per world
+    (the DeepRacer on AWS pattern).
+    """
+
+    region: str | None = None
+    """AWS region; defaults to the AWS configuration (AWS_REGION, ~/.aws/config)."""
+    role: str = ""
+    """ARN of the IAM role SageMaker assumes (arn:aws:iam::ACCOUNT:role/NAME)."""
+    image: str = ""
+    """Training image URI in ECR (docker/Dockerfile built and pushed)."""
+    instance_type: str = "ml.c5.2xlarge"
+    """A SageMaker training instance type."""
+    instance_count: int = field(default=1, metadata={"check": _positive})
+    """Instances; our entry point trains on the first and the others idle, so keep 1."""
+    volume_gb: int = field(default=30, metadata={"check": _positive})
+    """EBS volume per instance [GB]."""
+    max_run_minutes: float = field(default=60.0, metadata={"check": _minutes})
+    """MaxRuntimeInSeconds / 60: the job is stopped after this."""
+    spot: bool = False
+    """Managed spot training; checkpoints go to S3 so an interrupted job resumes."""
+    max_wait_minutes: float | None = field(default=None, metadata={"check": _optional_positive})
+    """Spot only: total time including waiting for capacity (default 2 x max_run)."""
+    job_prefix: str = ""
+    """Training job names are ``<job_prefix>-<UTC time>``; defaults to the experiment name."""
+    subnets: tuple[str, ...] = ()
+    """VPC subnets for the job (optional; both or neither with security_groups)."""
+    security_groups: tuple[str, ...] = ()
+    """VPC security groups for the job."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags on the training job."""
+    sdk: Literal["boto3", "modeltrainer"] = "boto3"
+    """``boto3``: create_training_job directly (aws extra); ``modeltrainer``: through
+    the SageMaker Python SDK 3.x ModelTrainer (sagemaker extra)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoboMakerConfig:
+    """The seed's per-world RoboMaker simulation jobs.
+
+    Requests only: the service is retired; ``deepracer launch --backend robomaker
+    --dry-run`` prints them.
+    """
+
+    simulation_application: str = ""
+    """ARN of the DeepRacer simulation application."""
+    application_version: str = "$LATEST"
+    """Version of the simulation application."""
+    role: str = ""
+    """IAM role ARN the jobs run as; defaults to sagemaker.role (the seed uses one)."""
+    max_job_minutes: float = field(default=60.0, metadata={"check": _minutes})
+    """maxJobDurationInSeconds / 60."""
+    training_job: str = ""
+    """TRAINING_JOB_ARN the simulations feed; defaults to a new job name."""
+    subnets: tuple[str, ...] = ()
+    """VPC subnets (the simulations reach the trainer's Redis through the VPC)."""
+    security_groups: tuple[str, ...] = ()
+    """VPC security groups."""
+    assign_public_ip: bool = True
+    """vpcConfig.assignPublicIp."""
+    kinesis_video_stream: str = ""
+    """KINESIS_VIDEO_STREAM_NAME (empty: none)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class LaunchConfig:
-    """Where the experiment runs (the cloud launchers read the rest of this section)."""
+    """Where and how the experiment runs (``deepracer launch``)."""
 
     backend: Literal["local", "sagemaker", "robomaker"] = "local"
-    """``local`` trains on this machine."""
+    """``local``: a learner with one simulation worker process per world on this
+    machine; ``sagemaker``: one training job; ``robomaker``: the seed's requests."""
+    s3: str = ""
+    """Artifact location ``s3://BUCKET/PREFIX`` for uploads and cloud jobs."""
+    endpoint_url: str | None = None
+    """S3-compatible endpoint (MinIO, moto server); default: AWS S3."""
+    failure_behavior: Literal["Fail", "Continue"] = "Fail"
+    """When a simulation worker dies: ``Fail`` stops the run (with a checkpoint);
+    ``Continue`` restarts the worker, up to max_restarts times per world."""
+    max_restarts: int = field(default=3, metadata={"check": _non_negative})
+    """Restarts per world under ``Continue``; one more crash stops the run."""
+    worker_timeout: float = field(default=300.0, metadata={"check": _positive})
+    """Seconds a worker may take to answer one step before it counts as crashed."""
+    sagemaker: SageMakerConfig = field(default_factory=SageMakerConfig)
+    """SageMaker training job settings."""
+    robomaker: RoboMakerConfig = field(default_factory=RoboMakerConfig)
+    """RoboMaker simulation job settings (legacy)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -103,6 +103,7 @@ def train(
     resume: bool = False,
     argv: Sequence[str] | None = None,
     echo: Callable[[str], None] | None = None,
+    workers: bool = False,
 ) -> TrainResult:
     """Trains (or resumes) one experiment into ``run_dir``.
 
@@ -112,10 +113,15 @@ def train(
         resume: Continue from the run's last checkpoint.
         argv: The command line, recorded in the run directory.
         echo: Receives progress lines (default: stderr).
+        workers: Step each world's cars in its own worker process
+            (:class:`~deepracer.training.workers.WorldWorkers`, state in
+            ``workers.json``) instead of in this process; same trajectories.
 
     Raises:
         DeepRacerError: Bad input (experiment, files, run directory); checked before
             any training starts.
+        WorkerCrashed: A worker died and ``launch.failure_behavior`` says stop; a
+            checkpoint was written first.
     """
     import torch
 
@@ -136,7 +142,34 @@ def train(
         keep_episodes=checkpoint["episodes"] if checkpoint else 0,
         iteration=checkpoint["iteration"] if checkpoint else 0,
     )
-    vec_env = _make_vec_env(experiment, metadata.action_space, n_envs, log)
+    if workers:
+        from deepracer.training.workers import WorldWorkers
+
+        status = out / "workers.json"
+        vec_env: Any = WorldWorkers(
+            experiment, metadata.action_space, n_envs, log, status_file=status, say=say
+        )
+    else:
+        vec_env = _make_vec_env(experiment, metadata.action_space, n_envs, log)
+    try:
+        return _train(experiment, out, state, preset, metadata, vec_env, log, checkpoint, say)
+    finally:
+        vec_env.close()
+
+
+def _train(
+    experiment: ExperimentConfig,
+    out: Path,
+    state: dict[str, Any],
+    preset: PresetConfig,
+    metadata: Any,
+    vec_env: Any,
+    log: RunLog,
+    checkpoint: dict[str, Any] | None,
+    say: Callable[[str], None],
+) -> TrainResult:
+    from deepracer.training.workers import WorkerCrashed
+
     seed = experiment.train.seed + (checkpoint["timesteps"] if checkpoint else 0)
     vec_env.seed(seed)
     model = _make_model(experiment, preset, vec_env, out, checkpoint, seed)
@@ -155,11 +188,12 @@ def train(
                 reset_num_timesteps=checkpoint is None,
                 tb_log_name="run",
             )
-        except KeyboardInterrupt:
-            # Ctrl-C: keep what was learnt; --resume continues from here.
+        except (KeyboardInterrupt, WorkerCrashed) as exc:
+            # Ctrl-C or a lost worker: keep what was learnt; --resume continues here.
             callback.log.flush()
             callback.checkpoint()
-            say(f"interrupted: checkpoint written; continue with --resume {out}")
+            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
+            say(f"{what}: checkpoint written; continue with --resume {out}")
             raise
     seconds = time.perf_counter() - started
     callback.finish()
@@ -201,7 +235,6 @@ def train(
     }
     atomic_write_text(out / "evaluation.json", json.dumps(summary, indent=2) + "\n")
     training_plot(out, eval_config, trials, log.rows, callback.evaluations)
-    vec_env.close()
     return result
 
 
