@@ -443,7 +443,9 @@ def optimise_line(
         value, alpha = min(results, key=lambda r: r[0])
         best = (value, alpha)
         on = wheels_on_road(track, corridor.points(alpha), vehicle)
-        inside = (alpha <= hi + 1e-9) & (alpha >= lo - 1e-9)
+        # The spline may pass a bound between its knots by a hair; a millimetre is
+        # far inside what the margin and the wheel check already hold.
+        inside = (alpha <= hi + _BOUND_SLACK) & (alpha >= lo - _BOUND_SLACK)
         bad = ~(on & inside)
         if not bad.any():
             kappa, ds = curvature(corridor.points(alpha))
@@ -451,14 +453,18 @@ def optimise_line(
             return LineSolution(alpha, float(lap), candidates, int(tightened.sum()))
         say(f"  tightening {int(bad.sum())} stations the exact wheel check rejects")
         # Pull the bound on the violated side in by 1 cm around each failure.
+        step = 0.01
         for i in np.flatnonzero(bad):
             near = np.arange(i - 3, i + 4) % len(lo)
             if alpha[i] > 0.0:
-                hi[near] = np.minimum(hi[near], alpha[i] - 0.01)
+                hi[near] = np.minimum(hi[near], alpha[i] - step)
             else:
-                lo[near] = np.maximum(lo[near], alpha[i] + 0.01)
+                lo[near] = np.maximum(lo[near], alpha[i] + step)
             tightened[near] = True
     raise TrackError(f"{track.name}: no race line passes the exact on-track check after 12 rounds")
+
+
+_BOUND_SLACK = 1e-3  # [m]
 
 
 def lower_bound_length(corridor: Corridor, vehicle: VehicleParams, dt: float) -> float:

@@ -205,3 +205,13 @@ def test_cli_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         "oval_raceline.json",
     }
     assert (tmp_path / "r.py").read_text().startswith('"""Follow the race line of oval')
+
+
+def test_a_slow_car_on_the_kidney_gets_a_line() -> None:
+    # At 1 m/s grip never binds: the best line is the shortest one, pressed against
+    # its bounds all the way round (this once failed the repair loop).
+    vehicle = VehicleParams()
+    track = get_track("kidney")
+    line = compute_raceline(track, CarLimits.of(vehicle, 0.5, v_max=1.0), vehicle)
+    assert wheels_on_road(track, line.rear, vehicle).all()
+    assert line.lower_bound < line.lap_time < line.centerline_time
