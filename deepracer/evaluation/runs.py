@@ -9,6 +9,7 @@ Contents:
     resolve_model: a run directory or a model file to ``(model file, run directory)``.
     latest_checkpoint: the model file ``checkpoints/latest.json`` names, if any.
     run_setup: the env config, world and algorithm a run's model is driven with.
+    run_experiment: a run's experiment, pointed at the run's own reward and preset.
     load_policy: load a stable-baselines3 model file.
     check_policy: the model's action and observation spaces against the env's.
 """
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
 
     from deepracer.envs import EnvConfig
 
-__all__ = ["check_policy", "latest_checkpoint", "load_policy", "resolve_model", "run_setup"]
+__all__ = [
+    "check_policy",
+    "latest_checkpoint",
+    "load_policy",
+    "resolve_model",
+    "run_experiment",
+    "run_setup",
+]
 
 _LATEST = Path("checkpoints") / "latest.json"
 """Where ``deepracer train`` points to its last complete checkpoint, in a run."""
@@ -131,12 +139,11 @@ def run_setup(run_dir: Path, world: str | None, max_steps: int) -> tuple[Any, st
             "episode": {"max_steps": max_steps},
         }
         return config, name, "ppo"
-    from deepracer.config.loader import load_yaml
     from deepracer.envs.model_metadata import load_model_metadata
-    from deepracer.training.experiment import env_config, experiment_from_mapping
+    from deepracer.training.experiment import env_config
     from deepracer.training.presets import load_preset
 
-    experiment = experiment_from_mapping(load_yaml(saved), source=str(saved))
+    experiment = run_experiment(run_dir)
     metadata_path = run_dir / "model_metadata.json"
     if not metadata_path.is_file():
         raise DeepRacerError(
@@ -148,6 +155,32 @@ def run_setup(run_dir: Path, world: str | None, max_steps: int) -> tuple[Any, st
     env_cfg = env_config(experiment, name, action_space=metadata.action_space, evaluation=True)
     env_cfg = replace(env_cfg, episode=replace(env_cfg.episode, max_steps=max_steps))
     return env_cfg, name, load_preset(experiment.preset).algorithm
+
+
+def run_experiment(run_dir: Path) -> Any:
+    """Returns a run's saved experiment, pointed at the run's own file copies.
+
+    The reward function and preset a run trained with are copied into it
+    (``reward_function.py``, ``preset.yaml``); they stand in for the names the
+    experiment gives, which may be paths that exist only where the run was trained
+    (a SageMaker container, another machine).
+
+    Raises:
+        DeepRacerError: ``experiment.yaml`` is missing or invalid.
+    """
+    from dataclasses import replace
+
+    from deepracer.config.loader import load_yaml
+    from deepracer.training.experiment import experiment_from_mapping
+
+    saved = run_dir / "experiment.yaml"
+    experiment = experiment_from_mapping(load_yaml(saved), source=str(saved))
+    changes: dict[str, Any] = {}
+    if (run_dir / "reward_function.py").is_file():
+        changes["reward"] = str(run_dir / "reward_function.py")
+    if (run_dir / "preset.yaml").is_file():
+        changes["preset"] = str(run_dir / "preset.yaml")
+    return replace(experiment, **changes)
 
 
 def load_policy(path: Path, algorithm: str) -> Any:

@@ -228,16 +228,14 @@ def _sha256(data: bytes) -> str:
 
 def _hyperparameters(run_dir: Path) -> tuple[bytes | None, str]:
     """The run's preset as DeepRacer's hyperparameters.json, or None and why not."""
-    import yaml
-
-    from deepracer.training.experiment import experiment_from_mapping
+    from deepracer.evaluation.runs import run_experiment
     from deepracer.training.presets import load_preset, to_deepracer_hyperparameters
 
     saved = run_dir / "experiment.yaml"
     if not saved.is_file():
         return None, "no experiment.yaml names the preset"
     try:
-        experiment = experiment_from_mapping(yaml.safe_load(saved.read_text()), source=str(saved))
+        experiment = run_experiment(run_dir)
         values = to_deepracer_hyperparameters(load_preset(experiment.preset))
     except DeepRacerError as exc:  # e.g. a preset file since moved, SAC's automatic alpha
         return None, str(exc)

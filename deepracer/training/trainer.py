@@ -13,6 +13,7 @@ The run directory::
     experiment.yaml          the resolved experiment
     command.txt, version.txt the command line and the package version
     reward_function.py       a copy of the reward function
+    preset.yaml              a copy of the preset
     model_metadata.json      the action space, sensor and network in DeepRacer's format
     training_metrics.json    one row per finished episode (DeepRacer schema)
     training-simtrace/N-iteration.csv
@@ -27,6 +28,7 @@ The run directory::
 Contents:
     TrainResult: what a run achieved.
     train: run (or resume) one experiment.
+    run_model_metadata: the model_metadata.json a run writes.
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from deepracer import __version__
+from deepracer.config.resources import resolve
 from deepracer.envs import RacingEnv, load_world
 from deepracer.envs.model_metadata import (
+    ModelMetadata,
     load_model_metadata,
     observation_to_sensors,
     write_model_metadata,
@@ -65,9 +69,13 @@ from deepracer.training.plots import training_plot
 from deepracer.training.presets import PresetConfig, build_model, load_preset
 from deepracer.training.runlog import EpisodeLogger, RunLog
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "run_model_metadata", "train"]
 
 CHECKPOINTS = "checkpoints"
+RUN_PRESET = "preset.yaml"
+EVALUATION_LINE = "evaluation at"
+"""Starts the line printed after each periodic evaluation (evaluations.json is
+written first)."""
 _CAMERA_SENSORS = ("FRONT_FACING_CAMERA", "STEREO_CAMERAS", "LEFT_CAMERA", "observation")
 # Our network names back to model_metadata.json's neural_network values.
 _NETWORK_METADATA: dict[str, Any] = {v: k for k, v in DEEPRACER_NETWORK_NAMES.items()}
@@ -279,15 +287,7 @@ def _prepare_run(
     for world in {*experiment.worlds, experiment.eval.world or experiment.worlds[0]}:
         load_world(world)
         env_config(experiment, world, action_space=metadata.action_space)
-    # model_metadata.json speaks DeepRacer: it names the camera sensor the model uses.
-    # Observations without a camera (state, lidar alone) cannot run on the car; for
-    # them the file keeps the action file's sensor, and experiment.yaml records what
-    # the model really observes.
-    sensors = observation_to_sensors(experiment.observation)
-    if any(s in _CAMERA_SENSORS for s in sensors):
-        metadata = replace(metadata, sensor=tuple(sensors))
-    network = _NETWORK_METADATA.get(preset.network, metadata.neural_network)
-    metadata = replace(metadata, neural_network=network)
+    metadata = run_model_metadata(experiment, preset, metadata)
     checkpoint = None
     if resume:
         checkpoint = _read_checkpoint(out)
@@ -296,6 +296,9 @@ def _prepare_run(
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "experiment.yaml", dump_experiment(experiment))
         reward.copy_source(out)
+        # The run keeps its preset too, so it evaluates and exports wherever it moves
+        # (a run trained in a container names files that only the container has).
+        atomic_write_text(out / RUN_PRESET, resolve("presets", experiment.preset).read_text())
         write_model_metadata(out / "model_metadata.json", metadata)
         atomic_write_text(out / "version.txt", __version__ + "\n")
     command = " ".join(argv if argv is not None else sys.argv)
@@ -307,6 +310,30 @@ def _prepare_run(
         "metadata": metadata,
         "checkpoint": checkpoint,
     }
+
+
+def run_model_metadata(
+    experiment: ExperimentConfig, preset: PresetConfig, metadata: ModelMetadata | None = None
+) -> ModelMetadata:
+    """The model_metadata.json of a run: the action space, sensor and network trained.
+
+    model_metadata.json speaks DeepRacer: it names the camera sensor the model uses.
+    Observations without a camera (state, lidar alone) cannot run on the car; for
+    them the file keeps the action file's sensor, and experiment.yaml records what
+    the model really observes.
+
+    Args:
+        experiment: The experiment.
+        preset: Its preset.
+        metadata: The experiment's action file, if already loaded.
+    """
+    if metadata is None:
+        metadata = load_model_metadata(experiment.action_space)
+    sensors = observation_to_sensors(experiment.observation)
+    if any(s in _CAMERA_SENSORS for s in sensors):
+        metadata = replace(metadata, sensor=tuple(sensors))
+    network = _NETWORK_METADATA.get(preset.network, metadata.neural_network)
+    return replace(metadata, neural_network=network)
 
 
 def _read_checkpoint(out: Path) -> dict[str, Any] | None:
@@ -523,6 +550,13 @@ class _RunCallback(BaseCallback):
         self.evaluations.append(entry)
         atomic_write_text(
             self.out / "evaluations.json", json.dumps(self.evaluations, indent=2) + "\n"
+        )
+        # One plain line per evaluation (no thousands separators): SageMaker's metric
+        # definitions read these numbers from the job's log.
+        best = f", best lap {min(laps):.3f} s" if laps else ""
+        self.say(
+            f"{EVALUATION_LINE} {self.num_timesteps} steps: progress {entry['mean_progress']:.1f}%,"
+            f" laps {len(laps)}/{len(trials)}{best}"
         )
         score = _score(entry)
         if self.best is None or score > self.best:
