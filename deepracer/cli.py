@@ -21,6 +21,11 @@ Commands:
         the log-analysis plots of a run (or of console / deepracer-for-cloud logs).
     deepracer export RUN_DIR_OR_MODEL [--out FILE.tar.gz] [--check N]: the policy as
         ONNX with model_metadata.json and the reward function, checked against torch.
+    deepracer upload EXPERIMENT s3://BUCKET/PREFIX: the DeepRacer artifact layout.
+    deepracer download SOURCE|--job NAME RUN_DIR: a trained run back, for evaluate.
+    deepracer launch EXPERIMENT [--backend local|sagemaker|robomaker] [--dry-run]:
+        one worker process per world here, a SageMaker job, or the RoboMaker requests.
+    deepracer jobs status|logs|stop: SageMaker training jobs.
 
 Contents:
     main: the console-script entry point.
@@ -387,6 +392,12 @@ def _add_quickstart(subparsers: Any) -> None:
     add_quickstart(subparsers)
 
 
+def _add_cloud(subparsers: Any) -> None:
+    from deepracer.cloud.commands import add_cloud_commands
+
+    add_cloud_commands(subparsers)
+
+
 def _camera_type() -> Any:
     """Returns the camera observation class, or says clearly why it is missing."""
     try:
@@ -744,6 +755,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_export,
     _add_render,
     _add_actions,
+    _add_cloud,
 )
 
 

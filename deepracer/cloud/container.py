@@ -186,6 +186,7 @@ def _with_metrics(say: Callable[[str], None], run_dir: Path) -> Callable[[str], 
             format_metric_line(
                 {
                     "timesteps": int(entry["timesteps"]),
+                    "progress": entry.get("training_progress"),
                     "eval_progress": entry["mean_progress"],
                     "mean_lap_time": entry["mean_lap_time"],
                     "steps_per_second": entry["timesteps"] / seconds if seconds > 0 else None,

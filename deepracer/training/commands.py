@@ -15,10 +15,11 @@ from typing import Any
 
 from deepracer.errors import DeepRacerError
 
-__all__ = ["add_quickstart", "add_train", "print_summary"]
+__all__ = ["add_quickstart", "add_train", "default_run_dir", "print_summary"]
 
 
-def _default_run_dir(name: str) -> Path:
+def default_run_dir(name: str) -> Path:
+    """``runs/<name>-<local time>``: where a run goes when no ``--out`` is given."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{name}-{stamp}"
 
@@ -38,7 +39,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not args.experiment:
             raise DeepRacerError("train: give an experiment file (or --resume RUN_DIR)")
         experiment = load_experiment(args.experiment, args.set)
-        out = Path(args.out) if args.out else _default_run_dir(experiment.name)
+        out = Path(args.out) if args.out else default_run_dir(experiment.name)
         print(f"training {experiment.name!r} into {out}", file=sys.stderr)
         result = train(experiment, out, argv=sys.argv)
     print_summary(result)
@@ -75,7 +76,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     from deepracer.training.trainer import train
 
     experiment = load_experiment("quickstart", args.set)
-    out = Path(args.out) if args.out else _default_run_dir("quickstart")
+    out = Path(args.out) if args.out else default_run_dir("quickstart")
     print(f"quickstart: training {experiment.name!r} into {out}", file=sys.stderr)
     result = train(experiment, out, argv=sys.argv)
     print_summary(result)

@@ -546,6 +546,7 @@ class _RunCallback(BaseCallback):
             "trials": len(trials),
             "best_lap_time": min(laps) if laps else None,
             "mean_lap_time": float(np.mean(laps)) if laps else None,
+            "training_progress": _mean_progress(self.log.recent(50)),
         }
         self.evaluations.append(entry)
         atomic_write_text(
@@ -577,6 +578,11 @@ class _RunCallback(BaseCallback):
             f" {self.log.episodes:,} | progress {mean_progress:.0f}% | laps {100 * laps:.0f}%"
             f" | {rate:,.0f} steps/s | ETA {eta:.0f}s"
         )
+
+
+def _mean_progress(rows: list[dict[str, Any]]) -> float | None:
+    """Mean completion [%] of recent training episodes (None before the first)."""
+    return float(np.mean([r["completion_percentage"] for r in rows])) if rows else None
 
 
 def _score(entry: dict[str, Any]) -> tuple[float, float]:

@@ -29,7 +29,7 @@ LAYOUT = ArtifactLayout("bucket", "runs/two")
 def sagemaker_tree(root: Path, hyperparameters: dict[str, str], *extra: str) -> Path:
     """Lays out /opt/ml as SageMaker does for a job launched from our upload."""
     experiment = load_experiment(
-        "multi_world",
+        "two_worlds",
         [f"preset={TINY_PPO}", "train.n_envs=4", "train.eval_trials=1", "eval.trials=1",
          "eval.max_steps=200", "train.checkpoint_every=256", "train.eval_every=512", *extra],
     )  # fmt: skip
@@ -77,6 +77,7 @@ def test_a_job_trains_into_model_dir_and_the_result_evaluates(
     # Each evaluation is followed by the line the job's MetricDefinitions read.
     metric = next(line for line in lines if line.startswith("deepracer-metric"))
     assert re.search(r" eval_progress=[0-9.]+", metric) and " timesteps=" in metric
+    assert re.search(r" progress=[0-9.]+", metric)
     model = root / "model"
     for name in ("model.zip", "experiment.yaml", "reward_function.py", "model_metadata.json",
                  "preset.yaml", "training_metrics.json", "workers.json"):  # fmt: skip

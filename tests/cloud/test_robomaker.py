@@ -31,7 +31,8 @@ FULL = [
 
 
 def _experiment(overrides: list[str]) -> ExperimentConfig:
-    return load_experiment("reinvent_surfaces", overrides)
+    # The shipped file's example launch settings are cleared: each test sets its own.
+    return load_experiment("multiworld", ["launch={}", *overrides])
 
 
 def _requests(overrides: list[str] = FULL, **kwargs: Any) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ def test_one_valid_request_per_world_in_order() -> None:
     assert application["applicationVersion"] == "$LATEST"
     assert application["launchConfig"]["packageName"] == "deepracer_simulation_environment"
     assert application["launchConfig"]["launchFile"] == "distributed_training.launch"
-    assert first["tags"]["deepracer:experiment"] == "reinvent_surfaces"
+    assert first["tags"]["deepracer:experiment"] == "multiworld"
 
 
 def test_environment_points_at_the_layout() -> None:
@@ -141,7 +142,7 @@ def test_config_settings_reach_the_request() -> None:
 
 
 def test_single_world_and_world_paths() -> None:
-    experiment = _experiment([*FULL, "worlds=[envs/reinvent_wood.yaml]"])
+    experiment = _experiment([*FULL, "worlds=[envs/reinvent_wood.yaml]", "eval={}"])
     (request,) = robomaker.simulation_job_requests(experiment, LAYOUT, region=REGION)
     assert _env(request)["WORLD_NAME"] == "reinvent_wood"
     assert _env(request)["S3_YAML_NAME"] == "training_params.yaml"

@@ -113,7 +113,7 @@ def test_resume_continues_to_the_budget(tmp_path: Path) -> None:
 
 def test_two_worlds_train_one_model(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    tiny_run(out, experiment="multi_world")
+    tiny_run(out, experiment="two_worlds")
     rows = json.loads((out / "training_metrics.json").read_text())["metrics"]
     assert {r["world_name"] for r in rows} == {"oval", "kidney"}
 

@@ -43,7 +43,7 @@ class _Log:
 
 
 def _workers(tmp_path: Path, *overrides: str) -> WorldWorkers:
-    experiment = load_experiment("multi_world", [*TWO_WORLDS, *overrides])
+    experiment = load_experiment("two_worlds", [*TWO_WORLDS, *overrides])
     action_space = load_model_metadata(experiment.action_space).action_space
     return WorldWorkers(
         experiment,
@@ -127,7 +127,7 @@ def test_a_killed_worker_restarts_under_continue(tmp_path: Path) -> None:
 
 
 def test_fewer_cars_than_worlds_is_an_error(tmp_path: Path) -> None:
-    experiment = load_experiment("multi_world", TWO_WORLDS)
+    experiment = load_experiment("two_worlds", TWO_WORLDS)
     action_space = load_model_metadata(experiment.action_space).action_space
     with pytest.raises(DeepRacerError, match=r"train.n_envs: 1 cars cannot drive 2 worlds"):
         WorldWorkers(experiment, action_space, 1, _Log())
@@ -135,7 +135,7 @@ def test_fewer_cars_than_worlds_is_an_error(tmp_path: Path) -> None:
 
 def test_workers_train_exactly_like_one_process(tmp_path: Path) -> None:
     config = load_experiment(
-        "multi_world",
+        "two_worlds",
         [*TWO_WORLDS, "train.total_timesteps=1024", "train.checkpoint_every=512",
          "train.eval_every=512"],
     )  # fmt: skip
@@ -171,7 +171,7 @@ def _kill_when_checkpointed(run: Path, world: str) -> threading.Thread:
 def test_killing_a_worker_mid_run_loses_no_checkpoint(tmp_path: Path, behavior: str) -> None:
     run = tmp_path / "run"
     config = load_experiment(
-        "multi_world",
+        "two_worlds",
         [*TWO_WORLDS, "train.total_timesteps=4096", "train.checkpoint_every=512",
          "train.eval_every=4096", f"launch.failure_behavior={behavior}"],
     )  # fmt: skip
