@@ -21,7 +21,6 @@ Contents:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -262,13 +261,19 @@ def _is_run(folder: Path) -> bool:
     )
 
 
-def _extract(archive: bytes, dest: Path, source: str) -> None:
+def _fetch_and_extract(storage: Storage, key: str, dest: Path) -> None:
+    """Streams an archive to disk next to ``dest`` and unpacks it into ``dest``."""
+    source = storage.url(key)
+    archive = dest.parent / f"{dest.name}.{MODEL_ARCHIVE}"
+    storage.get_file(key, archive)
     try:
-        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+        with tarfile.open(archive, mode="r:*") as tar:
             # The "data" filter refuses absolute paths, links out of dest and devices.
             tar.extractall(dest, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise DeepRacerError(f"{source}: not a readable model archive ({exc})") from None
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def _model_archives(storage: Storage, prefix: str) -> list[str]:
@@ -305,7 +310,7 @@ def download_run(
     try:
         if key.endswith(".tar.gz") or key.endswith(".tgz"):
             say(f"downloading {where}")
-            _extract(storage.get_bytes(key), staging, where)
+            _fetch_and_extract(storage, key, staging)
         else:
             archives = _model_archives(storage, key)
             if len(archives) > 1:
@@ -316,7 +321,7 @@ def download_run(
                 )
             if archives:
                 say(f"downloading {storage.url(archives[0])}")
-                _extract(storage.get_bytes(archives[0]), staging, storage.url(archives[0]))
+                _fetch_and_extract(storage, archives[0], staging)
             else:
                 prefix = key.rstrip("/") + "/" if key else ""
                 objects = storage.list(prefix)
