@@ -26,6 +26,8 @@ Commands:
     deepracer launch EXPERIMENT [--backend local|sagemaker|robomaker] [--dry-run]:
         one worker process per world here, a SageMaker job, or the RoboMaker requests.
     deepracer jobs status|logs|stop: SageMaker training jobs.
+    deepracer run EXPERIMENT.yaml: a plugin experiment (``kind: churn`` ...).
+    deepracer plugins list: the installed plugin experiments.
 
 Contents:
     main: the console-script entry point.
@@ -392,6 +394,12 @@ def _add_quickstart(subparsers: Any) -> None:
     add_quickstart(subparsers)
 
 
+def _add_plugins(subparsers: Any) -> None:
+    from deepracer.plugins.commands import add_plugin_commands
+
+    add_plugin_commands(subparsers)
+
+
 def _add_cloud(subparsers: Any) -> None:
     from deepracer.cloud.commands import add_cloud_commands
 
@@ -756,6 +764,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_render,
     _add_actions,
     _add_cloud,
+    _add_plugins,
 )
 
 
