@@ -162,6 +162,26 @@ def test_cli_evaluates_a_run(
     assert cli("evaluate", tmp_path / "missing") == 2
 
 
+def test_a_race_line_that_cannot_be_found_does_not_fail_the_evaluation(
+    trained: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import deepracer.raceline
+    from deepracer.errors import TrackError
+
+    def no_line(*args: object, **kwargs: object) -> None:
+        raise TrackError("oval: no race line passes the exact on-track check")
+
+    monkeypatch.setattr(deepracer.raceline, "raceline_for_world", no_line)
+    out = tmp_path / "eval"
+    assert cli("evaluate", trained, "--trials", "1", "--out", out) == 0
+    assert "no race line comparison: oval" in capsys.readouterr().out
+    assert (out / "evaluation_metrics.json").is_file()
+    assert not (out / "raceline_comparison.json").exists()
+
+
 def test_laps_are_compared_with_the_race_line() -> None:
     from types import SimpleNamespace
 
