@@ -173,3 +173,22 @@ def test_an_installed_package_registers_through_entry_points(
     finally:
         sys.modules.pop("dummy_plugin", None)
         plugins._reset_registry()
+
+
+def test_the_docs_example_plugin_runs(tmp_path: Path) -> None:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text()
+    namespace: dict[str, object] = {}
+    exec(compile(re.findall(r"```python\n(.*?)```", text, re.S)[0], "docs", "exec"), namespace)
+    register_plugin("echo", namespace["plugin"])  # type: ignore[arg-type]
+    try:
+        experiment, plugin = plugins.experiment_from_data(
+            {"kind": "echo", "echo": {"words": 4}}, source="docs"
+        )
+        result = plugins.run_experiment(experiment, plugin, tmp_path / "run", argv=["t"])
+        assert result.metrics["words"] == 4
+        assert (tmp_path / "run" / "words.json").is_file()
+    finally:
+        plugins._registered.pop("echo", None)
+        plugins._reset_registry()
