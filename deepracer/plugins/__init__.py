@@ -270,6 +270,10 @@ def get_plugin(name: str) -> Plugin:
                 f"plugin {name!r} ({ep.value}) does not import: {exc}. Its dependencies may"
                 " be an extra: pip install 'deepracer[plugins]'"
             ) from None
+        except Exception as exc:  # a broken third-party package must not stop the others
+            raise ConfigError(
+                f"plugin {name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+            ) from None
         plugin = target if isinstance(target, Plugin) else target()
     else:
         names = sorted(available_plugins())
