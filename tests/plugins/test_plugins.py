@@ -120,6 +120,7 @@ version = "0.1.0"
 
 [project.entry-points."deepracer.experiments"]
 dummy = "dummy_plugin:plugin"
+broken = "dummy_plugin:missing"
 
 [tool.hatch.build.targets.wheel]
 packages = ["dummy_plugin"]
@@ -164,7 +165,10 @@ def test_an_installed_package_registers_through_entry_points(
         assert "dummy" in plugins.available_plugins()
         assert "dummy_plugin" not in sys.modules  # listed, not imported
         assert cli(["plugins", "list"]) == 0
-        assert "a dummy plugin" in capsys.readouterr().out
+        listing = capsys.readouterr().out
+        assert "a dummy plugin" in listing
+        # One broken package does not hide the others.
+        assert "broken" in listing and "failed to load: AttributeError" in listing
         path = _write(tmp_path, "kind: dummy\ndummy:\n  word: racing\n")
         assert cli(["run", str(path), "--out", str(tmp_path / "run")]) == 0
         assert (tmp_path / "run" / "word.txt").read_text() == "racing"
