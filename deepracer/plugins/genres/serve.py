@@ -1,0 +1,137 @@
+"""Optional HTTP serving of a genres run with FastAPI (extra ``serve``).
+
+Imported only on demand: ``from deepracer.plugins.genres.serve import create_app``.
+
+Routes:
+    ``POST /recommend``: one profile -> ``{"genres": [top 3], "engine": ...}``.
+    ``GET /ping`` and ``POST /invocations``: the SageMaker container contract, with
+        ``{"instances": [profiles]}`` -> ``{"predictions": [[top 3], ...]}`` (what
+        ``backend: aws`` sends to an endpoint).
+    ``GET /health``: the engine and the known genres, genders and regions.
+
+A bad profile is answered with 422 and ``{"detail": message, "field": name}``; a
+body that is not a JSON object with 400. The bodies are validated by the same code
+as in-process ``recommend`` (not by a pydantic model), so the messages are the same.
+
+Contents:
+    create_app: the FastAPI application of a run directory.
+    main: ``python -m deepracer.plugins.genres.serve RUN_DIR`` (needs uvicorn).
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the handlers'
+# annotations at runtime, and ``Request`` is imported inside ``create_app``.
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from deepracer.errors import DeepRacerError
+from deepracer.plugins.genres.model import ProfileError, Recommender
+
+__all__ = ["create_app", "main"]
+
+
+def create_app(run_dir: str | Path, engine: Literal["onnx", "lightgbm"] = "onnx") -> Any:
+    """A FastAPI application serving the model saved in ``run_dir``.
+
+    Args:
+        run_dir: A genres run directory.
+        engine: ``onnx`` or ``lightgbm``.
+
+    Raises:
+        DeepRacerError: FastAPI is not installed, or the run directory has no model.
+    """
+    try:
+        from fastapi import FastAPI, Request
+        from fastapi.responses import JSONResponse
+    except ImportError:
+        raise DeepRacerError("HTTP serving needs FastAPI: pip install 'deepracer[serve]'") from None
+
+    recommender = Recommender.from_run_dir(run_dir, engine)
+    mapping = recommender.mapping
+    app = FastAPI(title="deepracer genres", description="top-3 genres for a new user")
+
+    async def _body(request: Request) -> Any:
+        raw = await request.body()
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            raise ProfileError("body", "expected a JSON document") from None
+
+    def _error(exc: ProfileError) -> Any:
+        status = 400 if exc.field == "body" else 422
+        return JSONResponse(status_code=status, content={"detail": str(exc), "field": exc.field})
+
+    # Handlers are async so that scoring (about 0.1 ms) runs on the event loop and no
+    # thread pool hop is paid per request.
+    @app.post("/recommend")
+    async def recommend(request: Request) -> Any:
+        try:
+            profile = await _body(request)
+            if not isinstance(profile, dict):
+                raise ProfileError("body", "expected a JSON object (one profile)")
+            genres = recommender.recommend(profile)
+        except ProfileError as exc:
+            return _error(exc)
+        return {"genres": genres, "engine": recommender.engine.name}
+
+    @app.get("/ping")
+    async def ping() -> Any:
+        return {"status": "ok"}
+
+    @app.get("/health")
+    async def health() -> Any:
+        return {
+            "status": "ok",
+            "engine": recommender.engine.name,
+            "genres": list(mapping.genres),
+            "genders": list(mapping.genders),
+            "regions": list(mapping.regions),
+            "age_range": list(mapping.age_range),
+        }
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Any:
+        try:
+            data = await _body(request)
+            instances = data.get("instances") if isinstance(data, dict) else None
+            if not isinstance(instances, list):
+                raise ProfileError("body", 'expected {"instances": [profile, ...]}')
+            predictions = []
+            for i, profile in enumerate(instances):
+                try:
+                    predictions.append(recommender.recommend(profile))
+                except ProfileError as exc:
+                    raise ProfileError(f"instances[{i}].{exc.field}", exc.reason) from None
+        except ProfileError as exc:
+            return _error(exc)
+        return {"predictions": predictions}
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serves a run directory on HTTP with uvicorn."""
+    parser = argparse.ArgumentParser(description="Serve a genres run over HTTP.")
+    parser.add_argument("run_dir", help="a genres run directory")
+    parser.add_argument("--engine", choices=("onnx", "lightgbm"), default="onnx")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    try:
+        import uvicorn
+    except ImportError:
+        print("serving needs uvicorn: pip install 'deepracer[serve]'", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(args.run_dir, args.engine)
+    except DeepRacerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
