@@ -282,6 +282,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             # find must not turn that into a failed evaluation.
             print(f"no race line comparison: {exc}")
     print(f"wrote {out / 'evaluation_metrics.json'} and {out / 'evaluation-simtrace'}")
+    if args.announce:
+        # Lazily: the speech plugin (and espeak-ng) only when a summary is asked for.
+        from deepracer.plugins.speech.announce import announce_evaluation
+
+        print(announce_evaluation(records, out, Path(args.announce)))
     return 0
 
 
@@ -409,5 +414,11 @@ def add_evaluate(subparsers: Any) -> None:
         "--no-raceline",
         action="store_true",
         help="skip comparing the laps with the world's race line (it takes a few seconds)",
+    )
+    parser.add_argument(
+        "--announce",
+        metavar="FILE.wav",
+        help="after the trials, speak a race summary (best lap, laps completed, race-line"
+        " ratio) into FILE.wav with the local speech engine (extra: speech)",
     )
     parser.set_defaults(func=_cmd_evaluate)
