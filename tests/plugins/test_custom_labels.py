@@ -32,31 +32,17 @@ from deepracer.plugins.custom_labels.manifest import (
     write_manifest,
 )
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
+from tests.plugins.helpers import read_metrics, write_experiment
 
 REGION = "us-east-1"
 WHEN = datetime(2019, 11, 25, 10, 0, 0, 123456)
 
 
-def _experiment(tmp_path: Path, section: dict[str, Any], **common: Any) -> Path:
-    import yaml
-
-    data = {"kind": "custom_labels", "seed": common.pop("seed", 0), **common}
-    data["custom_labels"] = section
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
 def _run(tmp_path: Path, section: dict[str, Any], out: str = "run", **common: Any) -> Path:
-    path = _experiment(tmp_path, section, **common)
+    path = write_experiment(tmp_path, "custom_labels", section, **common)
     run_dir = tmp_path / out
     assert cli(["run", str(path), "--out", str(run_dir)]) == 0
     return run_dir
-
-
-def _metrics(run_dir: Path) -> dict[str, Any]:
-    document: dict[str, dict[str, Any]] = json.loads((run_dir / "metrics.json").read_text())
-    return document["metrics"]
 
 
 # ----------------------------------------------------------------------- manifests
@@ -222,7 +208,7 @@ def test_large_images_are_shrunk_on_reading(tmp_path: Path) -> None:
     ],
 )
 def test_bad_sections_name_the_field(tmp_path: Path, section: dict[str, Any], words: str) -> None:
-    path = _experiment(tmp_path, section)
+    path = write_experiment(tmp_path, "custom_labels", section)
     with pytest.raises(ConfigError) as info:
         plugins.load_plugin_experiment(path)
     assert words in str(info.value)
@@ -243,7 +229,7 @@ def test_digits_ten_shot_reaches_the_facts_accuracy_and_writes_everything(
 ) -> None:
     section = {"episodes": 5, "baseline": False}
     run_dir = _run(tmp_path, section)
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["accuracy_mean"] >= 0.90
     assert metrics["shots"] == 10 and metrics["episodes"] == 5
     assert metrics["train_images_per_episode"] == 100
@@ -272,7 +258,7 @@ def test_digits_ten_shot_reaches_the_facts_accuracy_and_writes_everything(
     assert image.shape == (64, 64)
 
     # Same seed, same numbers; another seed, other episodes.
-    again = _metrics(_run(tmp_path, {"episodes": 2, "baseline": False}, out="again"))
+    again = read_metrics(_run(tmp_path, {"episodes": 2, "baseline": False}, out="again"))
     first_two = json.loads((run_dir / "episodes.json").read_text())[:2]
     again_eps = json.loads((tmp_path / "again" / "episodes.json").read_text())
     assert [e["accuracy"] for e in again_eps] == [e["accuracy"] for e in first_two]
@@ -282,7 +268,7 @@ def test_digits_ten_shot_reaches_the_facts_accuracy_and_writes_everything(
 
 def test_faces_with_the_pixel_baseline(tmp_path: Path) -> None:
     run_dir = _run(tmp_path, {"dataset": "faces", "episodes": 3, "export_episode": False}, seed=3)
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["classes"] == 2 and metrics["test_images_per_episode"] == 180
     assert metrics["accuracy_mean"] > 0.85 and 0.6 < metrics["baseline_accuracy_mean"] <= 1
     assert not (run_dir / "train_images").exists()
@@ -298,12 +284,12 @@ def test_logistic_regression_on_pixels(tmp_path: Path) -> None:
         "image_size": [16, 16],
         "export_episode": False,
     }
-    metrics = _metrics(_run(tmp_path, section))
+    metrics = read_metrics(_run(tmp_path, section))
     assert 0.6 < metrics["accuracy_mean"] <= 1 and "baseline_accuracy_mean" in metrics
 
 
 def test_hog_needs_two_cells(tmp_path: Path) -> None:
-    path = _experiment(tmp_path, {"dataset": "faces", "image_size": [12, 12]})
+    path = write_experiment(tmp_path, "custom_labels", {"dataset": "faces", "image_size": [12, 12]})
     with pytest.raises(ConfigError, match="fewer than 2 x 2 HOG cells"):
         experiment, found = plugins.load_plugin_experiment(path)
         plugins.run_experiment(experiment, found, tmp_path / "run", echo=lambda _: None)
@@ -348,7 +334,7 @@ def test_track_frames_are_camera_frames_labelled_by_the_bend_ahead(tmp_path: Pat
         "candidates_per_frame": 6,
     }
     run_dir = _run(tmp_path, section)
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["images"] == 42 and metrics["classes"] == 3
     assert metrics["accuracy_mean"] > 0.6
     assert metrics["candidate_poses"] == 42 * 6 and 0 < metrics["ambiguous_share"] < 0.5
@@ -398,8 +384,10 @@ def test_track_frames_render_what_the_env_camera_sees() -> None:
 
 
 def test_a_track_without_right_bends_says_what_to_change(tmp_path: Path) -> None:
-    path = _experiment(
-        tmp_path, {"dataset": "track_frames", "world": "oval", "directions": "forward"}
+    path = write_experiment(
+        tmp_path,
+        "custom_labels",
+        {"dataset": "track_frames", "world": "oval", "directions": "forward"},
     )
     experiment, found = plugins.load_plugin_experiment(path)
     with pytest.raises(ConfigError, match=r"gives 0 'right' poses.*directions: both"):
@@ -450,7 +438,7 @@ def test_a_user_manifest_runs_skips_bad_lines_and_labels_the_rest(tmp_path: Path
         "episodes": 4,
     }
     run_dir = _run(tmp_path, section)
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["images"] == 24 and metrics["classes"] == 3
     assert metrics["test_images_per_episode"] == 24 - 9
     assert metrics["skipped"] == 4
@@ -476,7 +464,7 @@ def test_a_user_manifest_runs_skips_bad_lines_and_labels_the_rest(tmp_path: Path
     assert [r.labels["digit"].class_id for r in exported] == [5] * 3 + [15] * 3 + [25] * 3
     assert not list((run_dir / "train_images").glob("*.png"))
     # ... and reads back as a manifest dataset.
-    back = _metrics(
+    back = read_metrics(
         _run(
             tmp_path,
             {
@@ -495,7 +483,9 @@ def test_a_user_manifest_runs_skips_bad_lines_and_labels_the_rest(tmp_path: Path
 
 def test_a_manifest_under_another_attribute_names_it(tmp_path: Path) -> None:
     manifest = _digit_manifest(tmp_path / "data", per_class=2)
-    path = _experiment(tmp_path, {"dataset": "manifest", "manifest": str(manifest)})
+    path = write_experiment(
+        tmp_path, "custom_labels", {"dataset": "manifest", "manifest": str(manifest)}
+    )
     experiment, found = plugins.load_plugin_experiment(path)
     with pytest.raises(ConfigError, match=r"under attribute 'label'.*attributes: digit"):
         plugins.run_experiment(experiment, found, tmp_path / "run", echo=lambda _: None)
@@ -503,8 +493,9 @@ def test_a_manifest_under_another_attribute_names_it(tmp_path: Path) -> None:
 
 def test_too_few_images_for_the_shots_is_one_error(tmp_path: Path) -> None:
     manifest = _digit_manifest(tmp_path / "data", per_class=3)
-    path = _experiment(
+    path = write_experiment(
         tmp_path,
+        "custom_labels",
         {"dataset": "manifest", "manifest": str(manifest), "attribute": "digit", "shots": 3},
     )
     experiment, found = plugins.load_plugin_experiment(path)
@@ -803,7 +794,7 @@ def test_backend_aws_runs_end_to_end(
         backend="aws",
         aws={"region": REGION, "s3": "s3://labels/exp"},
     )
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["aws_test_images"] == 4 and metrics["aws_f1"] == 0.875
     assert 0 <= metrics["aws_accuracy"] <= 1 and "local_accuracy_same_images" in metrics
     details = json.loads((run_dir / "aws.json").read_text())
@@ -821,7 +812,9 @@ def test_backend_aws_runs_end_to_end(
 
 
 def test_backend_aws_needs_an_s3_location(tmp_path: Path, aws_env: None) -> None:  # noqa: F811
-    path = _experiment(tmp_path, {"dataset": "faces", "episodes": 1}, backend="aws")
+    path = write_experiment(
+        tmp_path, "custom_labels", {"dataset": "faces", "episodes": 1}, backend="aws"
+    )
     experiment, found = plugins.load_plugin_experiment(path)
     with pytest.raises(ConfigError, match=r"aws\.s3: backend aws needs s3://BUCKET/PREFIX"):
         plugins.run_experiment(experiment, found, tmp_path / "run", echo=lambda _: None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from deepracer.plugins.genres.world import (
     make_world,
     sample_users,
 )
+from tests.plugins.helpers import offline, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "genres.yaml"
@@ -70,23 +70,13 @@ def _sets(values: dict[str, Any]) -> list[str]:
     return list(itertools.chain.from_iterable(("--set", f"{k}={v}") for k, v in values.items()))
 
 
-def _offline(*_: Any, **__: Any) -> Any:
-    raise OSError("network access in an offline test")
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The shipped experiment, run once at a small size with every socket refused."""
     out = tmp_path_factory.mktemp("genres") / "run"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _offline)
-        patch.setattr(socket, "create_connection", _offline)
+    with offline():
         assert cli(["run", str(EXPERIMENT), "--out", str(out), *_sets(SMALL)]) == 0
     yield out
-
-
-def _metrics(run: Path) -> dict[str, Any]:
-    return dict(json.loads((run / "metrics.json").read_text())["metrics"])
 
 
 def _test_users(run: Path) -> tuple[Any, FeatureMapping]:
@@ -113,7 +103,7 @@ def test_the_shipped_experiment_writes_model_metrics_plots_and_report(run_dir: P
         "calibration.png",
     ):
         assert (run_dir / name).stat().st_size > 0, name
-    m = _metrics(run_dir)
+    m = read_metrics(run_dir)
     assert m["users_test"] == 800 and m["users_train"] == 3200
     # The model beats the baseline, with the interval and the paired test saying so.
     assert m["top3_hit_rate_model"] > m["top3_hit_rate_baseline"]
@@ -253,7 +243,7 @@ def test_the_same_seed_gives_the_same_numbers(tmp_path: Path) -> None:
             cli(["run", str(EXPERIMENT), "--out", str(out), "--set", f"seed={seed}", *_sets(TINY)])
             == 0
         )
-        runs[name] = {k: v for k, v in _metrics(out).items() if k not in TIMING}
+        runs[name] = {k: v for k, v in read_metrics(out).items() if k not in TIMING}
     assert runs["a"] == runs["b"]
     assert (tmp_path / "a" / "model.txt").read_text() == (tmp_path / "b" / "model.txt").read_text()
     assert runs["a"] != runs["c"]
@@ -490,7 +480,7 @@ def test_backend_aws_scores_test_users_on_the_endpoint(
         )
         stub.assert_no_pending_responses()
     assert asked == ["sagemaker-runtime"]
-    m = _metrics(out)
+    m = read_metrics(out)
     assert m["endpoint_users"] == 30 and m["endpoint_requests"] == 3
     experiment, _ = plugins.load_plugin_experiment(out / "experiment.yaml")
     labels = make_dataset(experiment.section, experiment.seed).test.label[:30]

@@ -52,6 +52,7 @@ from deepracer.plugins.label_chain.simulate import (
     wilson_interval,
 )
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
+from tests.plugins.helpers import read_metrics, write_experiment
 
 REGION = "us-east-1"
 WHEN = datetime(2019, 4, 9, 21, 13, 37, 730999)
@@ -71,26 +72,11 @@ def _label(class_id: int = 0, *, job: str = "labeling-job/j", human: bool = True
     return make_label(class_id, f"c{class_id}", job_name=job, human_annotated=human, when=WHEN)
 
 
-def _experiment(tmp_path: Path, section: dict[str, Any], **common: Any) -> Path:
-    import yaml
-
-    data = {"kind": "label_chain", "seed": common.pop("seed", 0), **common}
-    data["label_chain"] = section
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
 def _run(tmp_path: Path, section: dict[str, Any], out: str = "run", **common: Any) -> Path:
-    path = _experiment(tmp_path, section, **common)
+    path = write_experiment(tmp_path, "label_chain", section, **common)
     run_dir = tmp_path / out
     assert cli(["run", str(path), "--out", str(run_dir)]) == 0
     return run_dir
-
-
-def _metrics(run_dir: Path) -> dict[str, Any]:
-    document: dict[str, dict[str, Any]] = json.loads((run_dir / "metrics.json").read_text())
-    return document["metrics"]
 
 
 def _digest(path: Path) -> str:
@@ -469,7 +455,7 @@ def test_bad_sections_are_clear_config_errors(
     tmp_path: Path, section: dict[str, Any], words: str
 ) -> None:
     with pytest.raises(ConfigError, match=words):
-        plugins.load_plugin_experiment(_experiment(tmp_path, section))
+        plugins.load_plugin_experiment(write_experiment(tmp_path, "label_chain", section))
 
 
 def test_the_shipped_experiment_loads() -> None:
@@ -484,7 +470,7 @@ def test_the_shipped_experiment_loads() -> None:
 def test_a_run_writes_manifests_counters_table_plots_and_report(tmp_path: Path) -> None:
     section = {**SMALL, "human_error_rate": 0.05}
     run_dir = _run(tmp_path, section)
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["chains_ok"] == 6 and metrics["chains_complete"] == 6
     assert metrics["restart_sent"] == 400 and metrics["third_party_labels"] == 80
     for n in range(1, 7):
@@ -795,7 +781,7 @@ def test_aws_nothing_to_send_creates_nothing(
 
 
 def test_backend_aws_needs_a_prior_job(tmp_path: Path, aws_env: None) -> None:  # noqa: F811
-    path = _experiment(tmp_path, {**SMALL, "scenarios": [1]}, backend="aws")
+    path = write_experiment(tmp_path, "label_chain", {**SMALL, "scenarios": [1]}, backend="aws")
     experiment, found = plugins.load_plugin_experiment(path)
     with pytest.raises(ConfigError, match=r"aws_prior_job: backend aws chains an existing"):
         plugins.run_experiment(experiment, found, tmp_path / "run", echo=lambda _: None)
@@ -823,7 +809,7 @@ def test_backend_aws_runs_end_to_end(
     )
     section = {**SMALL, "scenarios": [1], "counterfactual": False, "aws_prior_job": PRIOR}
     run_dir = _run(tmp_path, section, backend="aws", aws={"region": REGION})
-    metrics = _metrics(run_dir)
+    metrics = read_metrics(run_dir)
     assert metrics["aws_to_send"] == 6 and metrics["aws_unlabeled"] == 5
     details = json.loads((run_dir / "aws.json").read_text())
     assert details["status"] == "InProgress" and details["request"]["LabelAttributeName"] == PRIOR

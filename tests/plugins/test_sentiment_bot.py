@@ -9,7 +9,6 @@ in the shapes Lex sends (V1's multi-line score string with a Java-style exponent
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,15 +43,12 @@ from deepracer.plugins.sentiment_bot.hook import (
 from deepracer.plugins.sentiment_bot.script import load_script, play, v1_event, v2_event
 from deepracer.plugins.sentiment_bot.wire import format_score_string, parse_score_string
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
+from tests.plugins.helpers import offline, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "sentiment_bot.yaml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sentiment_bot"
 POLICY = Policy(*VADER_THRESHOLDS)  # for turns scored by VADER
-
-
-def _offline(*_: Any, **__: Any) -> Any:
-    raise OSError("network access in an offline test")
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -88,9 +84,7 @@ def scorer() -> LocalSentiment:
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The shipped experiment through the CLI, with every socket refused."""
     out = tmp_path_factory.mktemp("bot") / "run"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _offline)
-        patch.setattr(socket, "create_connection", _offline)
+    with offline():
         assert cli(["run", str(EXPERIMENT), "--out", str(out)]) == 0
     yield out
 
@@ -497,10 +491,6 @@ def test_listing_plugins_imports_neither_the_hook_nor_vader() -> None:
 # -- the experiment ---------------------------------------------------------------------------
 
 
-def _metrics(run: Path) -> dict[str, Any]:
-    return dict(json.loads((run / "metrics.json").read_text())["metrics"])
-
-
 def test_the_shipped_experiment_runs_offline_and_reports(run_dir: Path) -> None:
     for name in (
         "report.md",
@@ -514,7 +504,7 @@ def test_the_shipped_experiment_runs_offline_and_reports(run_dir: Path) -> None:
         "events_errors.json",
     ):
         assert (run_dir / name).stat().st_size > 0, name
-    m = _metrics(run_dir)
+    m = read_metrics(run_dir)
     assert m["reference_turn1_apology"] == 1 and m["reference_thanks_apology"] == 0
     assert m["reference_ok"] == 1 and m["expectations_met"] == m["expectations_checked"] == 12
     assert m["handovers_threshold"] == 1 and m["handovers_streak"] == 1
@@ -536,7 +526,7 @@ def test_the_run_is_deterministic(run_dir: Path, tmp_path: Path) -> None:
     assert (again / "turns.json").read_text() == (run_dir / "turns.json").read_text()
     for name in ("conversation_v1.jsonl", "conversation_v2.jsonl"):
         assert (again / name).read_bytes() == (run_dir / name).read_bytes()
-    first, second = _metrics(run_dir), _metrics(again)
+    first, second = read_metrics(run_dir), read_metrics(again)
     same = set(first) & set(second) - {"seconds"}
     assert {k: first[k] for k in same} == {k: second[k] for k in same}
 

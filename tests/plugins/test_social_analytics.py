@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from deepracer.plugins.social_analytics.sql import (
 )
 from deepracer.plugins.social_analytics.tweets import Skipped, Tweet, parse_line, photos_of
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
+from tests.plugins.helpers import offline, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "social_analytics.yaml"
@@ -68,23 +68,13 @@ def T(n: int) -> int:
     return BASE + n
 
 
-def _offline(*_: Any, **__: Any) -> Any:
-    raise OSError("network access in an offline test")
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The shipped experiment, run once through the CLI with every socket refused."""
     out = tmp_path_factory.mktemp("social") / "run"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _offline)
-        patch.setattr(socket, "create_connection", _offline)
+    with offline():
         assert cli(["run", str(EXPERIMENT), "--out", str(out)]) == 0
     yield out
-
-
-def _metrics(run: Path) -> dict[str, Any]:
-    return dict(json.loads((run / "metrics.json").read_text())["metrics"])
 
 
 def _rows(run: Path, query: str, *columns: str) -> list[tuple[Any, ...]]:
@@ -114,7 +104,7 @@ def _run(tmp_path: Path, lines: list[str], **settings: Any) -> tuple[Path, dict[
     experiment, found = plugins.load_plugin_experiment(EXPERIMENT, overrides)
     out = tmp_path / "run"
     plugins.run_experiment(experiment, found, out, argv=[], echo=lambda line: None)
-    return out, _metrics(out)
+    return out, read_metrics(out)
 
 
 # -- the shipped run ---------------------------------------------------------------------
@@ -135,7 +125,7 @@ def test_the_run_writes_records_sql_results_plots_and_report(run_dir: Path) -> N
     for query in QUERIES:
         for suffix in ("csv", "json"):
             assert (run_dir / "results" / f"{query.name}.{suffix}").is_file()
-    m = _metrics(run_dir)
+    m = read_metrics(run_dir)
     # 25 lines: one blank, five bad (5, 10, 16, 21, 25), 19 tweets.
     assert (m["lines"], m["tweets"], m["tweets_skipped"]) == (24, 19, 5)
     # Photo records: 101-104, 106-109, 113-115, 117 (two photos), 119, 120 -> 15 of 14 tweets.
@@ -755,7 +745,7 @@ def test_backend_aws_runs_firehose_s3_comprehend_rekognition_and_athena(
     out = tmp_path / "run"
     plugins.run_experiment(experiment, found, out, argv=[], echo=lambda line: None)
     stub.assert_no_pending_responses()
-    m = _metrics(out)
+    m = read_metrics(out)
     assert (m["tweets"], m["records_media"], m["athena_statements"]) == (3, 2, 1 + 6 + 3 + 9)
     # Firehose delivered newline-terminated records under <prefix>/<table>/YYYY/MM/DD/HH/.
     s3 = _client("s3")

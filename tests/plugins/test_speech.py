@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -39,6 +38,7 @@ from deepracer.plugins.speech.ssml import (
     validate_ssml,
 )
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
+from tests.plugins.helpers import offline, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "speech.yaml"
@@ -52,21 +52,11 @@ def doc(body: str, *, domain: bool = True) -> str:
     return f"<speak>{inner}</speak>"
 
 
-def _offline(*_: Any, **__: Any) -> Any:
-    raise OSError("network access in an offline test")
-
-
-def _metrics(run: Path) -> dict[str, Any]:
-    return dict(json.loads((run / "metrics.json").read_text())["metrics"])
-
-
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The shipped experiment, run once with every socket refused."""
     out = tmp_path_factory.mktemp("speech") / "run"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _offline)
-        patch.setattr(socket, "create_connection", _offline)
+    with offline():
         assert cli(["run", str(EXPERIMENT), "--out", str(out)]) == 0
     yield out
 
@@ -307,7 +297,7 @@ def test_the_shipped_experiment_writes_plausible_audio_and_marks(shipped: Path) 
     data = (shipped / "speech.wav").read_bytes()
     assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
     audio = read_wav(data)
-    m = _metrics(shipped)
+    m = read_metrics(shipped)
     assert audio.rate == m["sample_rate"] == 22050
     assert m["duration_s"] == pytest.approx(audio.seconds, abs=0.01)
     assert 120 <= m["words_per_minute"] <= 220 and m["rms"] > 0.02
@@ -331,7 +321,7 @@ def test_a_split_run_writes_chunks_that_join_up(tmp_path: Path) -> None:
     assert (
         cli([*argv, "--set", "speech.measure_breaks=false", "--set", "speech.voice=Matthew"]) == 0
     )
-    m = _metrics(out)
+    m = read_metrics(out)
     assert m["chunks"] >= 3 and m["max_chunk_billed_characters"] <= 90
     parts = sorted(out.glob("speech_chunk*.wav"))
     assert len(parts) == m["chunks"] == len(sorted(out.glob("speech_chunk*.ssml")))
@@ -368,7 +358,7 @@ def test_polly_sync_backend_through_moto(mock_aws: None, tmp_path: Path) -> None
     argv = ["run", str(EXPERIMENT), "--out", str(out), "--set", "backend=aws"]
     sets = ["speech.mark_types=[]", "speech.measure_breaks=false", f"aws.region={REGION}"]
     assert cli([*argv, *[a for s in sets for a in ("--set", s)]]) == 0
-    m = _metrics(out)
+    m = read_metrics(out)
     assert m["polly_requests"] == 1 and m["sample_rate"] == 16000
     assert (out / "speech.wav").read_bytes()[:4] == b"RIFF"
     # moto answers with a few canned bytes: the checks say so instead of passing.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import socket
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -62,16 +61,13 @@ from deepracer.plugins.subtitles.translate import (
     retime_sentence,
 )
 from tests.cloud.conftest import aws_env  # noqa: F401
+from tests.plugins.helpers import offline
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "subtitles.yaml"
 SAMPLE_FILE = ROOT / "experiments" / SAMPLE
 MEMORY_FILE = SAMPLE_FILE.with_name("subtitles_sample.translations.json")
 EN = Language.for_code("en")
-
-
-def _offline(*_: Any, **__: Any) -> Any:
-    raise OSError("network access in an offline test")
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +79,7 @@ def _run(out: Path, *sets: str) -> dict[str, Any]:
     args = ["run", str(EXPERIMENT), "--out", str(out)]
     for item in sets:
         args += ["--set", item]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _offline)
-        patch.setattr(socket, "create_connection", _offline)
+    with offline():
         assert cli(args) == 0
     return dict(json.loads((out / "metrics.json").read_text())["metrics"])
 
