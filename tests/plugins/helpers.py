@@ -37,3 +37,16 @@ def write_experiment(tmp_path: Path, kind: str, section: dict[str, Any], **commo
 def read_metrics(run_dir: Path) -> dict[str, Any]:
     """The ``metrics`` mapping of a run's ``metrics.json``."""
     return dict(json.loads((run_dir / "metrics.json").read_text())["metrics"])
+
+
+def offline_client(service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client for botocore's Stubber: explicit fake keys, so no credential
+    lookup happens, and the Stubber answers before anything is signed or sent."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

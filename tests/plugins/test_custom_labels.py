@@ -32,7 +32,7 @@ from deepracer.plugins.custom_labels.manifest import (
     write_manifest,
 )
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
-from tests.plugins.helpers import read_metrics, write_experiment
+from tests.plugins.helpers import offline_client, read_metrics, write_experiment
 
 REGION = "us-east-1"
 WHEN = datetime(2019, 11, 25, 10, 0, 0, 123456)
@@ -512,14 +512,7 @@ DATASET_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/p/dataset/{}/3
 
 @pytest.fixture(scope="module")
 def rekognition() -> Any:
-    import boto3
-
-    return boto3.client(
-        "rekognition",
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return offline_client("rekognition", REGION)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ from deepracer.plugins.label_chain.simulate import (
     wilson_interval,
 )
 from tests.cloud.conftest import aws_env, mock_aws  # noqa: F401
-from tests.plugins.helpers import read_metrics, write_experiment
+from tests.plugins.helpers import offline_client, read_metrics, write_experiment
 
 REGION = "us-east-1"
 WHEN = datetime(2019, 4, 9, 21, 13, 37, 730999)
@@ -588,14 +588,7 @@ def _described(
 
 @pytest.fixture(scope="module")
 def sagemaker() -> Any:
-    import boto3
-
-    return boto3.client(
-        "sagemaker",
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return offline_client("sagemaker", REGION)
 
 
 @pytest.fixture

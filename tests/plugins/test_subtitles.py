@@ -61,7 +61,7 @@ from deepracer.plugins.subtitles.translate import (
     retime_sentence,
 )
 from tests.cloud.conftest import aws_env  # noqa: F401
-from tests.plugins.helpers import offline
+from tests.plugins.helpers import offline, offline_client
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "subtitles.yaml"
@@ -407,18 +407,7 @@ def test_memory_stub_passes_misses_through_and_counts_them(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def clients() -> dict[str, Any]:
-    import boto3
-
-    # Explicit keys: the Stubber answers before signing, and nothing reads a profile.
-    return {
-        name: boto3.client(
-            name,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        for name in ("translate", "transcribe", "s3")
-    }
+    return {name: offline_client(name) for name in ("translate", "transcribe", "s3")}
 
 
 def test_aws_translator_calls_translate_text_once_per_sentence(clients: dict[str, Any]) -> None:
