@@ -160,7 +160,7 @@ def train(
     else:
         vec_env = _make_vec_env(experiment, metadata.action_space, n_envs, log)
     try:
-        return _train(experiment, out, state, preset, metadata, vec_env, log, checkpoint, say)
+        return _train(experiment, out, preset, metadata, vec_env, log, checkpoint, say)
     finally:
         vec_env.close()
 
@@ -168,7 +168,6 @@ def train(
 def _train(
     experiment: ExperimentConfig,
     out: Path,
-    state: dict[str, Any],
     preset: PresetConfig,
     metadata: Any,
     vec_env: Any,
@@ -176,6 +175,7 @@ def _train(
     checkpoint: dict[str, Any] | None,
     say: Callable[[str], None],
 ) -> TrainResult:
+    """Learns, evaluates and writes the run's final files; the caller closes ``vec_env``."""
     from deepracer.training.workers import WorkerCrashed
 
     seed = experiment.train.seed + (checkpoint["timesteps"] if checkpoint else 0)
