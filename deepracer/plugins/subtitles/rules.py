@@ -140,6 +140,88 @@ def _cps(value: Fraction | float) -> str:
     return f"{float(value):.2f}"
 
 
+def _layout_checks(
+    check: Check,
+    style: Style,
+    cues: Sequence[tuple[int, int, Sequence[str]]],
+    texts: list[str],
+) -> dict[str, float]:
+    """Adds the rules that need only frames and text; returns their summary measures.
+
+    Args:
+        check: Receives the rules.
+        style: The limits.
+        cues: ``(start_frame, end_frame, lines)`` per cue, in order (numbered from 1).
+        texts: Each cue's text, for the violations.
+    """
+    fps = style.fps
+    numbered = list(enumerate(cues, start=1))
+    line_lengths = [
+        (n, len(line), len(line) > style.max_chars) for n, (_, _, ls) in numbered for line in ls
+    ]
+    check.add(
+        "chars_per_line", "characters per line", f"<= {style.max_chars}", line_lengths, texts=texts
+    )
+    check.add(
+        "lines_per_cue",
+        "lines per cue",
+        f"<= {style.max_lines}",
+        [(n, len(ls), len(ls) > style.max_lines) for n, (_, _, ls) in numbered],
+        texts=texts,
+    )
+    spans = [(n, e - s) for n, (s, e, _) in numbered]
+    check.add(
+        "min_duration",
+        "cue duration, at least",
+        f">= {_seconds(Fraction(style.min_frames) / fps)} ({style.min_frames} frames)",
+        [(n, Fraction(f) / fps, f < style.min_frames) for n, f in spans],
+        worst=min,
+        show=_seconds,
+        texts=texts,
+    )
+    check.add(
+        "max_duration",
+        "cue duration, at most",
+        f"<= {_seconds(Fraction(style.max_frames) / fps)} ({style.max_frames} frames)",
+        [(n, Fraction(f) / fps, f > style.max_frames) for n, f in spans],
+        show=_seconds,
+        texts=texts,
+    )
+    # Every character shown counts, spaces and punctuation included (as Cue.cps).
+    rates = [
+        (n, Fraction(sum(len(x) for x in ls)) * fps / max(e - s, 1)) for n, (s, e, ls) in numbered
+    ]
+    check.add(
+        "reading_speed",
+        "reading speed [chars/s]",
+        f"<= {float(style.max_cps):g}",
+        [(n, r, r > style.max_cps) for n, r in rates],
+        show=_cps,
+        texts=texts,
+    )
+    gaps = [(n + 1, b[0] - a[1]) for n, (a, b) in enumerate(itertools.pairwise(cues))]
+    check.add(
+        "min_gap",
+        "gap between cues [frames]",
+        f">= {style.min_gap}",
+        [(n, g, g < style.min_gap) for n, g in gaps],
+        worst=min,
+        texts=texts,
+    )
+    cps = [float(r) for _, r in rates]
+    durations = [float(Fraction(f) / fps) for _, f in spans]
+    return {
+        "cues": float(len(cues)),
+        "mean_cps": sum(cps) / len(cps) if cps else 0.0,
+        "max_cps": max(cps, default=0.0),
+        "min_gap_frames": float(min((g for _, g in gaps), default=0)),
+        "max_chars_per_line": float(max((v for _, v, _ in line_lengths), default=0)),
+        "max_lines": float(max((len(ls) for _, _, ls in cues), default=0)),
+        "min_duration_s": min(durations, default=0.0),
+        "max_duration_s": max(durations, default=0.0),
+    }
+
+
 def check_cues(
     cues: Sequence[Cue],
     words: Sequence[Word],
@@ -166,54 +248,7 @@ def check_cues(
     fps = style.fps
     texts = [" / ".join(c.lines) for c in cues]
     numbered = list(enumerate(cues, start=1))
-    line_lengths = [
-        (n, len(line), len(line) > style.max_chars) for n, c in numbered for line in c.lines
-    ]
-    check.add(
-        "chars_per_line", "characters per line", f"<= {style.max_chars}", line_lengths, texts=texts
-    )
-    check.add(
-        "lines_per_cue",
-        "lines per cue",
-        f"<= {style.max_lines}",
-        [(n, len(c.lines), len(c.lines) > style.max_lines) for n, c in numbered],
-        texts=texts,
-    )
-    durations = [(n, Fraction(c.frames) / fps, c.frames) for n, c in numbered]
-    check.add(
-        "min_duration",
-        "cue duration, at least",
-        f">= {_seconds(Fraction(style.min_frames) / fps)} ({style.min_frames} frames)",
-        [(n, d, f < style.min_frames) for n, d, f in durations],
-        worst=min,
-        show=_seconds,
-        texts=texts,
-    )
-    check.add(
-        "max_duration",
-        "cue duration, at most",
-        f"<= {_seconds(Fraction(style.max_frames) / fps)} ({style.max_frames} frames)",
-        [(n, d, f > style.max_frames) for n, d, f in durations],
-        show=_seconds,
-        texts=texts,
-    )
-    check.add(
-        "reading_speed",
-        "reading speed [chars/s]",
-        f"<= {float(style.max_cps):g}",
-        [(n, c.cps(fps), c.cps(fps) > style.max_cps) for n, c in numbered],
-        show=_cps,
-        texts=texts,
-    )
-    gaps = [(n + 1, b.start - a.end) for n, (a, b) in enumerate(itertools.pairwise(cues))]
-    check.add(
-        "min_gap",
-        "gap between cues [frames]",
-        f">= {style.min_gap}",
-        [(n, g, g < style.min_gap) for n, g in gaps],
-        worst=min,
-        texts=texts,
-    )
+    layout = _layout_checks(check, style, [(c.start, c.end, c.lines) for c in cues], texts)
     if reads:
         off = []
         for n, cue in numbered:
@@ -284,7 +319,6 @@ def check_cues(
     check.add(
         "speaker_change", "speaker changes inside a cue", "0", speakers, worst=sum, texts=texts
     )
-    rates = [float(c.cps(fps)) for c in cues]
     orphans = sum(
         k > 0
         and not words[c.first - 1].sentence_end
@@ -293,18 +327,7 @@ def check_cues(
         and c.chars < style.max_chars / 2
         for k, c in enumerate(cues)
     )
-    check.measures = {
-        "cues": float(len(cues)),
-        "orphans": float(orphans),
-        "mean_cps": sum(rates) / len(rates) if rates else 0.0,
-        "max_cps": max(rates, default=0.0),
-        "min_gap_frames": float(min((g for _, g in gaps), default=0)),
-        "max_chars_per_line": float(max((v for _, v, _ in line_lengths), default=0)),
-        "max_lines": float(max((len(c.lines) for c in cues), default=0)),
-        "min_duration_s": min((float(d) for _, d, _ in durations), default=0.0),
-        "max_duration_s": max((float(d) for _, d, _ in durations), default=0.0),
-        "violations": float(check.total),
-    }
+    check.measures = {**layout, "orphans": float(orphans), "violations": float(check.total)}
     return check
 
 
@@ -322,58 +345,9 @@ def check_written(events: Sequence[tuple[int, int, Sequence[str]]], style: Style
     check = Check()
     fps = style.fps
     texts = [" / ".join(lines) for _, _, lines in events]
-    frames = [(ms_to_frame(s, fps), ms_to_frame(e, fps)) for s, e, _ in events]
+    frames = [(ms_to_frame(s, fps), ms_to_frame(e, fps), ls) for s, e, ls in events]
+    layout = _layout_checks(check, style, frames, texts)
     numbered = list(enumerate(events, start=1))
-    lines = [
-        (n, len(line), len(line) > style.max_chars) for n, (_, _, ls) in numbered for line in ls
-    ]
-    check.add("chars_per_line", "characters per line", f"<= {style.max_chars}", lines, texts=texts)
-    check.add(
-        "lines_per_cue",
-        "lines per cue",
-        f"<= {style.max_lines}",
-        [(n, len(ls), len(ls) > style.max_lines) for n, (_, _, ls) in numbered],
-        texts=texts,
-    )
-    spans = [(n, e - s) for n, (s, e) in enumerate(frames, start=1)]
-    check.add(
-        "min_duration",
-        "cue duration, at least",
-        f">= {_seconds(Fraction(style.min_frames) / fps)} ({style.min_frames} frames)",
-        [(n, Fraction(f) / fps, f < style.min_frames) for n, f in spans],
-        worst=min,
-        show=_seconds,
-        texts=texts,
-    )
-    check.add(
-        "max_duration",
-        "cue duration, at most",
-        f"<= {_seconds(Fraction(style.max_frames) / fps)} ({style.max_frames} frames)",
-        [(n, Fraction(f) / fps, f > style.max_frames) for n, f in spans],
-        show=_seconds,
-        texts=texts,
-    )
-    rates = [
-        (n, Fraction(sum(len(x) for x in ls)) * fps / max(f, 1))
-        for (n, (_, _, ls)), (_, f) in zip(numbered, spans, strict=True)
-    ]
-    check.add(
-        "reading_speed",
-        "reading speed [chars/s]",
-        f"<= {float(style.max_cps):g}",
-        [(n, r, r > style.max_cps) for n, r in rates],
-        show=_cps,
-        texts=texts,
-    )
-    gaps = [(n + 1, b[0] - a[1]) for n, (a, b) in enumerate(itertools.pairwise(frames))]
-    check.add(
-        "min_gap",
-        "gap between cues [frames]",
-        f">= {style.min_gap}",
-        [(n, g, g < style.min_gap) for n, g in gaps],
-        worst=min,
-        texts=texts,
-    )
     off = []
     for n, (s, e, _) in numbered:
         bad = any(frame_to_ms(ms_to_frame(ms, fps), fps) != ms for ms in (s, e))
@@ -386,15 +360,8 @@ def check_written(events: Sequence[tuple[int, int, Sequence[str]]], style: Style
         worst=sum,
         texts=texts,
     )
-    cps = [float(r) for _, r in rates]
-    check.measures = {
-        "cues": float(len(events)),
-        "mean_cps": sum(cps) / len(cps) if cps else 0.0,
-        "max_cps": max(cps, default=0.0),
-        "min_gap_frames": float(min((g for _, g in gaps), default=0)),
-        "max_chars_per_line": float(max((v for _, v, _ in lines), default=0)),
-        "violations": float(check.total),
-    }
+    keep = ("cues", "mean_cps", "max_cps", "min_gap_frames", "max_chars_per_line")
+    check.measures = {k: layout[k] for k in keep} | {"violations": float(check.total)}
     return check
 
 
