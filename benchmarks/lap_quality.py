@@ -12,15 +12,12 @@ scripted :class:`~deepracer.raceline.follow.LineFollower` driving the same world
 knows the line exactly, so its ratio is what 15 Hz control with the speed lag and the
 world's action noise cost. Targets: state <= 1.10, camera <= 1.25.
 
-reinvent_base.npy is not shipped: DEEPRACER_TRACKS_PATH must name its folder (the
-script falls back to ../shared/tracks beside the repository). Ends with one
-``RESULT name=value ...`` line.
+Ends with one ``RESULT name=value ...`` line.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from dataclasses import replace
@@ -87,9 +84,6 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="training budget each")
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temp dir)")
     args = parser.parse_args()
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "tracks"
-    if not os.environ.get("DEEPRACER_TRACKS_PATH") and shared.is_dir():
-        os.environ["DEEPRACER_TRACKS_PATH"] = str(shared)
     kinds = [args.only] if args.only else ["state", "camera"]
     root = args.out or Path(tempfile.mkdtemp(prefix="lap_quality-"))
     results: dict[str, float] = {}

@@ -32,264 +32,31 @@ Commands:
 Contents:
     main: the console-script entry point.
     build_parser: the argparse parser.
-    track_stats: the key figures of one track.
-    plot_track: a PNG image of a track.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deepracer.errors import DeepRacerError
-from deepracer.tracks import TRACKS_PATH_ENV, Track, get_track, list_tracks, track_search_dirs
+from deepracer.tables import format_table
+from deepracer.tracks import get_track
+from deepracer.tracks.commands import add_tracks
 
-__all__ = ["build_parser", "main", "plot_track", "track_stats"]
+__all__ = ["build_parser", "main"]
 
 
 def _version() -> str:
     from deepracer import __version__
 
     return __version__
-
-
-# -- tracks -------------------------------------------------------------------------
-
-
-def track_stats(track: Track) -> dict[str, Any]:
-    """Returns the key figures of a track.
-
-    Keys: ``length`` [m], ``mean_width`` and ``min_width`` [m], ``direction``
-    (``CCW``, ``CW`` or ``open``), ``waypoints``, ``is_loop``, ``bbox``
-    (x min, y min, x max, y max over both borders [m]).
-    """
-    widths = track.widths()
-    if track.is_loop:  # the closing row repeats the first one
-        widths = widths[:-1]
-    rows = track.waypoints_array
-    borders = np.vstack([rows[:, 2:4], rows[:, 4:6]])
-    lo, hi = borders.min(axis=0), borders.max(axis=0)
-    return {
-        "length": track.length,
-        "mean_width": float(widths.mean()),
-        "min_width": float(widths.min()),
-        "direction": ("CCW" if track.is_ccw else "CW") if track.is_loop else "open",
-        "waypoints": track.num_waypoints,
-        "is_loop": track.is_loop,
-        "bbox": (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
-    }
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    """Formats a plain-text table; columns in ``right`` are right-aligned."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def _search_path_note() -> str:
-    dirs = track_search_dirs()
-    if not dirs:
-        return (
-            f"{TRACKS_PATH_ENV} is unset: only the built-in tracks are listed. Set it to"
-            " folders of DeepRacer route files (.npy) to use them by name."
-        )
-    lines = [f"{TRACKS_PATH_ENV} contains:"]
-    for folder in dirs:
-        if folder.is_dir():
-            count = len(list(folder.glob("*.npy")))
-            lines.append(f"  {folder}  ({count} route file{'s' if count != 1 else ''})")
-        else:
-            lines.append(f"  {folder}  (not a directory)")
-    return "\n".join(lines)
-
-
-def _cmd_tracks_list(args: argparse.Namespace) -> int:
-    rows: list[list[str]] = []
-    for name, origin in list_tracks().items():
-        try:
-            stats = track_stats(get_track(origin if origin != "builtin" else name))
-        except DeepRacerError as exc:  # one broken file must not hide the others
-            rows.append([name, origin, "", "", "", "error", str(exc)])
-            continue
-        rows.append(
-            [
-                name,
-                origin,
-                f"{stats['length']:.2f}",
-                f"{stats['mean_width']:.3f}",
-                f"{stats['min_width']:.3f}",
-                stats["direction"],
-                str(stats["waypoints"]),
-            ]
-        )
-    header = ["name", "origin", "length [m]", "mean width [m]", "min width [m]", "direction"]
-    print(_table([*header, "waypoints"], rows, right={2, 3, 4, 6}))
-    print()
-    print("Generated tracks: generated-<seed> (any integer seed).")
-    print(_search_path_note())
-    return 0
-
-
-def _zero_length_dropped(name: str, track: Track) -> int | None:
-    """Returns how many zero-length centre segments loading dropped, if knowable."""
-    path = Path(track.source)
-    if path.suffix == ".npy" and path.is_file():
-        try:
-            raw_rows = len(np.load(path, allow_pickle=False))
-        except (OSError, ValueError):
-            return None
-        return raw_rows - track.num_waypoints
-    try:
-        return get_track(name, sanitize=False).num_waypoints - track.num_waypoints
-    except DeepRacerError:
-        return None
-
-
-def plot_track(track: Track, *, title: str | None = None) -> bytes:
-    """Returns a PNG image of ``track``.
-
-    Shows the road (grey between the borders), the dashed centre line, the borders,
-    every ~10th waypoint index, the start line and the driving direction.
-
-    Args:
-        track: The track, in its driving direction.
-        title: The plot title; name, length and mean width by default.
-    """
-    # Imported here: matplotlib is slow to import and only this command needs it.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
-    from deepracer.tracks.geometry import signed_area
-
-    rows = track.waypoints_array
-    centre, inner, outer = rows[:, 0:2], rows[:, 2:4], rows[:, 4:6]
-    stats = track_stats(track)
-    fig = Figure(figsize=(10, 8), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-
-    if track.is_loop:
-        # Outer ring with the inner ring as a hole: matplotlib fills by the non-zero
-        # winding rule, so the hole must wind the other way round.
-        hole = inner if (signed_area(inner) > 0) != (signed_area(outer) > 0) else inner[::-1]
-        verts = np.vstack([outer, hole])
-        codes = [MplPath.MOVETO] + [MplPath.LINETO] * (len(outer) - 1)
-        codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(hole) - 1)
-        road = MplPath(verts, codes)
-    else:
-        road = MplPath(np.vstack([outer, inner[::-1], outer[:1]]), closed=True)
-    ax.add_patch(PathPatch(road, facecolor="0.8", edgecolor="none", zorder=0))
-    ax.plot(inner[:, 0], inner[:, 1], color="0.2", lw=1.2, label="inner border")
-    ax.plot(outer[:, 0], outer[:, 1], color="0.45", lw=1.2, label="outer border")
-    ax.plot(centre[:, 0], centre[:, 1], "--", color="tab:orange", lw=1.0, label="centre line")
-
-    n = track.num_waypoints
-    label_every = 10 if n <= 300 else 10 * int(np.ceil(n / 300))  # keep labels legible
-    # Near a loop's closing point the labels would overprint 0.
-    last = n - 1 - label_every // 2 if track.is_loop else n
-    for i in range(0, last, label_every):
-        ax.plot(*centre[i], ".", color="tab:blue", ms=4)
-        ax.annotate(str(i), centre[i], textcoords="offset points", xytext=(3, 3), fontsize=7)
-
-    ax.plot(
-        [inner[0, 0], outer[0, 0]],
-        [inner[0, 1], outer[0, 1]],
-        color="tab:red",
-        lw=2.5,
-        label="start line",
-    )
-    x0, y0, yaw = track.start_pose(0.0)
-    span = max(stats["bbox"][2] - stats["bbox"][0], stats["bbox"][3] - stats["bbox"][1])
-    arrow = max(0.05 * span, 0.3)
-    ax.annotate(
-        "",
-        xy=(x0 + arrow * np.cos(yaw), y0 + arrow * np.sin(yaw)),
-        xytext=(x0, y0),
-        arrowprops={"arrowstyle": "-|>", "color": "tab:red", "lw": 2},
-    )
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel("x [m]")
-    ax.set_ylabel("y [m]")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    if title is None:
-        title = (
-            f"{track.name}{' (reversed)' if track.reverse else ''}: length"
-            f" {stats['length']:.2f} m, width {stats['mean_width']:.2f} m"
-            f" (min {stats['min_width']:.2f} m), {stats['direction']}"
-        )
-    ax.set_title(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _cmd_tracks_show(args: argparse.Namespace) -> int:
-    from deepracer.io import atomic_write_bytes
-
-    track = get_track(args.track, reverse=args.reverse)
-    stats = track_stats(track)
-    dropped = _zero_length_dropped(args.track, track)
-    x0, y0, x1, y1 = stats["bbox"]
-    lines = [
-        ("name", track.name),
-        ("source", track.source),
-        ("length", f"{stats['length']:.3f} m"),
-        ("width", f"mean {stats['mean_width']:.3f} m, min {stats['min_width']:.3f} m"),
-        ("direction", stats["direction"] + (" (reversed)" if track.reverse else "")),
-        ("is_loop", str(stats["is_loop"])),
-        ("waypoints", str(stats["waypoints"])),
-        ("zero-length segments dropped", "unknown" if dropped is None else str(dropped)),
-        ("bounding box", f"x [{x0:.3f}, {x1:.3f}] m, y [{y0:.3f}, {y1:.3f}] m"),
-    ]
-    pad = max(len(key) for key, _ in lines)
-    for key, value in lines:
-        print(f"{key + ':':<{pad + 1}} {value}")
-    out = Path(args.out) if args.out else Path.cwd() / f"{track.name}.png"
-    atomic_write_bytes(out, plot_track(track))
-    print(f"wrote {out}")
-    return 0
-
-
-def _add_tracks(subparsers: Any) -> None:
-    tracks = subparsers.add_parser(
-        "tracks",
-        help="list and inspect tracks",
-        description="List and inspect tracks (built-in, generated and route files).",
-    )
-    actions = tracks.add_subparsers(dest="tracks_command", metavar="ACTION")
-    listing = actions.add_parser(
-        "list",
-        help="every resolvable track with length, width, direction and waypoints",
-    )
-    listing.set_defaults(func=_cmd_tracks_list)
-    show = actions.add_parser(
-        "show",
-        help="a track's figures and a PNG plot",
-        description="Print a track's figures and write a PNG plot of it.",
-    )
-    show.add_argument("track", metavar="NAME_OR_PATH", help="track name or .npy route file")
-    show.add_argument(
-        "--out", metavar="FILE.png", help="where to write the plot (default: ./<name>.png)"
-    )
-    show.add_argument("--reverse", action="store_true", help="show the reversed direction")
-    show.set_defaults(func=_cmd_tracks_show)
-    tracks.set_defaults(func=lambda _args: _help(tracks))
 
 
 # -- check-reward -------------------------------------------------------------------
@@ -645,14 +412,14 @@ def _cmd_actions_show(args: argparse.Namespace) -> int:
             [str(i), f"{a['steering_angle']:g}", f"{a['speed']:g}"]
             for i, a in enumerate(meta.action_space)
         ]
-        print(_table(["index", "steering [deg]", "speed [m/s]"], rows, right={0, 1, 2}))
+        print(format_table(["index", "steering [deg]", "speed [m/s]"], rows, right={0, 1, 2}))
     else:
         space = meta.action_space
         rows = [
             [name, f"{space[key]['low']:g}", f"{space[key]['high']:g}"]
             for key, name in (("steering_angle", "steering [deg]"), ("speed", "speed [m/s]"))
         ]
-        print(_table(["", "low", "high"], rows, right={1, 2}))
+        print(format_table(["", "low", "high"], rows, right={1, 2}))
     return 0
 
 
@@ -688,7 +455,7 @@ def _cmd_actions_list(args: argparse.Namespace) -> int:
         rows.append(
             [name, meta.action_space_type, count, f"{lo:g}..{hi:g}", ", ".join(meta.sensor)]
         )
-    print(_table(["name", "type", "actions", "speed [m/s]", "sensor"], rows, right={2}))
+    print(format_table(["name", "type", "actions", "speed [m/s]", "sensor"], rows, right={2}))
     return 0
 
 
@@ -753,7 +520,7 @@ def _add_actions(subparsers: Any) -> None:
 
 # Each entry adds one subcommand; later commands (train, evaluate, ...) go here.
 _COMMANDS: tuple[Callable[[Any], None], ...] = (
-    _add_tracks,
+    add_tracks,
     _add_check_reward,
     _add_train,
     _add_quickstart,
@@ -806,6 +573,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`deepracer tracks list | head`): say nothing more, and
+        # keep Python from complaining when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return status
 
 

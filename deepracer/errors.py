@@ -41,12 +41,25 @@ class RewardFunctionError(DeepRacerError, RuntimeError):
     """A reward function failed to load, raised, or returned an invalid value."""
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str:
+def suggest(name: str, candidates: Iterable[str], *, n: int = 1) -> str:
     """Returns a " Did you mean 'x'?" hint for ``name``, or an empty string.
+
+    Matching ignores case, so ``reinvent2019_track`` finds ``reInvent2019_track``.
 
     Args:
         name: The unknown name the user wrote.
         candidates: The valid names.
+        n: Offer up to this many names, closest first.
     """
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" Did you mean {matches[0]!r}?" if matches else ""
+    by_lower: dict[str, str] = {}
+    for candidate in candidates:
+        by_lower.setdefault(candidate.lower(), candidate)
+    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.6)
+    if len(matches) < n and len(name) >= 3:
+        # A fragment of a long name ("summit") is far from it by edit ratio.
+        matches += [c for c in sorted(by_lower) if name.lower() in c and c not in matches]
+    names = [repr(by_lower[m]) for m in matches[:n]]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f" Did you mean {listed}?"

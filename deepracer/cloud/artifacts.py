@@ -60,23 +60,26 @@ MODEL_ARCHIVE = "model.tar.gz"
 
 def _world_files(world: str) -> tuple[str, dict[str, bytes]]:
     """A world's name in the upload, and the world/route files to upload for it."""
-    from deepracer.envs import load_world
+    from deepracer.envs.world import load_world, world_file
     from deepracer.tracks import get_track
+    from deepracer.tracks.catalog import is_shipped
 
     config = load_world(world)
     files: dict[str, bytes] = {}
     track = get_track(config.track)
     track_name = config.track
-    if not track.source.startswith("builtin:"):
+    if not track.source.startswith("builtin:") and not is_shipped(track.source):
         # A route file found on DEEPRACER_TRACKS_PATH or given as a path: the job's
         # machine has neither, so the file travels with the experiment.
         track_name = Path(track.source).stem
         files[f"{TRACKS_DIR}/{track_name}.npy"] = Path(track.source).read_bytes()
-    shipped = world in available("envs") and track_name == config.track
-    if shipped:
+    source = world_file(world)
+    if track_name == config.track and (source is None or world in available("envs")):
+        # A shipped world, or a track name (DeepRacer's own WORLD_NAME) that the job's
+        # machine resolves to the same default world.
         return world, files
     name = Path(world).stem
-    data = load_yaml(resolve("envs", world))
+    data = load_yaml(source) if source is not None else {"description": config.description}
     data["track"] = track_name
     files[f"{WORLDS_DIR}/{name}.yaml"] = yaml.safe_dump(data, sort_keys=False).encode()
     return f"{WORLDS_DIR}/{name}.yaml", files

@@ -3,10 +3,15 @@
 A world file names its track (resolved through the track search path, see
 :mod:`deepracer.tracks`) and the physical settings that differ between the seed's
 ``reinvent_base``, ``reinvent_carpet``, ``reinvent_concrete`` and ``reinvent_wood``.
+Where no world file exists, a track name is a world too, as ``WORLD_NAME`` is in
+DeepRacer: the default world on that track (base surface, Gazebo's friction, the
+seed's action noise).
 
 Contents:
     SurfaceConfig, NoiseConfig, RandomizationConfig, WorldConfig: the typed world schema.
-    load_world: a shipped world name or a YAML path to a WorldConfig.
+    load_world: a world file, a shipped world name or a track name to a WorldConfig.
+    world_file: the world file a name resolves to, or None for a default world.
+    default_world: the default world on a track.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepracer.config.loader import from_mapping, load_yaml
-from deepracer.config.resources import resolve
+from deepracer.config.resources import available, resolve
+from deepracer.errors import ConfigError, DeepRacerError, suggest
 
 __all__ = [
     "MATERIALS",
@@ -23,7 +29,9 @@ __all__ = [
     "RandomizationConfig",
     "SurfaceConfig",
     "WorldConfig",
+    "default_world",
     "load_world",
+    "world_file",
 ]
 
 MATERIALS = ("base", "carpet", "concrete", "wood", "asphalt")
@@ -128,14 +136,77 @@ class WorldConfig:
     """Per-episode domain randomisation (off by default)."""
 
 
-def load_world(name_or_path: str | Path) -> WorldConfig:
-    """Loads a world from a shipped name (``envs/<name>.yaml``) or a YAML path.
+def world_file(name_or_path: str | Path) -> Path | None:
+    """Returns the world file ``name_or_path`` resolves to, or None if there is none.
+
+    None means :func:`load_world` would give a track's default world (or fail).
+    """
+    try:
+        return resolve("envs", name_or_path)
+    except ConfigError:
+        return None
+
+
+def default_world(track: str | Path) -> WorldConfig:
+    """Returns the default world on ``track``: base surface, friction 0.5, seed noise.
+
+    Args:
+        track: A track name or route-file path (see :func:`deepracer.tracks.get_track`).
 
     Raises:
-        ConfigError: The file is missing or invalid; the message names the file and
-            the field.
+        TrackError: No such track.
     """
-    path = resolve("envs", name_or_path)
+    from deepracer.tracks import get_track
+    from deepracer.tracks.catalog import console_name
+
+    resolved = get_track(track)
+    text = str(track)
+    label = console_name(resolved.name)
+    where = f"{resolved.name} ({label})" if label else resolved.name
+    surface, noise = SurfaceConfig(), NoiseConfig()
+    return WorldConfig(
+        track=text,
+        name=Path(text).stem if text.endswith(".npy") else text,
+        description=(
+            f"default world on track {where}: {surface.material} surface, friction"
+            f" {surface.friction:g}, action noise {noise.steering_std:g} rad and"
+            f" {noise.speed_std:g} m/s"
+        ),
+        surface=surface,
+        noise=noise,
+    )
+
+
+def load_world(name_or_path: str | Path) -> WorldConfig:
+    """Loads a world: a YAML path, a shipped world name (``envs/<name>.yaml``) or a track.
+
+    A name with no world file that names a track (any shipped DeepRacer track, a route
+    file on ``DEEPRACER_TRACKS_PATH``, a built-in) gives :func:`default_world`.
+
+    Raises:
+        ConfigError: The file is invalid (the message names the file and the field),
+            or nothing of that name exists (the message suggests the closest names).
+    """
+    path = world_file(name_or_path)
+    if path is None:
+        text = str(name_or_path)
+        if Path(text).suffix not in (".yaml", ".yml"):
+            try:
+                return default_world(text)
+            except DeepRacerError:
+                pass
+        raise ConfigError(_unknown_world(text))
     data = load_yaml(path)
     data.setdefault("name", path.stem)
     return from_mapping(WorldConfig, data, source=str(path))
+
+
+def _unknown_world(text: str) -> str:
+    from deepracer.tracks import list_tracks
+
+    names = [*available("envs"), *list_tracks()]
+    return (
+        f"world {text!r}: no world file of that name (envs/ or a path) and no track of"
+        f" that name.{suggest(Path(text).stem, names, n=3)} Any track name is a world"
+        " (`deepracer tracks list`); shipped worlds: " + ", ".join(available("envs"))
+    )

@@ -4,8 +4,10 @@ A track name resolves in this order:
 
 1. an existing file path (``path/to/track.npy``);
 2. ``<dir>/<name>.npy`` for each directory in ``DEEPRACER_TRACKS_PATH``
-   (separated by ``os.pathsep``, like ``PATH``);
-3. the registry: our built-in tracks (``oval``, ``kidney``, ``straight``), generated
+   (separated by ``os.pathsep``, like ``PATH``): a user's own tracks come first;
+3. the 127 AWS DeepRacer route files shipped with the package
+   (:mod:`deepracer.tracks.catalog`);
+4. the registry: our built-in tracks (``oval``, ``kidney``, ``straight``), generated
    tracks (``generated-<seed>``), tracks registered with :func:`register_track` and
    plugins in the ``deepracer.tracks`` entry-point group (loaded on first lookup).
 
@@ -13,6 +15,7 @@ Contents:
     Track, TrackPoint, load_route_file: see :mod:`deepracer.tracks.track`.
     get_track: resolve a name or path to a Track (cached).
     list_tracks: every name that resolves, with where it comes from.
+    SHIPPED, BUILTIN: the origins of shipped route files and registry tracks.
     register_track: add a track factory to the registry.
     TRACKS_PATH_ENV: the environment variable naming extra track directories.
 """
@@ -30,9 +33,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from deepracer.errors import TrackError, suggest
+from deepracer.tracks.catalog import shipped_names, shipped_route
 from deepracer.tracks.track import Track, TrackPoint, load_route_file
 
 __all__ = [
+    "BUILTIN",
+    "SHIPPED",
     "TRACKS_PATH_ENV",
     "Track",
     "TrackPoint",
@@ -44,6 +50,10 @@ __all__ = [
 ]
 
 TRACKS_PATH_ENV = "DEEPRACER_TRACKS_PATH"
+SHIPPED = "shipped"
+"""The origin :func:`list_tracks` gives a route file shipped with the package."""
+BUILTIN = "builtin"
+"""The origin :func:`list_tracks` gives a registry track (built-in or plugin)."""
 _GENERATED = re.compile(r"^generated-(\d+)$")
 
 TrackFactory = Callable[[], ArrayLike]
@@ -97,24 +107,31 @@ def get_track(name: str | Path, *, sanitize: bool = True, reverse: bool = False)
         candidate = folder / f"{text}.npy"
         if candidate.is_file():
             return _cached_file_track(str(candidate.resolve()), sanitize, reverse)
+    shipped = shipped_route(text)
+    if shipped is not None:
+        return _cached_file_track(str(shipped), sanitize, reverse)
     _load_builtins()
     _load_plugins()
     if text in _registry or _GENERATED.match(text):
         return _cached_registry_track(text, sanitize, reverse)
     searched = ", ".join(str(d) for d in track_search_dirs()) or f"(none: {TRACKS_PATH_ENV} unset)"
     raise TrackError(
-        f"track {text!r} not found.{suggest(text, list_tracks())} Searched: the directories in"
-        f" {TRACKS_PATH_ENV} [{searched}] and the built-in tracks [{', '.join(sorted(_registry))}]."
-        f" Put {text}.npy (a DeepRacer route file, e.g. from the deepracer-simapp"
-        f" bundle/routes folder) in a directory and set {TRACKS_PATH_ENV}=/that/directory,"
-        " or give the file's path."
+        f"track {text!r} not found.{suggest(text, list_tracks(), n=3)} Searched: the"
+        f" directories in {TRACKS_PATH_ENV} [{searched}], the {len(shipped_names())} shipped"
+        f" DeepRacer tracks and the built-in tracks [{', '.join(sorted(_registry))}]."
+        " `deepracer tracks list` shows every name. For a track of your own, put"
+        f" {text}.npy (N x 6: centre, inner, outer x/y) in a directory and set"
+        f" {TRACKS_PATH_ENV}=/that/directory, or give the file's path."
     )
 
 
 def list_tracks() -> dict[str, str]:
-    """Returns every resolvable track name mapped to its origin (a path or ``builtin``).
+    """Returns every resolvable track name mapped to its origin.
 
-    Route files shadow built-in names, in search-path order.
+    The origin is the route file's path for a track found on ``DEEPRACER_TRACKS_PATH``,
+    :data:`SHIPPED` for a shipped route file and :data:`BUILTIN` for the registry.
+    Names shadow each other in resolution order, so ``get_track(name)`` loads what
+    this lists.
     """
     _load_builtins()
     _load_plugins()
@@ -123,8 +140,10 @@ def list_tracks() -> dict[str, str]:
         if folder.is_dir():
             for file in sorted(folder.glob("*.npy")):
                 found.setdefault(file.stem, str(file))
+    for name in shipped_names():
+        found.setdefault(name, SHIPPED)
     for name in sorted(_registry):
-        found.setdefault(name, "builtin")
+        found.setdefault(name, BUILTIN)
     return found
 
 

@@ -54,6 +54,7 @@ from deepracer.envs.model_metadata import (
     observation_to_sensors,
     write_model_metadata,
 )
+from deepracer.envs.world import world_file
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.evaluation import TrialResult, run_trials
 from deepracer.io import atomic_write_text
@@ -138,6 +139,10 @@ def train(
     state = _prepare_run(out, experiment, resume=resume, argv=argv)
     experiment = state["experiment"]
     assert isinstance(experiment, ExperimentConfig)
+    for world in dict.fromkeys([*experiment.worlds, experiment.eval.world or experiment.worlds[0]]):
+        if world_file(world) is None:
+            config = load_world(world)
+            say(f"world {world}: no world file, so the {config.description}")
     preset: PresetConfig = state["preset"]
     metadata = state["metadata"]
     torch.set_num_threads(experiment.train.torch_threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,23 +58,66 @@ def test_tracks_list_builtin(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     for name in ("oval", "kidney", "straight"):
-        assert lines[name][1] == "builtin"
-    assert lines["oval"][2:] == ["17.42", "0.760", "0.760", "CCW", "175"]
-    assert lines["straight"][5] == "open"
+        assert lines[name][-1] == "builtin"  # no console name: the columns shift left
+    assert lines["oval"][1:] == ["17.42", "0.760", "0.760", "CCW", "175", "builtin"]
+    assert lines["straight"][4] == "open"
     assert "DEEPRACER_TRACKS_PATH is unset" in out
 
 
-def test_tracks_list_search_path(
-    shared_tracks: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    np.save(tmp_path / "broken.npy", np.zeros((5, 3)))
-    os.environ["DEEPRACER_TRACKS_PATH"] = os.pathsep.join([str(shared_tracks), str(tmp_path)])
+def test_tracks_list_shows_every_shipped_track(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tracks", "list"]) == 0
     out = capsys.readouterr().out
-    assert str(shared_tracks / "reinvent_base.npy") in out
-    assert "oval" in out
+    base = next(line for line in out.splitlines() if line.startswith("reinvent_base "))
+    assert base.split() == [
+        *["reinvent_base", "re:Invent", "2018", "17.71", "0.762", "0.756", "CCW", "119"],
+        "shipped",
+    ]
+    assert " tracks: 127 shipped AWS DeepRacer route files" in out
+
+
+def test_tracks_list_json_and_grep(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tracks", "list", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert len(entries) >= 130
+    by_name = {e["name"]: e for e in entries}
+    summit = by_name["2022_summit_speedway"]
+    assert summit["console_name"] == "RL Speedway" and summit["origin"] == "shipped"
+    assert summit["direction"] == "CCW" and summit["is_loop"]
+    assert summit["length"] == pytest.approx(25.17, abs=0.005)
+    assert by_name["Straight_track"]["direction"] == "open"
+    assert by_name["oval"]["console_name"] is None
+    assert main(["tracks", "list", "--json", "--grep", "a to z"]) == 0
+    names = [e["name"] for e in json.loads(capsys.readouterr().out)]
+    assert names == [
+        "reInvent2019_wide",
+        "reInvent2019_wide_ccw",
+        "reInvent2019_wide_cw",
+        "reInvent2019_wide_mirrored",
+    ]
+    assert main(["tracks", "list", "--grep", "^OVAL"]) == 0  # any case, name or console
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:] if line]
+    assert rows[:2] == ["Oval_track", "oval"]
+    assert main(["tracks", "list", "--grep", "("]) == 2
+    assert "not a regular expression" in capsys.readouterr().err
+
+
+def test_tracks_list_search_path(
+    routes: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    np.save(tmp_path / "broken.npy", np.zeros((5, 3)))
+    np.save(tmp_path / "my_track.npy", np.load(routes / "reinvent_base.npy"))
+    monkeypatch.setenv("DEEPRACER_TRACKS_PATH", str(tmp_path))
+    assert main(["tracks", "list"]) == 0
+    out = capsys.readouterr().out
+    mine = next(line for line in out.splitlines() if line.startswith("my_track"))
+    expected = ["17.71", "0.762", "0.756", "CCW", "119", str(tmp_path / "my_track.npy")]
+    assert mine.split()[1:] == expected
+    assert "oval" in out and "reinvent_base" in out
     assert "DEEPRACER_TRACKS_PATH contains:" in out
-    assert str(shared_tracks) in out
+    assert f"{tmp_path}  (2 route files)" in out
     broken = next(line for line in out.splitlines() if line.startswith("broken"))
     assert "error" in broken
     assert "shape" in broken
@@ -98,13 +142,13 @@ def test_tracks_show_builtin_default_output(
 
 
 def test_tracks_show_route_file(
-    shared_tracks: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    routes: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_file = tmp_path / "plots" / "base.png"
-    route = shared_tracks / "reinvent_base.npy"
+    route = routes / "reinvent_base.npy"
     assert main(["tracks", "show", str(route), "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
-    assert "reinvent_base" in out
+    assert "console name:                 re:Invent 2018" in out
     assert "CCW" in out
     rows = len(np.load(route))
     assert f"waypoints:                    {rows}" in out

@@ -7,6 +7,7 @@ import json
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -59,12 +60,32 @@ def test_upload_to_a_folder_writes_the_drfc_layout(tmp_path: Path) -> None:
     } - {"upload.json"}
 
 
-def test_route_files_travel_with_the_experiment(tmp_path: Path, shared_tracks: Path) -> None:
+def test_shipped_tracks_go_by_name_and_a_users_track_travels(
+    tmp_path: Path, routes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = tmp_path / "store"
-    assert cli(["upload", "fast_lap", str(store)]) == 0
-    assert (store / "deepracer" / "tracks" / "reinvent_base.npy").is_file()
+    assert (
+        cli(["upload", "fast_lap", str(store), "--set", "worlds=[reinvent_base, Oval_track]"]) == 0
+    )
+    assert not (store / "deepracer" / "tracks").exists()  # the job's image ships them
+    assert not (store / "deepracer" / "worlds").exists()
+    names = [yaml.safe_load((store / f"training_params_{i}.yaml").read_text()) for i in (1, 2)]
+    assert [p["WORLD_NAME"] for p in names] == ["reinvent_base", "Oval_track"]
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    np.save(mine / "my_track.npy", np.load(routes / "Oval_track.npy"))
+    monkeypatch.setenv("DEEPRACER_TRACKS_PATH", str(mine))
+    store = tmp_path / "store2"
+    assert cli(["upload", "fast_lap", str(store), "--set", "worlds=my_track"]) == 0
+    # The route file travels; the job's image puts it on its track path, where the
+    # track's name is its world, as DRfC's WORLD_NAME names a custom track.
+    assert (store / "deepracer" / "tracks" / "my_track.npy").is_file()
+    assert not (store / "deepracer" / "worlds").exists()
     params = yaml.safe_load((store / "training_params.yaml").read_text())
-    assert params["WORLD_NAME"] == "reinvent_base"
+    assert params["WORLD_NAME"] == "my_track"
+    uploaded = yaml.safe_load((store / "deepracer" / "experiment.yaml").read_text())
+    assert uploaded["worlds"] == ["my_track"]
 
 
 def test_under_moto_upload_launch_status_download_evaluate(

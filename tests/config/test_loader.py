@@ -103,13 +103,15 @@ def test_world_bad_values(tmp_path: Path, yaml_text: str, message: str) -> None:
         load_world(path)
 
 
-def test_missing_route_file_says_where_to_put_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_world_on_a_missing_track_names_the_closest_tracks(tmp_path: Path) -> None:
     from deepracer.envs import RacingEnv
     from deepracer.errors import TrackError
 
-    monkeypatch.delenv("DEEPRACER_TRACKS_PATH", raising=False)
-    with pytest.raises(TrackError, match=r"'reinvent_base' not found.*DEEPRACER_TRACKS_PATH"):
-        RacingEnv({"world": "reinvent_wood"})
+    world = tmp_path / "w.yaml"
+    world.write_text("track: reinvent_bse\n")
+    with pytest.raises(TrackError, match=r"'reinvent_bse' not found. Did you mean 'reinvent_base'"):
+        RacingEnv({"world": str(world)})
+    RacingEnv({"world": "reinvent_wood"})  # every shipped world's track ships too
 
 
 def test_resources_resolve_names_and_paths(tmp_path: Path) -> None:

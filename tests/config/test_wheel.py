@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from deepracer.config.resources import DATA_KINDS, available
+from deepracer.tracks.catalog import ROUTES_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,11 @@ def test_wheel_contains_every_data_file(wheel: Path) -> None:
         for file in (ROOT / kind).iterdir():
             if file.is_file():
                 assert f"deepracer/_data/{kind}/{file.name}" in names
-    assert not any(n.endswith(".npy") for n in names)  # route files are never shipped
+    routes = {n for n in names if n.endswith(".npy")}
+    assert routes == {f"deepracer/tracks/routes/{p.name}" for p in ROUTES_DIR.glob("*.npy")}
+    assert len(routes) == 127
+    for notice in ("LICENSE", "NOTICE", "SOURCE.md"):  # Apache-2.0 redistribution terms
+        assert f"deepracer/tracks/routes/{notice}" in names
 
 
 def test_installed_wheel_resolves_the_same_names(wheel: Path, tmp_path: Path) -> None:
@@ -54,3 +59,23 @@ def test_installed_wheel_resolves_the_same_names(wheel: Path, tmp_path: Path) ->
     folder, names = result.stdout.splitlines()
     assert Path(folder) == tmp_path / "deepracer" / "_data" / "envs"
     assert names.split(",") == available("envs")
+
+
+def test_installed_wheel_resolves_every_track_by_name(wheel: Path, tmp_path: Path) -> None:
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    code = (
+        "from deepracer.tracks import get_track, list_tracks;"
+        "t = get_track('2022_summit_speedway');"
+        "print(t.source); print(len(list_tracks()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},  # no DEEPRACER_TRACKS_PATH
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    source, count = result.stdout.splitlines()
+    assert Path(source) == tmp_path / "deepracer" / "tracks" / "routes" / "2022_summit_speedway.npy"
+    assert int(count) >= 130

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -43,7 +42,7 @@ def assert_lap(infos: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("name", CLOSED_TRACKS)
-def test_pure_pursuit_laps_every_real_track(shared_tracks: Path, name: str) -> None:
+def test_pure_pursuit_laps_every_real_track(name: str) -> None:
     assert_lap(run_episode(make(inline_world(name)), pure_pursuit))
 
 
@@ -60,7 +59,7 @@ def test_lap_from_a_round_robin_start_wraps_progress() -> None:
     assert all(b >= a - 1e-9 for a, b in itertools.pairwise(xs))
 
 
-def test_first_step_progress_is_the_front_offset(shared_tracks: Path) -> None:
+def test_first_step_progress_is_the_front_offset() -> None:
     env = make("reinvent_base")
     _, info = env.reset(seed=0)
     expected = 100 * 0.14 / 17.709
@@ -82,7 +81,7 @@ def test_driving_off_the_road_ends_off_track() -> None:
     assert all(i["episode_status"] == "in_progress" for i in infos[1:-1])
 
 
-def test_driving_backwards_ends_reversed(shared_tracks: Path) -> None:
+def test_driving_backwards_ends_reversed() -> None:
     env = make(inline_world("reInvent2019_wide"))  # 1.07 m wide: room for a U-turn
 
     def u_turn_then_follow_backwards(env: RacingEnv) -> list[float]:

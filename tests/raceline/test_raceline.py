@@ -72,15 +72,12 @@ def test_standing_start_matches_the_simulated_car() -> None:
 
 @pytest.fixture(scope="module")
 def base_line() -> tuple[RaceLine, object]:
-    shared = Path(__file__).resolve().parents[2].parent / "shared" / "tracks"
-    if not shared.is_dir():
-        pytest.skip("the shared route files are missing")  # conftest fails CI on this
-    track = get_track(shared / "reinvent_base.npy")
+    track = get_track("reinvent_base")
     return compute_raceline(track, LIMITS), track
 
 
 def test_reinvent_base_line_is_closed_on_track_and_beats_the_centre_line(
-    shared_tracks: Path, base_line: tuple[RaceLine, object]
+    base_line: tuple[RaceLine, object],
 ) -> None:
     line, track = base_line
     gaps = np.linalg.norm(np.roll(line.rear, -1, axis=0) - line.rear, axis=1)
@@ -97,7 +94,7 @@ def test_reinvent_base_line_is_closed_on_track_and_beats_the_centre_line(
 
 @pytest.mark.parametrize("speed", [1.2, 2.0])
 def test_the_bound_is_never_beaten_by_pure_pursuit(
-    shared_tracks: Path, base_line: tuple[RaceLine, object], speed: float
+    base_line: tuple[RaceLine, object], speed: float
 ) -> None:
     line, _ = base_line
     env = RacingEnv(EnvConfig(world="reinvent_base", action_space=CONTINUOUS))
@@ -112,7 +109,7 @@ def test_the_bound_is_never_beaten_by_pure_pursuit(
 
 
 def test_following_the_line_in_the_simulator_takes_about_its_lap_time(
-    shared_tracks: Path, base_line: tuple[RaceLine, object]
+    base_line: tuple[RaceLine, object],
 ) -> None:
     line, _ = base_line
     world = load_world("reinvent_base")
@@ -166,9 +163,7 @@ def test_csv_png_and_reward_files(tmp_path: Path) -> None:
         reward({**on_line, "waypoints": on_line["waypoints"][:-1]})  # type: ignore[operator]
 
 
-def test_the_shipped_race_line_reward_is_the_generators(
-    shared_tracks: Path, base_line: tuple[RaceLine, object]
-) -> None:
+def test_the_shipped_race_line_reward_is_the_generators(base_line: tuple[RaceLine, object]) -> None:
     line, track = base_line
     shipped: dict[str, Any] = {}
     exec((REWARDS / "raceline_reinvent_base.py").read_text(), shipped)

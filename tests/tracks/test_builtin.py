@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +16,10 @@ from deepracer.tracks.builtin import (
     route_from_centerline,
     straight,
 )
+from deepracer.tracks.catalog import ROUTES_DIR
 from deepracer.tracks.generator import check_route, curvature
 
 LOOPS: dict[str, Callable[[], np.ndarray]] = {"oval": oval, "kidney": kidney}
-SHARED_STRAIGHT = Path("/work/shared/tracks/Straight_track.npy")
 
 
 def signed_area(ring: np.ndarray) -> float:
@@ -130,9 +129,8 @@ def test_straight_matches_simapp_convention() -> None:
     np.testing.assert_allclose(seg_lengths(route[:, 0:2]), 0.25)
 
 
-@pytest.mark.skipif(not SHARED_STRAIGHT.is_file(), reason="shared route files not present")
 def test_straight_inner_side_matches_simapp_file() -> None:
-    ref = np.load(SHARED_STRAIGHT)
+    ref = np.load(ROUTES_DIR / "Straight_track.npy")
     ref_left = np.sign(ref[0, 3] - ref[0, 1])
     ours = straight()
     assert np.sign(ours[0, 3] - ours[0, 1]) == ref_left

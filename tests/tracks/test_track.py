@@ -13,7 +13,7 @@ from deepracer.tracks import Track, get_track, list_tracks, load_route_file, reg
 from tests.conftest import CLOSED_TRACKS
 
 
-def test_reinvent_base_length_matches_console(shared_tracks: Path) -> None:
+def test_reinvent_base_length_matches_console() -> None:
     track = get_track("reinvent_base")
     assert track.length == pytest.approx(17.709, abs=1e-3)
     assert track.is_loop and track.is_ccw
@@ -21,8 +21,8 @@ def test_reinvent_base_length_matches_console(shared_tracks: Path) -> None:
 
 
 @pytest.mark.parametrize("name", [*CLOSED_TRACKS, "Straight_track"])
-def test_length_and_direction_match_shapely(shared_tracks: Path, name: str) -> None:
-    raw = np.load(shared_tracks / f"{name}.npy")
+def test_length_and_direction_match_shapely(routes: Path, name: str) -> None:
+    raw = np.load(routes / f"{name}.npy")
     track = get_track(name)
     line = (LinearRing if track.is_loop else LineString)(track.waypoints_array[:, 0:2])
     assert track.length == pytest.approx(line.length, rel=1e-12)
@@ -32,8 +32,8 @@ def test_length_and_direction_match_shapely(shared_tracks: Path, name: str) -> N
         assert track.is_ccw == line.is_ccw
 
 
-def test_zero_length_segments_are_dropped_unless_legacy(shared_tracks: Path) -> None:
-    raw = np.load(shared_tracks / "Oval_track.npy")
+def test_zero_length_segments_are_dropped_unless_legacy(routes: Path) -> None:
+    raw = np.load(routes / "Oval_track.npy")
     assert len(raw) == 102
     assert get_track("Oval_track").num_waypoints == 101
     legacy = get_track("Oval_track", sanitize=False)
@@ -42,7 +42,7 @@ def test_zero_length_segments_are_dropped_unless_legacy(shared_tracks: Path) -> 
 
 
 @pytest.mark.parametrize("name", CLOSED_TRACKS)
-def test_projection_and_road_test_agree_with_shapely(shared_tracks: Path, name: str) -> None:
+def test_projection_and_road_test_agree_with_shapely(name: str) -> None:
     track = get_track(name)
     rows = track.waypoints_array
     centre = LinearRing(rows[:, 0:2])
@@ -69,7 +69,7 @@ def test_projection_and_road_test_agree_with_shapely(shared_tracks: Path, name: 
         assert where.is_left_of_center == left
 
 
-def test_prev_next_bisects_and_wraps(shared_tracks: Path) -> None:
+def test_prev_next_bisects_and_wraps() -> None:
     track = get_track("reinvent_base")
     assert track.prev_next(0.0) == (0, 1)
     assert track.prev_next(track.ndists[5] + 1e-9) == (5, 6)
@@ -78,7 +78,7 @@ def test_prev_next_bisects_and_wraps(shared_tracks: Path) -> None:
     assert track.prev_next(1.0) == (last, 0)
 
 
-def test_reversed_track_flips_direction_and_waypoints(shared_tracks: Path) -> None:
+def test_reversed_track_flips_direction_and_waypoints() -> None:
     track = get_track("reinvent_base")
     back = track.reversed()
     assert back.reverse and not back.is_ccw
@@ -88,7 +88,7 @@ def test_reversed_track_flips_direction_and_waypoints(shared_tracks: Path) -> No
     assert track.locate(p).is_left_of_center != back.locate(p).is_left_of_center
 
 
-def test_start_pose_faces_along_the_track(shared_tracks: Path) -> None:
+def test_start_pose_faces_along_the_track() -> None:
     track = get_track("reinvent_base")
     x, y, yaw = track.start_pose(0.0)
     (x0, y0), (x1, y1) = track.waypoints[0], track.waypoints[1]
@@ -154,7 +154,8 @@ def test_missing_file_and_unknown_name(tmp_path: Path) -> None:
         get_track(str(tmp_path / "nope.npy"))
     with pytest.raises(TrackError, match="DEEPRACER_TRACKS_PATH") as info:
         get_track("reinvent_bse")
-    assert "Put reinvent_bse.npy" in str(info.value)
+    assert "Did you mean 'reinvent_base'" in str(info.value)
+    assert "put reinvent_bse.npy" in str(info.value)
 
 
 def test_not_a_npy_file(tmp_path: Path) -> None:
@@ -172,7 +173,7 @@ def test_track_is_immutable() -> None:
 
 
 @pytest.mark.parametrize("name", [*CLOSED_TRACKS, "Straight_track"])
-def test_single_point_fast_paths_agree_with_shapely(shared_tracks: Path, name: str) -> None:
+def test_single_point_fast_paths_agree_with_shapely(name: str) -> None:
     # One point at a time goes through the grid indexes; far points fall back to a scan.
     track = get_track(name)
     rows = track.waypoints_array

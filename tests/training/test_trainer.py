@@ -144,6 +144,22 @@ def test_cli_train_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["train", "quickstart", "--set", "train.total_timesteps=-3"]) == 2
 
 
+def test_any_track_name_trains_as_its_default_world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["train", "quickstart", "--out", str(out), "--set", f"preset={TINY_PPO}"]
+    for item in [*TINY, "worlds=2022_summit_speedway"]:
+        args += ["--set", item]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    said = "world 2022_summit_speedway: no world file, so the default world on track"
+    assert err.count(said) == 1 and "(RL Speedway): base surface, friction 0.5" in err
+    assert "worlds:\n- 2022_summit_speedway" in (out / "experiment.yaml").read_text()
+    rows = read_simtrace(sorted((out / "training-simtrace").glob("*.csv"))[0])
+    assert float(rows[0]["track_len"]) == pytest.approx(25.17, abs=0.01)
+
+
 def test_cli_quickstart_compares_with_the_race_line_and_plots(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
