@@ -67,12 +67,22 @@ def _fmt(value: float | None) -> str:
 
 
 def _cmd_check_reward(args: argparse.Namespace) -> int:
+    from deepracer.config.resources import resolve
+    from deepracer.errors import ConfigError, RewardFunctionError
     from deepracer.rewards import load_reward_function
+    from deepracer.rewards.allowlist import console_rejections
     from deepracer.rewards.check import check_reward
 
     if args.steps < 2:
         raise DeepRacerError(f"--steps must be >= 2 (the first judged step is 2), got {args.steps}")
-    reward = load_reward_function(args.file)
+    try:
+        path = resolve("rewards", args.file)
+    except ConfigError as exc:
+        raise RewardFunctionError(str(exc)) from None
+    # Before loading: a file that imports what is not installed here still gets told.
+    for problem in console_rejections(path.read_text(encoding="utf-8", errors="replace")):
+        print(f"warning: {path}: DeepRacer on AWS would reject it: {problem}", file=sys.stderr)
+    reward = load_reward_function(path)
     track = get_track(args.track)
     report = check_reward(reward, track, steps_max=args.steps)
     print(f"reward function: {report.reward_name}")
@@ -105,7 +115,9 @@ def _add_check_reward(subparsers: Any) -> None:
             " (on the centre line, towards and past the borders, off the track, skewed"
             " and reversed, at several steering angles and speeds), with the params the"
             " simulator builds. Reports the reward range and the time per call; exits"
-            " with status 2 on the first invalid result."
+            " with status 2 on the first invalid result. Warns first about anything"
+            " DeepRacer on AWS would reject: imports other than math, random, numpy,"
+            " scipy and shapely, forbidden builtins and strings."
         ),
     )
     check.add_argument("file", metavar="FILE", help="reward file (or a shipped reward's name)")

@@ -235,6 +235,10 @@ def upload_experiment(
 ) -> dict[str, Any]:
     """Uploads an experiment's files, verified, with the manifest written last.
 
+    A reward file that DeepRacer on AWS would refuse (imports outside its allowlist,
+    forbidden builtins or strings; :mod:`deepracer.rewards.allowlist`) is uploaded as
+    it is, with one warning per reason through ``echo``.
+
     Returns:
         The manifest.
 
@@ -242,7 +246,12 @@ def upload_experiment(
         DeepRacerError: An invalid experiment (nothing is uploaded) or a failed upload
             (no manifest is written, so the upload never counts as complete).
     """
+    from deepracer.rewards.allowlist import console_rejections
+
     files = experiment_files(experiment, layout, region=region)
+    if echo is not None:
+        for problem in console_rejections(files[layout.reward_key].decode()):
+            echo(f"warning: {experiment.reward}: DeepRacer on AWS would reject it: {problem}")
     extra = {
         "experiment": experiment.name,
         "worlds": list(experiment.worlds),

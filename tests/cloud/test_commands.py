@@ -88,6 +88,21 @@ def test_shipped_tracks_go_by_name_and_a_users_track_travels(
     assert uploaded["worlds"] == ["my_track"]
 
 
+def test_upload_warns_about_a_reward_deepracer_on_aws_would_reject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reward = tmp_path / "reward.py"
+    reward.write_text("import json\n\n\ndef reward_function(params):\n    return 1.0\n")
+    assert cli(["upload", "quickstart", str(tmp_path / "store"), "--set", f"reward={reward}"]) == 0
+    err = capsys.readouterr().err
+    assert "DeepRacer on AWS would reject it: line 1: imports json" in err
+    assert (
+        (tmp_path / "store" / "custom_files" / "reward_function.py")
+        .read_text()
+        .startswith("import json")
+    )  # uploaded all the same: DRfC and our image accept it
+
+
 def test_under_moto_upload_launch_status_download_evaluate(
     mock_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -160,6 +160,21 @@ def test_any_track_name_trains_as_its_default_world(
     assert float(rows[0]["track_len"]) == pytest.approx(25.17, abs=0.01)
 
 
+def test_a_reward_importing_shapely_and_scipy_trains(tmp_path: Path) -> None:
+    reward = tmp_path / "geometry.py"
+    reward.write_text(
+        "from scipy.spatial.distance import euclidean\n"
+        "from shapely.geometry import LineString, Point\n\n\n"
+        "def reward_function(params):\n"
+        "    line = LineString(params['waypoints'])\n"
+        "    off = line.distance(Point(params['x'], params['y']))\n"
+        "    return 1.0 / (1.0 + off + euclidean([0, 0], [0, 0]))\n"
+    )
+    result = tiny_run(tmp_path / "run", f"reward={reward}")
+    assert result.episodes > 0
+    assert (tmp_path / "run" / "reward_function.py").read_text() == reward.read_text()
+
+
 def test_cli_quickstart_compares_with_the_race_line_and_plots(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
