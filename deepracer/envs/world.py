@@ -21,7 +21,7 @@ from pathlib import Path
 
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import available, resolve
-from deepracer.errors import ConfigError, DeepRacerError, suggest
+from deepracer.errors import ConfigError, TrackError, suggest
 
 __all__ = [
     "MATERIALS",
@@ -193,12 +193,19 @@ def load_world(name_or_path: str | Path) -> WorldConfig:
         if Path(text).suffix not in (".yaml", ".yml"):
             try:
                 return default_world(text)
-            except DeepRacerError:
-                pass
+            except TrackError:
+                if _names_a_track(text):
+                    raise  # the track exists but its route file is invalid: say why
         raise ConfigError(_unknown_world(text))
     data = load_yaml(path)
     data.setdefault("name", path.stem)
     return from_mapping(WorldConfig, data, source=str(path))
+
+
+def _names_a_track(text: str) -> bool:
+    from deepracer.tracks import list_tracks
+
+    return Path(text).is_file() or text in list_tracks()
 
 
 def _unknown_world(text: str) -> str:

@@ -116,3 +116,12 @@ def test_an_unknown_world_suggests_worlds_and_tracks() -> None:
         load_world("summit_speedway")
     with pytest.raises(ConfigError, match="no world file"):
         load_world("missing_world.yaml")
+
+
+def test_a_broken_route_file_is_named_not_called_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    np.save(tmp_path / "broken.npy", np.zeros((5, 3)))
+    monkeypatch.setenv("DEEPRACER_TRACKS_PATH", str(tmp_path))
+    with pytest.raises(TrackError, match=r"broken\.npy.*shape"):
+        load_world("broken")
