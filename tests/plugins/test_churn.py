@@ -36,6 +36,7 @@ from deepracer.plugins.churn.models import (
     rates,
     threshold_for_fallout,
 )
+from tests.cloud.conftest import guarded_mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "experiments" / "churn.yaml"
@@ -467,9 +468,9 @@ def test_endpoint_answers_are_parsed(body: bytes, content_type: str, expected: l
 
 
 def test_moto_canned_answer_is_a_clear_error(aws_env: None) -> None:
-    boto3 = pytest.importorskip("boto3")
-    moto = pytest.importorskip("moto")
-    with moto.mock_aws():
+    import boto3
+
+    with guarded_mock_aws():
         client = boto3.client("sagemaker-runtime", region_name="us-east-1")
         with pytest.raises(DeepRacerError, match=r"endpoint churn: the answer .* is not churn"):
             score_endpoint(client, "churn", np.ones((3, 2)), batch=10)
