@@ -12,7 +12,6 @@ import argparse
 import io
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +131,7 @@ def _cmd_tracks_list(args: argparse.Namespace) -> int:
     print(
         f"{len(entries)} tracks: {shipped} shipped AWS DeepRacer route files (licence and"
         f" source: {ROUTES_DIR / 'NOTICE'}), {sum(e['origin'] == BUILTIN for e in entries)}"
-        " built-in. Any name is a world: `world: <name>` in an experiment."
+        " built-in. Any name is a world: `worlds: [<name>]` in an experiment."
     )
     print("Generated tracks: generated-<seed> (any integer seed).")
     print(_search_path_note())
@@ -273,7 +272,7 @@ def add_tracks(subparsers: Any) -> None:
             f" and generated ones, and route files in the folders of {TRACKS_PATH_ENV}."
         ),
     )
-    actions = tracks.add_subparsers(dest="tracks_command", metavar="ACTION")
+    actions = tracks.add_subparsers(dest="tracks_command", metavar="ACTION", required=True)
     listing = actions.add_parser(
         "list",
         help="every track name with console name, length, width, direction, waypoints",
@@ -296,9 +295,3 @@ def add_tracks(subparsers: Any) -> None:
     )
     show.add_argument("--reverse", action="store_true", help="show the reversed direction")
     show.set_defaults(func=_cmd_tracks_show)
-    tracks.set_defaults(func=lambda _args: _help(tracks))
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
