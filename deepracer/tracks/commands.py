@@ -224,7 +224,8 @@ def plot_track(track: Track, *, title: str | None = None) -> bytes:
     ax.legend(loc="best", fontsize=8)
     if title is None:
         title = (
-            f"{track.name}{' (reversed)' if track.reverse else ''}: length"
+            f"{track.name}{f' - {label}' if (label := console_name(track.name)) else ''}"
+            f"{' (reversed)' if track.reverse else ''}\nlength"
             f" {stats['length']:.2f} m, width {stats['mean_width']:.2f} m"
             f" (min {stats['min_width']:.2f} m), {stats['direction']}"
         )

@@ -155,6 +155,24 @@ def test_tracks_show_route_file(
     assert out_file.read_bytes().startswith(PNG_SIGNATURE)
 
 
+@pytest.mark.parametrize(
+    ("name", "console", "direction"),
+    [
+        ("Straight_track", "Straight track", "open"),
+        ("2024_reinvent_champ_cw", "Forever Raceway (clockwise)", "CW"),
+        ("reInvent2019_wide_mirrored", "A to Z Speedway Mirrored", "CCW"),
+    ],
+)
+def test_tracks_show_a_shipped_track_by_name(
+    name: str, console: str, direction: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tracks", "show", name, "--out", str(tmp_path / "t.png")]) == 0
+    out = capsys.readouterr().out
+    assert f"console name:                 {console}\n" in out
+    assert f"direction:                    {direction}\n" in out
+    assert (tmp_path / "t.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
 def test_tracks_show_counts_dropped_segments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
