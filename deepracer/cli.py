@@ -7,10 +7,12 @@ on stderr and exit status 2, without a traceback; the message of a reward-functi
 error already carries the user's traceback.
 
 Commands:
-    deepracer tracks list: every resolvable track with its key figures.
+    deepracer tracks list [--grep PATTERN] [--json]: every track name (the 127 shipped
+        DeepRacer tracks, built-in, a user's own) with its console name and figures.
     deepracer tracks show NAME_OR_PATH [--out FILE.png] [--reverse]: figures and a plot.
     deepracer check-reward FILE [--track T] [--steps N]: call a reward function on
-        scripted poses all over a track and report the rewards.
+        scripted poses all over a track and report the rewards, after warning about
+        what DeepRacer on AWS would reject in the file.
     deepracer render RUN_OR_MODEL --out lap.gif|lap.mp4 [--world W] [--max-steps N]
         [--fps F] [--seed S] [--camera]: drive a trained model for one greedy episode
         and write a top-down video.
