@@ -35,7 +35,7 @@ import yaml
 
 from deepracer import __version__
 from deepracer.cloud.layout import CUSTOM_FILES_CHANNEL, ArtifactLayout
-from deepracer.cloud.storage import Storage, StorageError, upload_files
+from deepracer.cloud.storage import Storage, StorageError, download_prefix, upload_files
 from deepracer.config.loader import load_yaml, to_mapping
 from deepracer.config.resources import available, resolve
 from deepracer.errors import DeepRacerError
@@ -335,14 +335,11 @@ def download_run(
                 say(f"downloading {storage.url(archives[0])}")
                 _fetch_and_extract(storage, archives[0], staging)
             else:
-                prefix = key.rstrip("/") + "/" if key else ""
-                objects = storage.list(prefix)
-                if not objects:
+                say(f"downloading the files under {where}")
+                # Keys are checked before anything is written: one with '..', an empty
+                # part or an absolute path would land outside the run directory.
+                if not download_prefix(storage, key, staging, shown_as=run_dir):
                     raise StorageError(f"{where}: nothing stored there")
-                say(f"downloading {len(objects)} files from {where}")
-                for obj in objects:
-                    target = staging / obj.key[len(prefix) :]
-                    storage.get_file(obj.key, target)
         if not _is_run(staging):
             found = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
             raise DeepRacerError(

@@ -904,7 +904,9 @@ def verify_upload(storage: Storage, manifest_key: str) -> dict[str, Any]:
     return manifest
 
 
-def download_prefix(storage: Storage, prefix: str, dest: Path) -> builtins.list[Path]:
+def download_prefix(
+    storage: Storage, prefix: str, dest: Path, *, shown_as: Path | None = None
+) -> builtins.list[Path]:
     """Downloads every object under the folder ``prefix`` into ``dest``.
 
     Keys keep their path relative to ``prefix``; each file is written atomically.
@@ -914,6 +916,8 @@ def download_prefix(storage: Storage, prefix: str, dest: Path) -> builtins.list[
         storage: Where to read.
         prefix: A key folder (``''`` for everything); a trailing ``/`` is optional.
         dest: The local folder.
+        shown_as: The folder to name in messages, where ``dest`` is a staging folder
+            that will be renamed to it.
 
     Returns:
         The written files, in key order.
@@ -935,7 +939,7 @@ def download_prefix(storage: Storage, prefix: str, dest: Path) -> builtins.list[
         except StorageError:
             raise StorageError(
                 f"{storage.url(info.key)}: refusing to download a key that would land "
-                f"outside {dest}"
+                f"outside {shown_as or dest}"
             ) from None
         targets.append((info.key, dest.joinpath(*parts)))
     for key, path in targets:
