@@ -234,7 +234,6 @@ def _camera_view(camera_type: Any, env: Any, seed: int) -> Callable[[], Any]:
 def _cmd_render(args: argparse.Namespace) -> int:
     from collections.abc import Iterator
 
-    from deepracer.envs import RacingEnv
     from deepracer.rendering.topdown import TopDownRenderer
     from deepracer.rendering.video import VIDEO_SUFFIXES, write_video
 
@@ -246,14 +245,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if not args.fps > 0:
         raise DeepRacerError(f"--fps must be > 0, got {args.fps}")
     camera_type = _camera_type() if args.camera else None
-    from deepracer.evaluation.runs import check_policy, load_policy, resolve_model, run_setup
+    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
 
     model_path, run_dir = resolve_model(Path(args.run))
-    env_cfg, world, algorithm = run_setup(run_dir, args.world, args.max_steps)
+    setup = run_setup(run_dir, args.world, args.max_steps)
+    world = setup.world
+    model = load_policy(model_path, setup, run_dir)
     # The evaluation env of the run: its observation and actions, from the start line.
-    env = RacingEnv(env_cfg, render_mode="rgb_array")
-    model = load_policy(model_path, algorithm)
-    check_policy(model, env.config, model_path, run_dir)
+    # A video needs no reward, so the run's reward file is never imported here.
+    env = setup.env(scored=False, render_mode="rgb_array")
     # env.render() takes no arguments (gymnasium's API): a renderer of the same track
     # draws the camera view into the env's frames.
     inset = TopDownRenderer(env.track) if camera_type is not None else None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from deepracer.tracks.catalog import ROUTES_DIR
+from deepracer.trust import CONFIG_DIR_ENV
 
 CLOSED_TRACKS = (
     "reinvent_base",
@@ -16,6 +18,11 @@ CLOSED_TRACKS = (
     "Oval_track",
     "Bowtie_track",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs the suite creates are signed with a key of the suite's, not the user's."""
+    os.environ[CONFIG_DIR_ENV] = tempfile.mkdtemp(prefix="deepracer-test-config-")
 
 
 @pytest.fixture

@@ -134,12 +134,12 @@ def _launch_local(experiment: Any, args: argparse.Namespace) -> int:
                == "Continue" else " (checkpoint, then stop; --resume continues)")
         )  # fmt: skip
         return 0
-    from deepracer.training.commands import default_run_dir
+    from deepracer.training.rundir import run_dir_for
     from deepracer.training.trainer import train
 
-    out = Path(args.out) if args.out else default_run_dir(experiment.name)
-    _note(f"launching {experiment.name!r} locally: {len(worlds)} worker processes, into {out}")
-    result = train(experiment, out, argv=sys.argv, workers=True)
+    with run_dir_for(args.out, experiment.name) as out:
+        _note(f"launching {experiment.name!r} locally: {len(worlds)} worker processes, into {out}")
+        result = train(experiment, out, argv=sys.argv, workers=True)
     print_summary(result)
     return 0
 

@@ -217,8 +217,10 @@ def run_training(
     hyperparameters = _hyperparameters(paths, env)
     if (run_dir / "experiment.yaml").is_file():
         say(f"resuming {run_dir} from its last checkpoint (the job was interrupted)")
+        # The job's own run, restored from its checkpoint channel on a new machine:
+        # its reward file is the one the user uploaded for this job.
         result = train(None, run_dir, resume=True, argv=["deepracer-sagemaker", "train"],
-                       echo=say, workers=True)  # fmt: skip
+                       echo=say, workers=True, trust_reward=True)  # fmt: skip
     else:
         experiment = load_job_experiment(paths, hyperparameters)
         say(f"training {experiment.name!r} on {', '.join(experiment.worlds)} into {run_dir}")

@@ -32,14 +32,15 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from deepracer.config.loader import from_mapping
 from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.envs.racing_env import STATUS_DISPLAY_NAMES
 from deepracer.errors import DeepRacerError, TrackError
+from deepracer.evaluation.runs import add_trust_reward
 from deepracer.io import atomic_write_text
 from deepracer.logs import RecordSimtrace
 
@@ -121,6 +122,7 @@ def evaluate(
     penalty: float = 2.0,
     seed: int = 0,
     time_limit: float | None = None,
+    reward_function: Callable[[dict[str, Any]], Any] | None = None,
 ) -> list[TrialRecord]:
     """Runs greedy trials and writes ``evaluation_metrics.json`` and the simtrace.
 
@@ -135,6 +137,8 @@ def evaluate(
         time_limit: Time-trial mode: each trial drives continuous laps for this many
             seconds of simulated time [s] (the step cap follows from it); None = race
             mode, one lap per trial.
+        reward_function: Called instead of ``config.reward`` (the simtrace's reward
+            column), e.g. a stand-in for an untrusted run's reward file.
 
     Raises:
         DeepRacerError: ``time_limit`` is not > 0.
@@ -151,7 +155,10 @@ def evaluate(
     config = replace(
         config, start=replace(config.start, round_robin_advance=0.0, offset=0.0), episode=episode
     )
-    env = RecordSimtrace(RacingEnv(config), out / "evaluation-simtrace" / "0-iteration.csv")
+    env = RecordSimtrace(
+        RacingEnv(config, reward_function=reward_function),
+        out / "evaluation-simtrace" / "0-iteration.csv",
+    )
     records = []
     try:
         for trial in range(1, trials + 1):
@@ -221,7 +228,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from deepracer.evaluation.runs import check_policy, load_policy, resolve_model, run_setup
+    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
 
     for name in ("trials", "max_steps"):
         if getattr(args, name) < 1:
@@ -231,15 +238,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.time_limit is not None and not args.time_limit > 0:
         raise DeepRacerError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     model_path, run_dir = resolve_model(Path(args.run))
-    env_cfg, world, algorithm = run_setup(run_dir, args.world, args.max_steps)
-    config = from_mapping(EnvConfig, env_cfg, source=str(model_path))
-    policy = load_policy(model_path, algorithm)
-    check_policy(policy, config, model_path, run_dir)
+    setup = run_setup(run_dir, args.world, args.max_steps, trust_reward=args.trust_reward)
+    config, world = setup.config, setup.world
+    policy = load_policy(model_path, setup, run_dir)
+    note = setup.reward_note()
+    if note:
+        print(note)
     out = Path(args.out) if args.out else run_dir / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
     records = evaluate(
         policy,
         config,
         out,
+        reward_function=setup.reward_function(),
         trials=args.trials,
         resets=args.resets,
         penalty=args.off_track_penalty,
@@ -410,6 +420,7 @@ def add_evaluate(subparsers: Any) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="output folder (default: RUN/evaluations/<time>)")
+    add_trust_reward(parser, "compute rewards for the simtrace")
     parser.add_argument(
         "--no-raceline",
         action="store_true",

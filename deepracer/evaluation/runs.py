@@ -3,21 +3,27 @@
 Every failure is one :class:`~deepracer.errors.DeepRacerError` naming the file, the
 field and what was expected: a run directory without a model, a broken
 ``checkpoints/latest.json``, a missing or invalid ``model_metadata.json``, a model
-file that does not load, a model whose spaces differ from the run's metadata.
+file that does not load, a model whose weights do not fit the run's files.
+
+Nothing here runs code from a run directory unless it is trusted
+(:mod:`deepracer.trust`): models load as weights only, and an untrusted run's reward
+file is replaced by a stand-in.
 
 Contents:
     resolve_model: a run directory or a model file to ``(model file, run directory)``.
     latest_checkpoint: the model file ``checkpoints/latest.json`` names, if any.
-    run_setup: the env config, world and algorithm a run's model is driven with.
+    RunSetup, run_setup: how a run's model is driven (env, world, preset, reward).
     run_experiment: a run's experiment, pointed at the run's own reward and preset.
-    load_policy: load a stable-baselines3 model file.
-    check_policy: the model's action and observation spaces against the env's.
+    load_policy: a model file's weights in the network the run's files describe.
+    add_trust_reward: the ``--trust-reward`` option of the commands that read runs.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +32,12 @@ from deepracer.errors import DeepRacerError
 if TYPE_CHECKING:
     import gymnasium as gym
 
-    from deepracer.envs import EnvConfig
+    from deepracer.envs import EnvConfig, RacingEnv
+    from deepracer.training.presets import PresetConfig
 
 __all__ = [
-    "check_policy",
+    "RunSetup",
+    "add_trust_reward",
     "latest_checkpoint",
     "load_policy",
     "resolve_model",
@@ -115,36 +123,121 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return path
 
 
-def run_setup(run_dir: Path, world: str | None, max_steps: int) -> tuple[Any, str, str]:
-    """Returns the env config, world and algorithm to drive a run's model with.
+@dataclass(frozen=True)
+class RunSetup:
+    """How a run's model is driven: its env, world and preset, and whose reward runs.
 
-    A run directory written by ``deepracer train`` holds its experiment and
+    Attributes:
+        config: The evaluation env config (the run's observation, actions, world).
+        world: The world driven.
+        preset: The preset whose network the model has.
+        untrusted_reward: The reward file that will not be imported (a run this
+            machine did not create, without ``--trust-reward``); None when the env may
+            import ``config.reward``.
+        in_run: Whether the setup comes from the run's ``experiment.yaml`` (False: a
+            bare model file, driven with the quickstart's setting).
+    """
+
+    config: EnvConfig
+    world: str
+    preset: PresetConfig
+    untrusted_reward: Path | None
+    in_run: bool
+
+    def reward_function(self) -> Callable[[dict[str, Any]], float] | None:
+        """The stand-in reward for an untrusted run (always 0), else None."""
+        return None if self.untrusted_reward is None else _unscored
+
+    def env(self, *, scored: bool = True, **kwargs: Any) -> RacingEnv:
+        """Builds the env, with the stand-in reward where the run's may not run.
+
+        Args:
+            scored: False for a command that never reads rewards (render): the run's
+                reward file is then not imported even when trusted.
+            **kwargs: Passed to :class:`~deepracer.envs.RacingEnv`.
+        """
+        from deepracer.envs import RacingEnv
+
+        reward = self.reward_function() if scored else _unscored
+        return RacingEnv(self.config, reward_function=reward, **kwargs)
+
+    def reward_note(self) -> str | None:
+        """What to tell the user when the run's reward is not computed."""
+        if self.untrusted_reward is None:
+            return None
+        return (
+            f"note: rewards are not computed (reported as 0): {self.untrusted_reward} comes"
+            " from a run not created on this machine, or changed since, and importing it"
+            " would run its code; pass --trust-reward if you trust it"
+        )
+
+
+def _unscored(params: dict[str, Any]) -> float:
+    return 0.0
+
+
+def add_trust_reward(parser: Any, purpose: str) -> None:
+    """Adds ``--trust-reward`` to a command that reads run directories.
+
+    Args:
+        parser: The command's argparse parser.
+        purpose: What the command imports the reward for (help text).
+    """
+    parser.add_argument(
+        "--trust-reward",
+        action="store_true",
+        help=f"import the run's reward_function.py to {purpose} even if the run was not"
+        " created on this machine (it is the run's code: only for runs you trust)",
+    )
+
+
+_BARE_PRESETS = {"ppo": "quickstart_ppo", "sac": "sac_continuous"}
+"""The presets a model file outside a run directory is rebuilt with."""
+
+
+def run_setup(
+    run_dir: Path, world: str | None, max_steps: int, *, trust_reward: bool = False
+) -> RunSetup:
+    """Returns how to drive a run's model.
+
+    A run directory written by ``deepracer train`` holds its experiment, preset and
     model_metadata.json: the model is driven with exactly that observation and action
-    space. A bare model file gets the quickstart's setting (state observation, default
-    actions, PPO).
+    space. A bare model file gets the quickstart's setting (state observation, PPO),
+    with the actions of a model_metadata.json beside it (SAC if that file says so).
+
+    The run's reward file is imported only if :func:`deepracer.trust.run_is_trusted`
+    or ``trust_reward``; otherwise the env gets a stand-in reward of 0.
 
     Raises:
-        DeepRacerError: An invalid ``experiment.yaml``, or a missing or invalid
-            ``model_metadata.json``; the message names the file and the field.
+        DeepRacerError: An invalid ``experiment.yaml`` or preset, or a missing or
+            invalid ``model_metadata.json``; the message names the file and the field.
     """
-    from dataclasses import replace
+    from deepracer.config.loader import from_mapping
+    from deepracer.envs import EnvConfig
+    from deepracer.envs.model_metadata import load_model_metadata
+    from deepracer.training.experiment import env_config
+    from deepracer.training.presets import load_preset
+    from deepracer.trust import run_is_trusted
 
+    metadata_path = run_dir / "model_metadata.json"
     saved = run_dir / "experiment.yaml"
     if not saved.is_file():
         name = world or "oval"
-        config = {
+        data: dict[str, Any] = {
             "world": name,
             "observation": "state",
             "start": {"round_robin_advance": 0.0},
             "episode": {"max_steps": max_steps},
         }
-        return config, name, "ppo"
-    from deepracer.envs.model_metadata import load_model_metadata
-    from deepracer.training.experiment import env_config
-    from deepracer.training.presets import load_preset
-
+        algorithm = "ppo"
+        if metadata_path.is_file():
+            metadata = load_model_metadata(metadata_path)
+            data["action_space"] = metadata.action_space
+            algorithm = "sac" if metadata.training_algorithm == "sac" else "ppo"
+        config = from_mapping(EnvConfig, data, source=str(run_dir))
+        # Shipped files only: nothing of the folder's runs.
+        return RunSetup(config, name, load_preset(_BARE_PRESETS[algorithm]), None, False)
     experiment = run_experiment(run_dir)
-    metadata_path = run_dir / "model_metadata.json"
     if not metadata_path.is_file():
         raise DeepRacerError(
             f"{metadata_path}: missing; a run directory holds the model's action space"
@@ -154,7 +247,9 @@ def run_setup(run_dir: Path, world: str | None, max_steps: int) -> tuple[Any, st
     name = world or experiment.eval.world or experiment.worlds[0]
     env_cfg = env_config(experiment, name, action_space=metadata.action_space, evaluation=True)
     env_cfg = replace(env_cfg, episode=replace(env_cfg.episode, max_steps=max_steps))
-    return env_cfg, name, load_preset(experiment.preset).algorithm
+    trusted = trust_reward or run_is_trusted(run_dir)
+    untrusted = None if trusted else Path(experiment.reward)
+    return RunSetup(env_cfg, name, load_preset(experiment.preset), untrusted, True)
 
 
 def run_experiment(run_dir: Path) -> Any:
@@ -168,8 +263,6 @@ def run_experiment(run_dir: Path) -> Any:
     Raises:
         DeepRacerError: ``experiment.yaml`` is missing or invalid.
     """
-    from dataclasses import replace
-
     from deepracer.config.loader import load_yaml
     from deepracer.training.experiment import experiment_from_mapping
 
@@ -183,74 +276,162 @@ def run_experiment(run_dir: Path) -> Any:
     return replace(experiment, **changes)
 
 
-def load_policy(path: Path, algorithm: str) -> Any:
-    """Loads a stable-baselines3 PPO or SAC model from ``path``.
+_MAX_WEIGHTS = 1 << 30
+"""The largest ``policy.pth`` a model zip may hold [bytes]: our networks take a few MB."""
+
+
+def load_policy(path: Path, setup: RunSetup, run_dir: Path) -> Any:
+    """Loads a model's weights into the network the run's own files describe.
+
+    No code from the model file runs: stable-baselines3's ``load`` unpickles the
+    zip's ``data`` entry (cloudpickled schedules, spaces, classes), so a crafted model
+    could do anything. Instead the model is rebuilt from the run's preset for the
+    run's observation and action spaces (:func:`deepracer.training.presets.
+    build_model`), and only the zip's ``policy.pth`` is read, with torch's
+    weights-only unpickler, into it.
+
+    Args:
+        path: A stable-baselines3 model ``.zip``.
+        setup: The run's setup (:func:`run_setup`).
+        run_dir: The run directory, for messages.
+
+    Returns:
+        A PPO or SAC model whose ``predict`` drives the env of ``setup``.
 
     Raises:
-        DeepRacerError: stable-baselines3 is missing or the file is not such a model
-            (truncated, corrupt, or another algorithm's).
+        DeepRacerError: stable-baselines3 is missing, the file is not such a model
+            (truncated, corrupt, another algorithm's), or its weights do not fit the
+            run's files: the message says which file and what differs.
     """
+    import zipfile
+
     try:
-        from stable_baselines3 import PPO, SAC
+        import torch
     except ImportError:
         raise DeepRacerError(
             "loading a model needs stable-baselines3: pip install 'deepracer[train]'"
         ) from None
-    loader: Any = {"ppo": PPO, "sac": SAC}[algorithm]
+    algorithm = setup.preset.algorithm.upper()
+    expected = (
+        "expected a stable-baselines3 model .zip as `deepracer train` saves it (is the file"
+        " truncated or corrupt?)"
+    )
     try:
-        return loader.load(path, device="cpu")
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("policy.pth")
+            if info.file_size > _MAX_WEIGHTS:
+                raise DeepRacerError(
+                    f"{path}: policy.pth holds {info.file_size:,} bytes, more than any"
+                    f" network of ours ({_MAX_WEIGHTS:,}); {expected}"
+                )
+            raw = archive.read(info)
+        weights = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except DeepRacerError:
+        raise
     except Exception as exc:  # a zip of something else fails in many ways; all mean one thing
         raise DeepRacerError(
-            f"{path}: cannot load a {algorithm.upper()} model from it ({exc}); expected a"
-            " stable-baselines3 model .zip as `deepracer train` saves it (is the file"
-            " truncated or corrupt?)"
+            f"{path}: cannot load a {algorithm} model from it ({exc}); {expected}"
         ) from None
+    if not isinstance(weights, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+    ):
+        raise DeepRacerError(
+            f"{path}: cannot load a {algorithm} model from it (policy.pth holds no tensors"
+            f" by name); {expected}"
+        )
+    model = _blank_model(setup)
+    _check_weights(weights, model.policy.state_dict(), setup, path, run_dir)
+    model.policy.load_state_dict(weights)
+    model.policy.set_training_mode(False)
+    return model
 
 
-def check_policy(policy: Any, config: EnvConfig, model_path: Path, run_dir: Path) -> None:
-    """Checks that the model acts and observes in the spaces of the env it will drive.
+def _blank_model(setup: RunSetup) -> Any:
+    """The run's network, untrained, for the spaces of its env (no env is built)."""
+    import gymnasium as gym
 
-    Args:
-        policy: A loaded model with ``action_space`` and ``observation_space``.
-        config: The env config from :func:`run_setup`.
-        model_path: The model file, for messages.
-        run_dir: The run directory, for messages.
-
-    Raises:
-        DeepRacerError: The spaces differ: the message names ``model_metadata.json``
-            and ``action_space`` (or ``experiment.yaml`` and ``observation``), with
-            what it found and what the model expects.
-    """
     from deepracer.envs.action import make_action_type
     from deepracer.envs.observation import SensorConfigs, make_observation
+    from deepracer.training.presets import build_model
 
-    in_run = (run_dir / "experiment.yaml").is_file()
-    actions = make_action_type(config.action_space).space()
-    if actions != policy.action_space:
+    config = setup.config
+    sensors = SensorConfigs(state=config.state, lidar=config.lidar, camera=config.camera)
+
+    class Spaces(gym.Env[Any, Any]):
+        observation_space = make_observation(config.observation, sensors).space()
+        action_space = make_action_type(config.action_space).space()
+
+    # Rollout and replay buffers are sized by these; the network is not.
+    small = {"n_steps": 2, "batch_size": 2} if setup.preset.algorithm == "ppo" else {}
+    if setup.preset.algorithm == "sac":
+        small = {"buffer_size": 1, "learning_starts": 0}
+    preset = replace(
+        setup.preset, n_envs=1, hyperparameters={**setup.preset.hyperparameters, **small}
+    )
+    return build_model(preset, Spaces(), seed=0)
+
+
+_HEADS = ("action_net.weight", "action_net.bias", "log_std", "actor.mu.weight", "actor.mu.bias")
+"""The action head's weights: their shapes follow the action space."""
+
+
+def _check_weights(
+    weights: dict[str, Any], mine: dict[str, Any], setup: RunSetup, path: Path, run_dir: Path
+) -> None:
+    """Raises a DeepRacerError naming the run file that disagrees with the weights."""
+    algorithm = setup.preset.algorithm.upper()
+
+    def shape(tensors: dict[str, Any], key: str) -> tuple[int, ...] | None:
+        return tuple(tensors[key].shape) if key in tensors else None
+
+    # A head of another size or kind (discrete logits, Gaussian means and log_std) on
+    # the same body: the action space differs.
+    head_differs = any(shape(weights, k) != shape(mine, k) for k in _HEADS)
+    if head_differs and set(mine) - set(_HEADS) <= set(weights):
         source = (
             f"{run_dir / 'model_metadata.json'}: action_space"
-            if in_run
-            else f"{model_path}: outside a run directory the model is driven with the"
-            " default action_space, which"
+            if setup.in_run
+            else f"{path}: outside a run directory the model is driven with the"
+            " default action_space (or a model_metadata.json beside it), which"
         )
         raise DeepRacerError(
-            f"{source} has {_describe(actions)}, but the model {model_path} expects"
-            f" {_describe(policy.action_space)}; use the model_metadata.json its training"
-            " run wrote"
+            f"{source} has {_describe_actions(setup)}, but the model {path} expects"
+            f" {_head_description(weights)}; use the model_metadata.json its training run wrote"
         )
-    sensors = SensorConfigs(state=config.state, lidar=config.lidar, camera=config.camera)
-    observation = make_observation(config.observation, sensors).space()
-    if not _same_observation(observation, policy.observation_space):
+    if set(weights) != set(mine):
+        missing = sorted(set(mine) - set(weights)) or sorted(set(weights) - set(mine))
+        raise DeepRacerError(
+            f"{path}: cannot load a {algorithm} model from it: its weights belong to another"
+            f" network than the run's preset {setup.preset.network!r} (e.g. {missing[0]}:"
+            " another algorithm or network)"
+        )
+    differ = [k for k in mine if shape(weights, k) != shape(mine, k)]
+    if differ:
+        key = differ[0]
         source = (
-            f"{run_dir / 'experiment.yaml'}: observation {config.observation!r}"
-            if in_run
-            else f"{model_path}: outside a run directory the model is driven with the"
-            " state observation, which"
+            f"{run_dir / 'experiment.yaml'}: observation {setup.config.observation!r}"
+            if setup.in_run
+            else f"{path}: outside a run directory the model is driven with the state"
+            " observation, which"
         )
         raise DeepRacerError(
-            f"{source} gives {observation}, but the model {model_path} expects"
-            f" {policy.observation_space}"
+            f"{source} gives observations the model was not trained on: the model {path}"
+            f" expects {key} of shape {list(shape(weights, key) or ())}, this observation"
+            f" needs {list(shape(mine, key) or ())}"
         )
+
+
+def _head_description(weights: dict[str, Any]) -> str:
+    if "log_std" in weights or "actor.mu.weight" in weights:
+        return "a continuous action space (2 means: steering and speed)"
+    n = int(weights["action_net.weight"].shape[0]) if "action_net.weight" in weights else 0
+    return f"{n} discrete actions (Discrete({n}))"
+
+
+def _describe_actions(setup: RunSetup) -> str:
+    from deepracer.envs.action import make_action_type
+
+    return _describe(make_action_type(setup.config.action_space).space())
 
 
 def _describe(space: gym.Space[Any]) -> str:
@@ -259,32 +440,3 @@ def _describe(space: gym.Space[Any]) -> str:
         return f"{int(n)} discrete actions (Discrete({int(n)}))"
     shape = getattr(space, "shape", None)
     return f"a continuous action space ({space})" if shape else str(space)
-
-
-def _same_observation(env_space: Any, model_space: Any) -> bool:
-    """Whether a model trained on ``env_space`` has ``model_space``.
-
-    stable-baselines3 stores image spaces channel-first (it transposes the env's
-    height x width x channels frames), per key for a Dict space.
-    """
-    import gymnasium as gym
-    import numpy as np
-
-    if env_space == model_space:
-        return True
-    if isinstance(env_space, gym.spaces.Dict) and isinstance(model_space, gym.spaces.Dict):
-        return env_space.keys() == model_space.keys() and all(
-            _same_observation(env_space[k], model_space[k]) for k in env_space
-        )
-    if (
-        isinstance(env_space, gym.spaces.Box)
-        and isinstance(model_space, gym.spaces.Box)
-        and len(env_space.shape) == 3
-    ):
-        transposed = gym.spaces.Box(
-            low=np.transpose(env_space.low, (2, 0, 1)),
-            high=np.transpose(env_space.high, (2, 0, 1)),
-            dtype=env_space.dtype,
-        )
-        return bool(transposed == model_space)
-    return False

@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepracer.errors import DeepRacerError
+from deepracer.evaluation.runs import add_trust_reward
 from deepracer.io import atomic_write_bytes
 
 if TYPE_CHECKING:
     from deepracer.envs.model_metadata import ModelMetadata
+    from deepracer.evaluation.runs import RunSetup
     from deepracer.export.onnx_export import ExportCheck, OnnxPolicy
 
 __all__ = [
@@ -75,11 +77,13 @@ class LoadedRun:
         model_path: The model file (``best.zip`` of a run directory, or as given).
         run_dir: The run directory holding ``model_metadata.json``.
         algorithm: ``ppo`` or ``sac``.
-        model: The stable-baselines3 model (on the CPU).
-        metadata: The run's ``model_metadata.json``, checked against the model.
-        env_config: The run's evaluation env config, or None for a folder without
-            ``experiment.yaml`` (then no env observations are available).
+        model: The stable-baselines3 model (on the CPU), weights only.
+        metadata: The run's ``model_metadata.json``, which the model's weights fit.
+        setup: How the run's model is driven; ``setup.in_run`` is False for a folder
+            without ``experiment.yaml`` (then no env observations are available).
         observation_space: The env's observation space (the ONNX inputs).
+        reward_trusted: Whether the run's ``reward_function.py`` may go into the
+            archive: the run was created on this machine, or ``--trust-reward``.
     """
 
     model_path: Path
@@ -87,74 +91,33 @@ class LoadedRun:
     algorithm: str
     model: Any
     metadata: ModelMetadata
-    env_config: Any
+    setup: RunSetup
     observation_space: Any
+    reward_trusted: bool
 
 
-def _check_actions(metadata: ModelMetadata, action_space: Any, model_path: Path) -> None:
-    """Raises unless ``model_metadata.json`` describes the model's action space."""
-    from gymnasium import spaces
-
-    where = metadata.source
-    count = metadata.num_actions
-    if isinstance(action_space, spaces.Discrete):
-        n = int(action_space.n)
-        if count is None:
-            raise DeepRacerError(
-                f"{where}: action_space_type: expected discrete with {n} actions, because"
-                f" {model_path} chooses among {n} discrete actions; the file has continuous"
-                " ranges"
-            )
-        if count != n:
-            raise DeepRacerError(
-                f"{where}: action_space: expected {n} actions, because {model_path} chooses"
-                f" among {n}; the file lists {count}"
-            )
-        return
-    if isinstance(action_space, spaces.Box) and action_space.shape == (2,):
-        if count is not None:
-            raise DeepRacerError(
-                f"{where}: action_space_type: expected continuous, because {model_path}"
-                f" outputs a continuous [steering, speed] action; the file lists {count}"
-                " discrete actions"
-            )
-        return
-    raise DeepRacerError(
-        f"{model_path}: action space {action_space}: expected Discrete(n) or Box(2,)"
-    )
-
-
-def _same_observation(a: Any, b: Any) -> bool:
-    """Whether two observation spaces have the same keys, shapes and dtypes."""
-    from gymnasium import spaces
-
-    if isinstance(a, spaces.Dict) or isinstance(b, spaces.Dict):
-        if not (isinstance(a, spaces.Dict) and isinstance(b, spaces.Dict)):
-            return False
-        if list(a.spaces) != list(b.spaces):
-            return False
-        return all(_same_observation(a[k], b[k]) for k in a.spaces)
-    return bool(a.shape == b.shape and a.dtype == b.dtype)
-
-
-def load_run(target: Path) -> LoadedRun:
+def load_run(target: Path, *, trust_reward: bool = False) -> LoadedRun:
     """Loads a run's model (``best.zip`` first) and checks its files against it.
+
+    No code from the run runs: the model loads as weights only
+    (:func:`~deepracer.evaluation.runs.load_policy`) and the reward file is not imported.
 
     Args:
         target: A run directory that ``deepracer train`` wrote, or a model ``.zip``
             whose run directory (as :func:`~deepracer.evaluation.runs.resolve_model`
             finds it) has ``model_metadata.json``.
+        trust_reward: Put the run's ``reward_function.py`` into the archive even if
+            the run was not created on this machine.
 
     Raises:
         DeepRacerError: No model, an unloadable model file, a missing or invalid
             ``model_metadata.json``, one whose action space differs from the
             model's, or an experiment whose observation differs from the model's.
     """
-    from deepracer.envs import RacingEnv
     from deepracer.envs.model_metadata import load_model_metadata
     from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
     from deepracer.export.onnx_export import env_observation_space
-    from deepracer.training.networks import describe_observation
+    from deepracer.trust import run_is_trusted
 
     model_path, run_dir = resolve_model(target)
     metadata_path = run_dir / _METADATA
@@ -165,34 +128,19 @@ def load_run(target: Path) -> LoadedRun:
             " `deepracer actions generate --out`)"
         )
     metadata = load_model_metadata(metadata_path)
-    env_cfg, _, algorithm = run_setup(run_dir, None, 1000)
-    has_experiment = (run_dir / "experiment.yaml").is_file()
-    if not has_experiment:  # no preset names the algorithm; the metadata does
-        algorithm = "sac" if metadata.training_algorithm == "sac" else "ppo"
-    model = load_policy(model_path, algorithm)
-    _check_actions(metadata, model.action_space, model_path)
-    space = env_observation_space(model.observation_space)
-    if has_experiment:
-        env = RacingEnv(env_cfg)
-        try:
-            env_space = env.observation_space
-        finally:
-            env.close()
-        if not _same_observation(env_space, space):
-            raise DeepRacerError(
-                f"{run_dir / 'experiment.yaml'}: observation: the run's env gives"
-                f" {describe_observation(env_space)}, but {model_path} observes"
-                f" {describe_observation(space)}"
-            )
-        space = env_space
+    setup = run_setup(run_dir, None, 1000)
+    # The network is rebuilt for the actions of model_metadata.json: weights trained
+    # for other actions do not load (load_policy says which file disagrees).
+    model = load_policy(model_path, setup, run_dir)
     return LoadedRun(
         model_path=model_path,
         run_dir=run_dir,
-        algorithm=algorithm,
+        algorithm=setup.preset.algorithm,
         model=model,
         metadata=metadata,
-        env_config=env_cfg if has_experiment else None,
-        observation_space=space,
+        setup=setup,
+        observation_space=env_observation_space(model.observation_space),
+        reward_trusted=trust_reward or run_is_trusted(run_dir),
     )
 
 
@@ -202,11 +150,9 @@ def run_observations(run: LoadedRun, count: int, seed: int = 0) -> list[Any]:
     Empty when the run has no ``experiment.yaml`` (its env is unknown). Episodes
     restart when they end, with the next seed.
     """
-    from deepracer.envs import RacingEnv
-
-    if run.env_config is None or count < 1:
+    if not run.setup.in_run or count < 1:
         return []
-    env = RacingEnv(run.env_config)
+    env = run.setup.env(scored=False)  # observations need no reward
     observations: list[Any] = []
     try:
         obs, _ = env.reset(seed=seed)
@@ -316,16 +262,21 @@ def _write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
     }
     omitted: dict[str, str] = {}
     reward = run.run_dir / _REWARD
-    if reward.is_file():
-        members[_REWARD] = reward.read_bytes()
-    else:
+    if not reward.is_file():
         omitted[_REWARD] = f"{run.run_dir} has no {_REWARD}"
+    elif not run.reward_trusted:
+        omitted[_REWARD] = (
+            f"{reward} comes from a run not created on this machine (or changed since):"
+            " export --trust-reward puts it in"
+        )
+    else:
+        members[_REWARD] = reward.read_bytes()
     hyperparameters, why = _hyperparameters(run.run_dir)
     if hyperparameters is not None:
         members[_HYPERPARAMETERS] = hyperparameters
     else:
         omitted[_HYPERPARAMETERS] = why
-    observation = None if run.env_config is None else run.env_config.observation
+    observation = run.setup.config.observation if run.setup.in_run else None
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -357,7 +308,7 @@ def _write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
     return out, onnx_policy
 
 
-def export_run(target: Path, out: Path | None = None) -> Path:
+def export_run(target: Path, out: Path | None = None, *, trust_reward: bool = False) -> Path:
     """Writes a run's policy as ONNX with its DeepRacer files into one archive.
 
     Args:
@@ -365,6 +316,8 @@ def export_run(target: Path, out: Path | None = None) -> Path:
             it) or a model ``.zip`` (see :func:`load_run`).
         out: The archive path, ending in ``.tar.gz`` (default:
             ``RUN_DIR/export/<run name>.tar.gz``). Written atomically.
+        trust_reward: Include the run's ``reward_function.py`` even if the run was not
+            created on this machine.
 
     Returns:
         The archive path.
@@ -376,7 +329,8 @@ def export_run(target: Path, out: Path | None = None) -> Path:
     from deepracer.export.onnx_export import require_export_dependencies
 
     require_export_dependencies()
-    path, _ = _write_archive(load_run(Path(target)), Path(out) if out is not None else None)
+    run = load_run(Path(target), trust_reward=trust_reward)
+    path, _ = _write_archive(run, Path(out) if out is not None else None)
     return path
 
 
@@ -461,8 +415,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.check < 0:
         raise DeepRacerError(f"--check must be >= 0, got {args.check}")
     require_export_dependencies()
-    run = load_run(Path(args.run))
+    run = load_run(Path(args.run), trust_reward=args.trust_reward)
     out, onnx_policy = _write_archive(run, Path(args.out) if args.out else None)
+    if (run.run_dir / _REWARD).is_file() and not run.reward_trusted:
+        print(
+            f"note: {run.run_dir / _REWARD} is not in the archive: the run was not created"
+            " on this machine (or its reward file changed since); --trust-reward puts it in"
+        )
     with tarfile.open(out, mode="r:gz") as tar:
         names = tar.getnames()
     inputs = ", ".join(
@@ -511,4 +470,5 @@ def add_export(subparsers: Any) -> None:
         " (default 64; 0 skips)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
+    add_trust_reward(parser, "put it into the archive")
     parser.set_defaults(func=_cmd_export)

@@ -406,9 +406,23 @@ def run_experiment(
     Raises:
         DeepRacerError: The run directory is not empty, or the plugin reports bad input.
     """
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise DeepRacerError(f"{run_dir}: run directory exists and is not empty; choose another")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    from deepracer.training.rundir import RunLock, is_empty_run_dir
+
+    with RunLock(run_dir):
+        if not is_empty_run_dir(run_dir):
+            raise DeepRacerError(
+                f"{run_dir}: run directory exists and is not empty; choose another"
+            )
+        return _run_plugin(experiment, plugin, run_dir, argv, echo)
+
+
+def _run_plugin(
+    experiment: PluginExperiment,
+    plugin: Plugin,
+    run_dir: Path,
+    argv: Sequence[str] | None,
+    echo: Callable[[str], None] | None,
+) -> PluginResult:
     atomic_write_text(run_dir / "experiment.yaml", dump_plugin_experiment(experiment))
     atomic_write_text(
         run_dir / "command.txt", " ".join(argv if argv is not None else sys.argv) + "\n"

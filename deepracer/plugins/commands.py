@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 __all__ = ["add_plugin_commands"]
@@ -16,12 +15,15 @@ __all__ = ["add_plugin_commands"]
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from deepracer.plugins import load_plugin_experiment, run_experiment
-    from deepracer.training.commands import default_run_dir
+    from deepracer.training.rundir import run_dir_for
 
     experiment, plugin = load_plugin_experiment(args.experiment, args.set)
-    out = Path(args.out) if args.out else default_run_dir(experiment.name)
-    print(f"running {experiment.kind} experiment {experiment.name!r} into {out}", file=sys.stderr)
-    result = run_experiment(experiment, plugin, out, argv=sys.argv)
+    with run_dir_for(args.out, experiment.name) as out:
+        print(
+            f"running {experiment.kind} experiment {experiment.name!r} into {out}",
+            file=sys.stderr,
+        )
+        result = run_experiment(experiment, plugin, out, argv=sys.argv)
     shown = {k: v for k, v in result.metrics.items() if isinstance(v, int | float)}
     for key, value in shown.items():
         print(f"{key:<32} {value:.4g}" if isinstance(value, float) else f"{key:<32} {value}")

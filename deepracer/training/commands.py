@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from deepracer.errors import DeepRacerError
+from deepracer.evaluation.runs import add_trust_reward
+from deepracer.training.rundir import run_dir_for
 
-__all__ = ["add_quickstart", "add_train", "default_run_dir", "print_summary"]
-
-
-def default_run_dir(name: str) -> Path:
-    """``runs/<name>-<local time>``: where a run goes when no ``--out`` is given."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{name}-{stamp}"
+__all__ = ["add_quickstart", "add_train", "print_summary"]
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -34,14 +29,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 "--resume continues a run with its own saved experiment: give no experiment"
                 " file and no --set"
             )
-        result = train(None, Path(args.resume), resume=True, argv=sys.argv)
+        result = train(
+            None, Path(args.resume), resume=True, argv=sys.argv, trust_reward=args.trust_reward
+        )
     else:
         if not args.experiment:
             raise DeepRacerError("train: give an experiment file (or --resume RUN_DIR)")
         experiment = load_experiment(args.experiment, args.set)
-        out = Path(args.out) if args.out else default_run_dir(experiment.name)
-        print(f"training {experiment.name!r} into {out}", file=sys.stderr)
-        result = train(experiment, out, argv=sys.argv)
+        with run_dir_for(args.out, experiment.name) as out:
+            print(f"training {experiment.name!r} into {out}", file=sys.stderr)
+            result = train(experiment, out, argv=sys.argv)
     print_summary(result)
     return 0
 
@@ -68,6 +65,7 @@ def add_train(subparsers: Any) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override an experiment value (parsed as YAML); repeatable",
     )
+    add_trust_reward(parser, "resume a run that was not created on this machine")
     parser.set_defaults(func=_cmd_train)
 
 
@@ -76,9 +74,9 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     from deepracer.training.trainer import train
 
     experiment = load_experiment("quickstart", args.set)
-    out = Path(args.out) if args.out else default_run_dir("quickstart")
-    print(f"quickstart: training {experiment.name!r} into {out}", file=sys.stderr)
-    result = train(experiment, out, argv=sys.argv)
+    with run_dir_for(args.out, "quickstart") as out:
+        print(f"quickstart: training {experiment.name!r} into {out}", file=sys.stderr)
+        result = train(experiment, out, argv=sys.argv)
     print_summary(result)
     compare_and_plot(result)
     return 0
@@ -91,15 +89,13 @@ def compare_and_plot(result: Any) -> None:
     into the run directory.
     """
     from deepracer.analysis import analyze
-    from deepracer.config.loader import from_mapping
-    from deepracer.envs import EnvConfig
     from deepracer.evaluation.evaluate import top_speed
     from deepracer.evaluation.runs import run_setup
     from deepracer.raceline import raceline_for_world, write_csv
 
     out = result.run_dir
-    env_cfg, world, _ = run_setup(out, None, 1)
-    config = from_mapping(EnvConfig, env_cfg, source=str(out))
+    setup = run_setup(out, None, 1)
+    config, world = setup.config, setup.world
     line = raceline_for_world(world, vehicle=config.vehicle, v_max=top_speed(config))
     write_csv(line, out / "raceline.csv")
     laps = [t.lap_time for t in result.trials if t.lap_time is not None]

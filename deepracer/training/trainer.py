@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -68,7 +69,9 @@ from deepracer.training.experiment import (
 from deepracer.training.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.training.plots import training_plot
 from deepracer.training.presets import PresetConfig, build_model, load_preset
+from deepracer.training.rundir import RunLock, is_empty_run_dir
 from deepracer.training.runlog import EpisodeLogger, RunLog
+from deepracer.trust import run_is_trusted, sign_run
 
 __all__ = ["TrainResult", "run_model_metadata", "train"]
 
@@ -113,6 +116,7 @@ def train(
     argv: Sequence[str] | None = None,
     echo: Callable[[str], None] | None = None,
     workers: bool = False,
+    trust_reward: bool = False,
 ) -> TrainResult:
     """Trains (or resumes) one experiment into ``run_dir``.
 
@@ -125,6 +129,8 @@ def train(
         workers: Step each world's cars in its own worker process
             (:class:`~deepracer.training.workers.WorldWorkers`, state in
             ``workers.json``) instead of in this process; same trajectories.
+        trust_reward: Resume a run this machine did not create (:mod:`deepracer.trust`),
+            which imports its ``reward_function.py``.
 
     Raises:
         DeepRacerError: Bad input (experiment, files, run directory); checked before
@@ -132,11 +138,28 @@ def train(
         WorkerCrashed: A worker died and ``launch.failure_behavior`` says stop; a
             checkpoint was written first.
     """
-    import torch
-
     out = Path(run_dir)
     say = echo or (lambda line: print(line, file=sys.stderr, flush=True))
-    state = _prepare_run(out, experiment, resume=resume, argv=argv)
+    existed = out.exists()
+    # One writer per run: a second train or resume of it stops here, naming the pid.
+    with RunLock(out):
+        try:
+            state = _prepare_run(
+                out, experiment, resume=resume, argv=argv, say=say, trust_reward=trust_reward
+            )
+        except BaseException:
+            if not existed and is_empty_run_dir(out):  # bad input: leave nothing behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        return _start(out, state, say, workers=workers)
+
+
+def _start(
+    out: Path, state: dict[str, Any], say: Callable[[str], None], *, workers: bool
+) -> TrainResult:
+    """Builds the envs and the model of a prepared run and trains it."""
+    import torch
+
     experiment = state["experiment"]
     assert isinstance(experiment, ExperimentConfig)
     for world in dict.fromkeys([*experiment.worlds, experiment.eval.world or experiment.worlds[0]]):
@@ -255,19 +278,20 @@ def _train(
 
 
 def _prepare_run(
-    out: Path, experiment: ExperimentConfig | None, *, resume: bool, argv: Sequence[str] | None
+    out: Path,
+    experiment: ExperimentConfig | None,
+    *,
+    resume: bool,
+    argv: Sequence[str] | None,
+    say: Callable[[str], None],
+    trust_reward: bool,
 ) -> dict[str, Any]:
     """Validates everything and writes (or re-reads) the run's fixed files."""
     if resume:
-        saved = out / "experiment.yaml"
-        if not saved.is_file():
-            raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
-        import yaml
-
-        experiment = experiment_from_mapping(yaml.safe_load(saved.read_text()), source=str(saved))
+        experiment = _resumed_experiment(out, say, trust_reward=trust_reward)
     elif experiment is None:
         raise DeepRacerError("train: give an experiment file (or --resume RUN_DIR)")
-    elif out.exists() and any(out.iterdir()):
+    elif not is_empty_run_dir(out):
         raise DeepRacerError(
             f"{out}: run directory exists and is not empty; use --resume {out} to continue it"
             " or choose another --out"
@@ -301,6 +325,7 @@ def _prepare_run(
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "experiment.yaml", dump_experiment(experiment))
         reward.copy_source(out)
+        sign_run(out)  # created here: this machine may run its reward file later
         # The run keeps its preset too, so it evaluates and exports wherever it moves
         # (a run trained in a container names files that only the container has).
         atomic_write_text(out / RUN_PRESET, resolve("presets", experiment.preset).read_text())
@@ -315,6 +340,50 @@ def _prepare_run(
         "metadata": metadata,
         "checkpoint": checkpoint,
     }
+
+
+def _resumed_experiment(
+    out: Path, say: Callable[[str], None], *, trust_reward: bool
+) -> ExperimentConfig:
+    """The run's saved experiment, with its own reward and preset copies, if trusted.
+
+    Resuming imports the run's ``reward_function.py``: a run this machine did not
+    create needs ``trust_reward`` (then it is signed as this machine's from now on).
+    A reward file the experiment names that changed since the run started is
+    reported; the run goes on with the copy it started with.
+    """
+    from deepracer.config.loader import load_yaml
+    from deepracer.evaluation.runs import run_experiment
+
+    saved = out / "experiment.yaml"
+    if not saved.is_file():
+        raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
+    if not run_is_trusted(out):
+        if not trust_reward:
+            raise DeepRacerError(
+                f"{out}: not created on this machine (or its reward_function.py changed"
+                " since), and resuming imports that file, which runs its code; pass"
+                " --trust-reward if you trust it"
+            )
+        sign_run(out)
+    original = experiment_from_mapping(load_yaml(saved), source=str(saved)).reward
+    experiment: ExperimentConfig = run_experiment(out)
+    copy = Path(experiment.reward)
+    if not copy.is_file():
+        raise DeepRacerError(
+            f"{copy}: missing; a run keeps the reward function it trains with there and"
+            " resumes with it"
+        )
+    try:
+        changed = resolve("rewards", original).read_bytes() != copy.read_bytes()
+    except (DeepRacerError, OSError):
+        changed = False  # gone, or never on this machine: the copy is all there is
+    if changed:
+        say(
+            f"note: {original} changed since this run started; the run goes on with the"
+            f" reward it started with ({copy}). Start a new run to train the new one."
+        )
+    return experiment
 
 
 def run_model_metadata(

@@ -333,7 +333,7 @@ def test_observation_that_does_not_match_the_model_is_one_clear_error(
 def test_corrupt_model_is_one_clear_error(
     trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
-    from deepracer.evaluation.runs import load_policy
+    from deepracer.evaluation.runs import load_policy, run_setup
 
     run = copy_run(trained, tmp_path / "run")
     model = run / "best.zip"
@@ -345,29 +345,25 @@ def test_corrupt_model_is_one_clear_error(
     }[damage]
     model.write_bytes(broken)
     with pytest.raises(DeepRacerError, match=r"best\.zip: cannot load a PPO model"):
-        load_policy(model, "ppo")
+        load_policy(model, run_setup(run, None, 10), run)
     assert cli("evaluate", run) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {model}: cannot load a PPO model") and "corrupt" in err
 
 
-def test_model_of_another_algorithm_is_one_clear_error(trained: Path) -> None:
-    from deepracer.evaluation.runs import load_policy
+def test_model_of_another_algorithm_is_one_clear_error(trained: Path, tmp_path: Path) -> None:
+    from deepracer.evaluation.runs import load_policy, run_setup
 
-    with pytest.raises(DeepRacerError, match=r"cannot load a SAC model"):
-        load_policy(trained / "best.zip", "sac")
-
-
-def test_image_spaces_match_in_stable_baselines3_channel_first_form() -> None:
-    import gymnasium as gym
-
-    from deepracer.evaluation.runs import _same_observation
-
-    frames = gym.spaces.Box(0, 255, (120, 160, 1), dtype=np.uint8)
-    stored = gym.spaces.Box(0, 255, (1, 120, 160), dtype=np.uint8)
-    assert _same_observation(frames, stored)
-    assert _same_observation(
-        gym.spaces.Dict({"camera": frames}), gym.spaces.Dict({"camera": stored})
+    run = copy_run(trained, tmp_path / "run")
+    (run / "preset.yaml").write_text(
+        "algorithm: sac\nnetwork: mlp\nn_envs: 1\nhyperparameters: {}\n"
     )
-    assert not _same_observation(frames, gym.spaces.Box(0, 255, (2, 120, 160), dtype=np.uint8))
-    assert not _same_observation(frames, gym.spaces.Box(0, 1, (1, 120, 160), dtype=np.float32))
+    metadata = json.loads((run / "model_metadata.json").read_text())
+    metadata["action_space"] = {
+        "steering_angle": {"low": -30.0, "high": 30.0},
+        "speed": {"low": 0.5, "high": 3.0},
+    }
+    metadata["action_space_type"] = "continuous"
+    (run / "model_metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(DeepRacerError, match=r"cannot load a SAC model from it: its weights"):
+        load_policy(run / "best.zip", run_setup(run, None, 10), run)

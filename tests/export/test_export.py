@@ -216,9 +216,10 @@ def _rewrite_metadata(run: Path, action_space: Any) -> None:
 def test_metadata_with_another_action_count(runs: dict[str, Path], tmp_path: Path) -> None:
     run = _copy_run(runs["state"], tmp_path / "run")
     _rewrite_metadata(run, [{"steering_angle": 0, "speed": 1.0}] * 5)
-    with pytest.raises(DeepRacerError, match=r"action_space: expected 10 actions.*lists 5") as info:
+    expected = r"action_space has 5 discrete actions .* expects 10 discrete actions"
+    with pytest.raises(DeepRacerError, match=expected) as info:
         export_run(run)
-    assert str(run / "model_metadata.json") in str(info.value)
+    assert str(info.value).startswith(f"{run / 'model_metadata.json'}: ")
 
 
 def test_metadata_continuous_for_a_discrete_model(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -227,14 +228,16 @@ def test_metadata_continuous_for_a_discrete_model(runs: dict[str, Path], tmp_pat
         run,
         {"steering_angle": {"low": -30, "high": 30}, "speed": {"low": 0.5, "high": 3}},
     )
-    with pytest.raises(DeepRacerError, match="action_space_type: expected discrete with 10"):
+    expected = r"action_space has a continuous action space .* expects 10 discrete actions"
+    with pytest.raises(DeepRacerError, match=expected):
         export_run(run)
 
 
 def test_metadata_discrete_for_a_continuous_model(runs: dict[str, Path], tmp_path: Path) -> None:
     run = _copy_run(runs["continuous"], tmp_path / "run")
     _rewrite_metadata(run, [{"steering_angle": 0, "speed": 1.0}] * 3)
-    with pytest.raises(DeepRacerError, match="action_space_type: expected continuous"):
+    expected = r"action_space has 3 discrete actions .* expects a continuous action space"
+    with pytest.raises(DeepRacerError, match=expected):
         export_run(run)
 
 

@@ -262,6 +262,59 @@ def test_kill_9_then_resume_keeps_metrics_consistent(tmp_path: Path) -> None:
     assert not list(out.rglob(".*.tmp*"))
 
 
+def _train_command(*args: str) -> list[str]:
+    command = [sys.executable, "-m", "deepracer.cli", "train", "quickstart"]
+    for item in [f"preset={TINY_PPO}", *TINY, *args]:
+        command += ["--set", item]
+    return command
+
+
+def test_two_runs_started_in_the_same_second_get_two_directories(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Both claim runs/quickstart-<second>: the second one gets a "-2" directory.
+    children = [
+        subprocess.Popen(
+            _train_command(),
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for child in children:
+        _, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err[-2000:]
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2
+    for run in runs:
+        assert (run / "evaluation.json").is_file()
+        rows = json.loads((run / "training_metrics.json").read_text())["metrics"]
+        assert [r["episode"] for r in rows] == list(range(len(rows)))
+
+
+def test_resuming_a_run_that_is_training_names_the_pid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [*_train_command("train.total_timesteps=200000"), "--out", str(out)]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while not (out / "experiment.yaml").is_file():
+            assert child.poll() is None and time.time() < deadline, "training did not start"
+            time.sleep(0.05)
+        assert main(["train", "--resume", str(out)]) == 2
+        assert f"{out}: in use by pid {child.pid} " in capsys.readouterr().err
+        assert main(["train", "quickstart", "--out", str(out)]) == 2  # nor a new run there
+        assert f"in use by pid {child.pid}" in capsys.readouterr().err
+    finally:
+        child.kill()
+        child.wait()
+
+
 @pytest.mark.slow
 def test_full_quickstart_laps_three_of_three(tmp_path: Path) -> None:
     assert main(["quickstart", "--out", str(tmp_path / "run")]) == 0
