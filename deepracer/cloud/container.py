@@ -46,11 +46,11 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from deepracer.cloud.layout import CUSTOM_FILES_CHANNEL, EXPERIMENT_CHANNEL, EXPERIMENT_FILE
 from deepracer.errors import ConfigError, DeepRacerError
+from deepracer.rewards.loader import interrupt_by_signal
 
 __all__ = ["ContainerPaths", "main", "run_training"]
 
@@ -162,12 +162,6 @@ def load_job_experiment(paths: ContainerPaths, hyperparameters: dict[str, str]) 
     return experiment
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SageMaker stops a job (or a spot interruption takes the instance) with SIGTERM
-    # and a grace period: the trainer handles it as Ctrl-C and writes a checkpoint.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _with_metrics(say: Callable[[str], None], run_dir: Path) -> Callable[[str], None]:
     """Adds a metric line after each evaluation, for the job's MetricDefinitions."""
     from deepracer.cloud.sagemaker import format_metric_line
@@ -250,7 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _write_failure(paths, message)
         print(f"error: {message}", file=sys.stderr)
         return 2
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SageMaker stops a job (or a spot interruption takes the instance) with SIGTERM
+    # and a grace period: the trainer handles it as Ctrl-C and writes a checkpoint.
+    previous = signal.signal(signal.SIGTERM, interrupt_by_signal)
     try:
         run_training(paths)
     except KeyboardInterrupt:

@@ -57,6 +57,7 @@ from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import ConfigError, RewardFunctionError
 from deepracer.physics import step_batch
 from deepracer.rewards import REWARD_LIMIT, RewardFunction, load_reward_function
+from deepracer.rewards.loader import interrupted_since, sigint_count
 from deepracer.tracks import Track, TrackPoint, get_track
 
 __all__ = ["RacingVectorEnv"]
@@ -588,6 +589,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
     def _rewards(self, active: NDArray[np.bool_], steer_deg: FloatArray, speed: FloatArray) -> Any:
         if self.reward_function_batch is not None:
             params = self._batch_params(steer_deg, speed)
+            seen = sigint_count()
             try:
                 values = np.asarray(self.reward_function_batch(params), dtype=np.float64)
             except (TypeError, ValueError) as exc:
@@ -598,6 +600,14 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             except Exception as exc:
                 raise RewardFunctionError(
                     f"{self._reward_name}: reward_function_batch raised {type(exc).__name__}: {exc}"
+                ) from exc
+            except (SystemExit, KeyboardInterrupt) as exc:
+                if isinstance(exc, KeyboardInterrupt) and interrupted_since(seen):
+                    raise
+                raise RewardFunctionError(
+                    f"{self._reward_name}: reward_function_batch raised {type(exc).__name__}"
+                    " itself; it must return an array of rewards (exiting would end training"
+                    " without a model)"
                 ) from exc
             if values.shape != (self.num_envs,):
                 raise RewardFunctionError(

@@ -5,11 +5,19 @@ console runs unchanged: it is executed as its own module, ``reward_function`` is
 called on a copy of ``params`` (as the simapp's ``deepcopy``), and the result must be
 a finite number in [-1e5, 1e5], as in the simapp.
 
+A reward file that calls ``sys.exit()`` or raises ``KeyboardInterrupt`` itself, at
+import or in a call, gets a :class:`~deepracer.errors.RewardFunctionError` like any
+other exception: left alone they would end training with exit status 0 and no model.
+A real Ctrl-C (SIGINT) still stops training with a checkpoint; the two are told
+apart by counting SIGINTs (:func:`interrupted_since`).
+
 Contents:
     RewardFunction: a loaded, validating reward function.
     load_reward_function: a shipped name (``rewards/<name>.py``) or a path.
     copy_params: the cheap exact deep copy of a params dict.
     REWARD_LIMIT: the accepted magnitude.
+    sigint_count, interrupted_since: SIGINTs seen, to tell Ctrl-C from user code.
+    interrupt_by_signal: a handler for other stop signals, counted the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ import hashlib
 import importlib.util
 import math
 import numbers
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,9 +37,64 @@ from deepracer.config.resources import resolve
 from deepracer.errors import ConfigError, RewardFunctionError
 from deepracer.io import atomic_write_text
 
-__all__ = ["REWARD_LIMIT", "RewardFunction", "copy_params", "load_reward_function"]
+__all__ = [
+    "REWARD_LIMIT",
+    "RewardFunction",
+    "copy_params",
+    "interrupt_by_signal",
+    "interrupted_since",
+    "load_reward_function",
+    "sigint_count",
+]
 
 REWARD_LIMIT = 1e5
+_sigints = 0
+
+
+def _count_sigint(signum: int, frame: Any) -> None:
+    global _sigints
+    _sigints += 1
+    signal.default_int_handler(signum, frame)  # then KeyboardInterrupt, as Python does
+
+
+def interrupt_by_signal(signum: int, frame: Any) -> None:
+    """A signal handler that stops training like Ctrl-C (for SIGTERM, say).
+
+    It is counted as one, so a reward function running when it lands is not blamed.
+    """
+    global _sigints
+    _sigints += 1
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _watch_sigint() -> None:
+    """Counts SIGINTs from now on (main thread only, Python's own handler only)."""
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        signal.signal(signal.SIGINT, _count_sigint)
+
+
+def sigint_count() -> int:
+    """Returns how many SIGINTs arrived since a reward function was first created."""
+    return _sigints
+
+
+def interrupted_since(count: int) -> bool:
+    """Tells whether a KeyboardInterrupt since ``count`` may be a real Ctrl-C.
+
+    False only when SIGINTs are being counted and none arrived since
+    :func:`sigint_count` returned ``count``: that KeyboardInterrupt was raised by code.
+    Where they cannot be counted (another handler, a thread), every one counts as real.
+    """
+    return _sigints != count or signal.getsignal(signal.SIGINT) is not _count_sigint
+
+
+def _exit_message(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    return "raised KeyboardInterrupt itself (not Ctrl-C)"
 
 
 def copy_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,6 +145,7 @@ class RewardFunction:
         source_text: str | None = None,
         batch_function: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
+        _watch_sigint()
         self.function = function
         self.name = name
         self.source_text = source_text
@@ -103,8 +169,18 @@ class RewardFunction:
         if spec is None or spec.loader is None:
             raise RewardFunctionError(f"{path}: not a Python file")
         module = importlib.util.module_from_spec(spec)
+        _watch_sigint()
+        seen = _sigints
         try:
             spec.loader.exec_module(module)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt) and interrupted_since(seen):
+                raise
+            raise RewardFunctionError(
+                f"{path}: the reward file {_exit_message(exc)} while loading; a reward file"
+                f" defines reward_function(params) and must not end the program"
+                f"\n{_user_traceback(exc, path)}"
+            ) from exc
         except SyntaxError as exc:
             raise RewardFunctionError(
                 f"{path}:{exc.lineno}: syntax error in reward file: {exc.msg}"
@@ -136,12 +212,21 @@ class RewardFunction:
                 finite number in [-1e5, 1e5]. The message names the file and the step;
                 a user exception is chained, keeping its traceback.
         """
+        seen = _sigints
         try:
             value = self.function(copy_params(params))
         except Exception as exc:
             raise RewardFunctionError(
                 f"{self.name}: reward_function raised {type(exc).__name__}: {exc}"
                 f" at step {params.get('steps')}\n{_user_traceback(exc, Path(self.name))}"
+            ) from exc
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt) and interrupted_since(seen):
+                raise  # a real Ctrl-C: training stops with a checkpoint
+            raise RewardFunctionError(
+                f"{self.name}: reward_function {_exit_message(exc)} at step"
+                f" {params.get('steps')}; it must return a number (exiting would end"
+                f" training without a model)\n{_user_traceback(exc, Path(self.name))}"
             ) from exc
         if isinstance(value, numbers.Real):
             reward = float(value)

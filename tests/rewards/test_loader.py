@@ -205,3 +205,87 @@ def test_copy_params_is_a_deep_copy() -> None:
         "closest_waypoints": [0, 1],
         "objects_location": [[1, 2]],
     }
+
+
+# -- rewards that try to end the program ------------------------------------------------
+
+
+def _write(tmp_path: Path, body: str, name: str = "exits.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body).lstrip())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("import sys\nsys.exit(3)\n", r"the reward file called sys\.exit\(3\) while loading"),
+        ("raise KeyboardInterrupt\n", r"raised KeyboardInterrupt itself \(not Ctrl-C\) while"),
+    ],
+)
+def test_a_reward_file_that_exits_while_loading_is_an_error(
+    tmp_path: Path, body: str, match: str
+) -> None:
+    path = _write(tmp_path, body)
+    with pytest.raises(RewardFunctionError, match=match) as info:
+        load_reward_function(path)
+    assert str(info.value).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    ("statement", "match"),
+    [
+        ("sys.exit()", r"reward_function called sys\.exit\(None\) at step 2"),
+        ("sys.exit('done')", r"reward_function called sys\.exit\('done'\) at step 2"),
+        ("raise KeyboardInterrupt", r"raised KeyboardInterrupt itself \(not Ctrl-C\) at step 2"),
+    ],
+)
+def test_a_reward_that_exits_in_a_call_is_an_error(
+    tmp_path: Path, statement: str, match: str
+) -> None:
+    path = _write(tmp_path, f"import sys\n\n\ndef reward_function(params):\n    {statement}\n")
+    reward = load_reward_function(path)
+    with pytest.raises(RewardFunctionError, match=match) as info:
+        reward({"steps": 2})
+    assert str(info.value).startswith(str(path)) and "line 5" in str(info.value)
+
+
+def test_a_real_ctrl_c_during_a_reward_call_still_interrupts(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        import os, signal, time
+
+
+        def reward_function(params):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the reward runs
+            time.sleep(5)
+            return 1.0
+        """,
+    )
+    reward = load_reward_function(path)
+    with pytest.raises(KeyboardInterrupt):
+        reward({"steps": 2})
+
+
+def test_a_batched_reward_that_exits_is_an_error(tmp_path: Path) -> None:
+    from deepracer.envs.vector import RacingVectorEnv
+
+    path = _write(
+        tmp_path,
+        """
+        import sys
+
+
+        def reward_function(params):
+            return 1.0
+
+
+        def reward_function_batch(params):
+            sys.exit(0)
+        """,
+    )
+    env = RacingVectorEnv(2, {"world": "oval", "reward": str(path)})
+    env.reset(seed=0)
+    with pytest.raises(RewardFunctionError, match="reward_function_batch raised SystemExit"):
+        env.step([2, 2])

@@ -262,6 +262,30 @@ def test_kill_9_then_resume_keeps_metrics_consistent(tmp_path: Path) -> None:
     assert not list(out.rglob(".*.tmp*"))
 
 
+@pytest.mark.parametrize("where", ["import", "call"])
+def test_a_reward_that_calls_sys_exit_fails_train_upload_and_check_reward(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    reward = tmp_path / "quits.py"
+    body = "    sys.exit(0)\n    return 1.0\n" if where == "call" else "    return 1.0\n"
+    top = "sys.exit(0)\n" if where == "import" else ""
+    reward.write_text(f"import sys\n{top}\n\ndef reward_function(params):\n{body}")
+    said = "called sys.exit(0)"
+    out = tmp_path / "run"
+    args = ["train", "quickstart", "--out", str(out), "--set", f"reward={reward}"]
+    for item in [f"preset={TINY_PPO}", *TINY]:
+        args += ["--set", item]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"error: {reward}" in err and said in err
+    assert not (out / "model.zip").exists()
+    assert main(["check-reward", str(reward)]) == 2
+    assert said in capsys.readouterr().err
+    if where == "import":  # upload reads the reward's source by loading it
+        assert main(["upload", "quickstart", str(tmp_path / "s"), "--set", f"reward={reward}"]) == 2
+        assert said in capsys.readouterr().err
+
+
 def _train_command(*args: str) -> list[str]:
     command = [sys.executable, "-m", "deepracer.cli", "train", "quickstart"]
     for item in [f"preset={TINY_PPO}", *TINY, *args]:
