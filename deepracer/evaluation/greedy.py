@@ -10,6 +10,7 @@ Contents:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +63,7 @@ def run_trials(
     trials: int = 3,
     seed: int = 0,
     simtrace: Path | None = None,
+    deadline: float | None = None,
 ) -> list[TrialResult]:
     """Runs greedy trials of ``policy``.
 
@@ -71,6 +73,9 @@ def run_trials(
         trials: Number of trials.
         seed: Seeds the action noise of the trials.
         simtrace: Write the trials' simtrace CSV here.
+        deadline: A ``time.perf_counter()`` value (a time budget's end): a trial
+            running then ends with status ``time_up`` and no further trial starts, so
+            fewer than ``trials`` results may come back.
     """
     env: Any = RacingEnv(config)
     if simtrace is not None:
@@ -78,15 +83,21 @@ def run_trials(
     results = []
     try:
         for trial in range(trials):
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
             obs, info = env.reset(seed=seed + trial)
             path = [(info["params"]["x"], info["params"]["y"])]
+            cut = False
             while True:
                 action, _ = policy.predict(obs, deterministic=True)
                 obs, _, terminated, truncated, info = env.step(action)
                 path.append((info["params"]["x"], info["params"]["y"]))
                 if terminated or truncated:
                     break
-            status = info["episode_status"]
+                if deadline is not None and time.perf_counter() >= deadline:
+                    cut = True
+                    break
+            status = "time_up" if cut else info["episode_status"]
             results.append(
                 TrialResult(
                     trial=trial + 1,

@@ -18,6 +18,8 @@ Contents:
     REWARD_LIMIT: the accepted magnitude.
     sigint_count, interrupted_since: SIGINTs seen, to tell Ctrl-C from user code.
     interrupt_by_signal: a handler for other stop signals, counted the same way.
+    SlowRewardWarning, SLOW_REWARD_MS: a reward whose calls take too long.
+    current_reward_call: the reward call in progress, for a heartbeat.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ import importlib.util
 import math
 import numbers
 import signal
+import statistics
 import threading
+import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,8 +44,11 @@ from deepracer.io import atomic_write_text
 
 __all__ = [
     "REWARD_LIMIT",
+    "SLOW_REWARD_MS",
     "RewardFunction",
+    "SlowRewardWarning",
     "copy_params",
+    "current_reward_call",
     "interrupt_by_signal",
     "interrupted_since",
     "load_reward_function",
@@ -48,7 +56,23 @@ __all__ = [
 ]
 
 REWARD_LIMIT = 1e5
+SLOW_REWARD_MS = 10.0
+"""A reward call slower than this (median) gets a :class:`SlowRewardWarning` [ms]."""
+_TIMED_CALLS = 64
 _sigints = 0
+_clock = time.perf_counter
+_in_call: list[RewardFunction | None] = [None]
+"""The reward function whose call is running in this process (its ``_since``: start)."""
+
+
+class SlowRewardWarning(UserWarning):
+    """A reward function is slow enough to dominate training time."""
+
+
+def current_reward_call() -> tuple[str, float] | None:
+    """Returns ``(reward name, seconds running)`` of a reward call in progress here."""
+    call = _in_call[0]
+    return None if call is None else (call.name, _clock() - call._since)
 
 
 def _count_sigint(signum: int, frame: Any) -> None:
@@ -150,6 +174,8 @@ class RewardFunction:
         self.name = name
         self.source_text = source_text
         self.batch_function = batch_function
+        self._durations: list[float] | None = []  # None once warned
+        self._since = 0.0  # when the call in progress started
 
     @classmethod
     def from_file(cls, path: str | Path) -> RewardFunction:
@@ -213,6 +239,8 @@ class RewardFunction:
                 a user exception is chained, keeping its traceback.
         """
         seen = _sigints
+        self._since = started = _clock()
+        _in_call[0] = self
         try:
             value = self.function(copy_params(params))
         except Exception as exc:
@@ -228,6 +256,13 @@ class RewardFunction:
                 f" {params.get('steps')}; it must return a number (exiting would end"
                 f" training without a model)\n{_user_traceback(exc, Path(self.name))}"
             ) from exc
+        finally:
+            _in_call[0] = None
+        durations = self._durations
+        if durations is not None:
+            durations.append(_clock() - started)
+            if len(durations) >= _TIMED_CALLS:
+                self._check_speed(durations)
         if isinstance(value, numbers.Real):
             reward = float(value)
             if math.isfinite(reward) and -REWARD_LIMIT <= reward <= REWARD_LIMIT:
@@ -236,6 +271,21 @@ class RewardFunction:
             f"{self.name}: reward_function returned {value!r} ({type(value).__name__}) at step"
             f" {params.get('steps')}; expected a finite number in [-1e5, 1e5]"
         )
+
+    def _check_speed(self, durations: list[float]) -> None:
+        """Warns once if the median of a window of calls is slower than SLOW_REWARD_MS."""
+        median = 1000.0 * statistics.median(durations)
+        durations.clear()
+        if median > SLOW_REWARD_MS:
+            self._durations = None
+            warnings.warn(
+                f"{self.name}: reward_function takes {median:.0f} ms per call (median of"
+                f" {_TIMED_CALLS} calls), more than {SLOW_REWARD_MS:g} ms: training cannot"
+                f" pass {1000.0 / median:.0f} steps/s per car; move work out of the call"
+                " (compute what does not depend on params once, at import)",
+                SlowRewardWarning,
+                stacklevel=3,
+            )
 
     def copy_source(self, directory: str | Path, filename: str = "reward_function.py") -> Path:
         """Writes the function's source into ``directory`` atomically; returns the path.

@@ -21,6 +21,7 @@ Contents:
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ def _to_action(actions: Any, steering: float, speed: float) -> Any:
 
 
 def expert_dataset(
-    configs: list[EnvConfig], steps: int, seed: int = 0
+    configs: list[EnvConfig], steps: int, seed: int = 0, *, deadline: float | None = None
 ) -> tuple[list[Any], list[Any], dict[str, float]]:
     """Drives the race-line expert and records ``(observation, action)`` pairs.
 
@@ -69,6 +70,8 @@ def expert_dataset(
             one episode at a time, with their noise and start positions.
         steps: Pairs to record in total.
         seed: Seeds the envs.
+        deadline: A ``time.perf_counter()`` value: recording stops there with fewer
+            pairs (the time budget's end).
 
     Returns:
         ``(observations, actions, stats)``; stats hold ``episodes``, ``laps`` and
@@ -99,6 +102,9 @@ def expert_dataset(
             driver.reset()
             episodes += 1
             while len(observations) < steps:
+                if _expired(deadline):
+                    steps = len(observations)
+                    break
                 action = _to_action(actions, *driver.command(env.car_state))
                 observations.append(obs)
                 labels.append(action)
@@ -126,6 +132,7 @@ def clone(
     epochs: int,
     batch_size: int = 256,
     seed: int = 0,
+    deadline: float | None = None,
 ) -> float:
     """Fits ``model.policy`` to the expert's actions by maximum likelihood.
 
@@ -136,6 +143,8 @@ def clone(
         epochs: Passes over the data.
         batch_size: Mini-batch size.
         seed: Seeds the shuffling.
+        deadline: A ``time.perf_counter()`` value: fitting stops there (between
+            mini-batches).
 
     Returns:
         The share of observations on which the greedy policy now picks the expert's
@@ -154,6 +163,8 @@ def clone(
     for _ in range(epochs):
         order = rng.permutation(count)
         for start in range(0, count, batch_size):
+            if _expired(deadline):
+                break
             index = order[start : start + batch_size]
             obs_tensor = _batch(policy, observations, index)
             act_tensor = torch.as_tensor(target[index], device=policy.device)
@@ -175,6 +186,10 @@ def clone(
             else:
                 agreed += int((np.abs(chosen - target[index]).max(axis=1) <= 0.1).sum())
     return agreed / max(count, 1)
+
+
+def _expired(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() >= deadline
 
 
 def _batch(policy: Any, observations: list[Any], index: np.ndarray) -> Any:

@@ -34,10 +34,13 @@ Contents:
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -60,6 +63,7 @@ from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.evaluation import TrialResult, run_trials
 from deepracer.io import atomic_write_text
 from deepracer.rewards import load_reward_function
+from deepracer.rewards.loader import current_reward_call
 from deepracer.training.experiment import (
     ExperimentConfig,
     dump_experiment,
@@ -187,10 +191,68 @@ def _start(
         )
     else:
         vec_env = _make_vec_env(experiment, metadata.action_space, n_envs, log)
+    heartbeat = Heartbeat(say)
     try:
-        return _train(experiment, out, preset, metadata, vec_env, log, checkpoint, say)
+        with warnings.catch_warnings(), heartbeat:
+            # A slow reward is said where the progress lines go, once, as a warning line.
+            warnings.showwarning = lambda message, *_: say(f"warning: {message}")
+            return _train(
+                experiment, out, preset, metadata, vec_env, log, checkpoint, say, heartbeat
+            )
     finally:
         vec_env.close()
+
+
+class Heartbeat:
+    """Says that training is alive when nothing new has happened for a while.
+
+    A slow or stuck reward function, or a long evaluation, otherwise looks like a hung
+    program. A daemon thread checks once a second; when no step has been reported
+    through :meth:`beat` for ``every`` seconds it says so, naming the reward call in
+    progress in this process and how long it has run.
+    """
+
+    def __init__(self, say: Callable[[str], None], every: float = 15.0) -> None:
+        self.say = say
+        self.every = every
+        self.doing = "training"
+        self.last = time.perf_counter()
+        self._told = -math.inf  # when it last said something
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self, now: float, doing: str = "training") -> None:
+        """Records progress at ``now`` (a ``time.perf_counter()`` value)."""
+        self.last = now
+        self.doing = doing
+
+    def check(self, now: float) -> None:
+        """Says something if nothing was recorded for ``every`` seconds (and not yet)."""
+        quiet = now - self.last
+        if quiet < self.every or now - self._told < self.every:
+            return
+        self._told = now
+        call = current_reward_call()
+        detail = (
+            f"; {call[0]} has been in one reward_function call for {call[1]:.0f} s"
+            if call is not None and call[1] >= 1.0
+            else ""
+        )
+        self.say(f"still {self.doing}: nothing new for {quiet:.0f} s{detail}")
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.check(time.perf_counter())
+
+    def __enter__(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._run, name="deepracer-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _train(
@@ -202,6 +264,7 @@ def _train(
     log: RunLog,
     checkpoint: dict[str, Any] | None,
     say: Callable[[str], None],
+    heartbeat: Heartbeat,
 ) -> TrainResult:
     """Learns, evaluates and writes the run's final files; the caller closes ``vec_env``."""
     from deepracer.training.workers import WorkerCrashed
@@ -210,10 +273,10 @@ def _train(
     vec_env.seed(seed)
     model = _make_model(experiment, preset, vec_env, out, checkpoint, seed)
     callback = _RunCallback(
-        experiment, out, log, metadata.action_space, checkpoint, say, preset.algorithm
+        experiment, out, log, metadata.action_space, checkpoint, say, preset.algorithm, heartbeat
     )
     if checkpoint is None and experiment.train.imitation_steps > 0:
-        _imitate(model, experiment, metadata.action_space, say)
+        _imitate(model, experiment, metadata.action_space, say, callback.deadline)
     remaining = experiment.train.total_timesteps - (checkpoint["timesteps"] if checkpoint else 0)
     started = time.perf_counter()
     if remaining > 0:
@@ -243,13 +306,20 @@ def _train(
     # Like the console, evaluate the best checkpoint (by mean greedy progress, then lap
     # time), not whatever the last update left.
     final = _load_model(preset, out / "best.zip") if (out / "best.zip").is_file() else model
+    heartbeat.beat(time.perf_counter(), "evaluating the best model")
     trials = run_trials(
         final,
         eval_config,
         trials=experiment.eval.trials,
         seed=experiment.train.seed + 1_000_000,
         simtrace=out / "evaluation-simtrace" / "0-iteration.csv",
+        deadline=callback.deadline,
     )
+    if len(trials) < experiment.eval.trials:
+        say(
+            f"final evaluation cut short by train.max_minutes: {len(trials)} of"
+            f" {experiment.eval.trials} trials"
+        )
     steps_done = int(model.num_timesteps) - (checkpoint["timesteps"] if checkpoint else 0)
     result = TrainResult(
         run_dir=out,
@@ -455,14 +525,27 @@ def _make_vec_env(experiment: ExperimentConfig, action_space: Any, n_envs: int, 
     return DummyVecEnv([factory(i) for i in range(n_envs)])
 
 
-def _imitate(model: Any, experiment: ExperimentConfig, action_space: Any, say: Any) -> None:
+def _imitate(
+    model: Any,
+    experiment: ExperimentConfig,
+    action_space: Any,
+    say: Any,
+    deadline: float | None,
+) -> None:
     """Clones the race-line driver into the fresh model (time counts as training)."""
     from deepracer.training.imitation import clone, expert_dataset
 
     cfg = experiment.train
     configs = [env_config(experiment, w, action_space=action_space) for w in experiment.worlds]
-    observations, actions, stats = expert_dataset(configs, cfg.imitation_steps, cfg.seed)
-    agreement = clone(model, observations, actions, epochs=cfg.imitation_epochs, seed=cfg.seed)
+    observations, actions, stats = expert_dataset(
+        configs, cfg.imitation_steps, cfg.seed, deadline=deadline
+    )
+    if not observations:
+        say("imitation skipped: train.max_minutes reached before the expert drove")
+        return
+    agreement = clone(
+        model, observations, actions, epochs=cfg.imitation_epochs, seed=cfg.seed, deadline=deadline
+    )
     say(
         f"imitation: {len(observations):,} steps of the race-line driver"
         f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes, mean lap"
@@ -516,8 +599,10 @@ class _RunCallback(BaseCallback):
         checkpoint: dict[str, Any] | None,
         say: Callable[[str], None],
         algorithm: str,
+        heartbeat: Heartbeat,
     ) -> None:
         super().__init__(verbose=0)
+        self.heartbeat = heartbeat
         self.experiment = experiment
         self.out = out
         self.log = log
@@ -545,15 +630,21 @@ class _RunCallback(BaseCallback):
         self.started = time.perf_counter()
         self.last_print = self.started
         self.stopped_by = "steps"
+        limit = cfg.max_minutes
+        # The budget's end on this clock: training, evaluations and the final trials
+        # all stop there (a resumed run has already spent previous_seconds of it).
+        self.deadline = (
+            None if limit is None else self.started + 60.0 * limit - self.previous_seconds
+        )
 
     # SB3 hooks ---------------------------------------------------------------------------
 
     def _on_step(self) -> bool:
-        limit = self.experiment.train.max_minutes
-        if limit is not None and self._elapsed() >= 60.0 * limit:
+        now = time.perf_counter()
+        self.heartbeat.beat(now)
+        if self.deadline is not None and now >= self.deadline:
             self.stopped_by = "time"
             return False
-        now = time.perf_counter()
         if now - self.last_print >= 2.0:
             self.last_print = now
             self._progress()
@@ -604,12 +695,21 @@ class _RunCallback(BaseCallback):
                 old.unlink()
 
     def _evaluate(self) -> None:
+        self.heartbeat.beat(time.perf_counter(), "evaluating")
         trials = run_trials(
             self.model,
             self.eval_config,
             trials=self.experiment.train.eval_trials,
             seed=self.experiment.train.seed + 500_000 + len(self.evaluations),
+            deadline=self.deadline,
         )
+        if len(trials) < self.experiment.train.eval_trials:
+            self.say(
+                f"evaluation at {self.num_timesteps} steps cut short by train.max_minutes:"
+                f" {len(trials)} of {self.experiment.train.eval_trials} trials"
+            )
+            if not trials:
+                return
         laps = [t.lap_time for t in trials if t.lap_time is not None]
         entry = {
             "timesteps": self.num_timesteps,

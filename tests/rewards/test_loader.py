@@ -289,3 +289,45 @@ def test_a_batched_reward_that_exits_is_an_error(tmp_path: Path) -> None:
     env.reset(seed=0)
     with pytest.raises(RewardFunctionError, match="reward_function_batch raised SystemExit"):
         env.step([2, 2])
+
+
+# -- slow rewards -----------------------------------------------------------------------
+
+
+def test_a_slow_reward_is_warned_about_once_naming_the_file(tmp_path: Path) -> None:
+    from deepracer.rewards.loader import SlowRewardWarning
+
+    path = _write(
+        tmp_path,
+        "import time\n\n\ndef reward_function(params):\n    time.sleep(0.012)\n    return 1.0\n",
+        name="slow.py",
+    )
+    reward = load_reward_function(path)
+    with pytest.warns(SlowRewardWarning) as caught:
+        for _ in range(200):
+            reward({"steps": 2})
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(f"{path}: reward_function takes 1") and "median of 64" in message
+
+
+def test_a_fast_reward_is_not_warned_about(tmp_path: Path) -> None:
+    import warnings
+
+    reward = RewardFunction(lambda params: 1.0, name="fast")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(500):
+            reward({"steps": 2})
+
+
+def test_the_reward_call_in_progress_is_known(tmp_path: Path) -> None:
+    from deepracer.rewards.loader import current_reward_call
+
+    seen: list[object] = []
+    reward = RewardFunction(lambda params: seen.append(current_reward_call()) or 1.0, name="r")
+    assert current_reward_call() is None
+    reward({"steps": 2})
+    assert current_reward_call() is None
+    (call,) = seen
+    assert isinstance(call, tuple) and call[0] == "r" and 0 <= call[1] < 1

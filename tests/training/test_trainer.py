@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -284,6 +285,41 @@ def test_a_reward_that_calls_sys_exit_fails_train_upload_and_check_reward(
     if where == "import":  # upload reads the reward's source by loading it
         assert main(["upload", "quickstart", str(tmp_path / "s"), "--set", f"reward={reward}"]) == 2
         assert said in capsys.readouterr().err
+
+
+def test_the_time_budget_holds_through_evaluations(tmp_path: Path) -> None:
+    said: list[str] = []
+    config = load_experiment(
+        "quickstart",
+        [*TINY, f"preset={TINY_PPO}", "train.total_timesteps=100000", "train.max_minutes=0.0002"],
+    )
+    result = train(config, tmp_path / "run", argv=["pytest"], echo=said.append)
+    assert result.stopped_by == "time" and result.trials == []
+    assert any("final evaluation cut short by train.max_minutes: 0 of 2" in s for s in said)
+    assert result.timesteps < 2048  # not one more rollout once the budget was spent
+
+
+def test_the_heartbeat_says_what_runs_when_nothing_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepracer.rewards import loader
+    from deepracer.training.trainer import Heartbeat
+
+    said: list[str] = []
+    beat = Heartbeat(said.append, every=15.0)
+    beat.beat(100.0)
+    beat.check(110.0)
+    assert said == []
+    running = SimpleNamespace(name="rewards/slow.py", _since=time.perf_counter() - 7.0)
+    monkeypatch.setattr(loader, "_in_call", [running])
+    beat.check(116.0)
+    assert said == [
+        "still training: nothing new for 16 s; rewards/slow.py has been in one reward_function"
+        " call for 7 s"
+    ]
+    beat.check(120.0)  # said 4 s ago: not again yet
+    beat.beat(121.0, "evaluating")
+    monkeypatch.setattr(loader, "_in_call", [None])
+    beat.check(140.0)
+    assert said[1:] == ["still evaluating: nothing new for 19 s"]
 
 
 def _train_command(*args: str) -> list[str]:
