@@ -26,6 +26,13 @@ __all__ = ["DATA_KINDS", "DataKind", "available", "data_dir", "resolve"]
 DataKind = Literal["envs", "presets", "actions", "rewards", "experiments"]
 DATA_KINDS: tuple[DataKind, ...] = ("envs", "presets", "actions", "rewards", "experiments")
 
+_NOUNS = {
+    "envs": "a world file",
+    "presets": "a preset file",
+    "actions": "an action space file",
+    "rewards": "a reward file",
+    "experiments": "an experiment file",
+}
 _SUFFIXES: dict[str, tuple[str, ...]] = {
     "envs": (".yaml", ".yml"),
     "presets": (".yaml", ".yml"),
@@ -76,6 +83,11 @@ def resolve(kind: DataKind, name: str | Path) -> Path:
     path = Path(name).expanduser()
     if path.is_file():
         return path
+    if path.exists():
+        raise ConfigError(
+            f"{path}: not a regular file (a directory, device or pipe); expected"
+            f" {_NOUNS[kind]} ({', '.join(_SUFFIXES[kind])})"
+        )
     folder = data_dir(kind)
     stem = path.stem if path.suffix in _SUFFIXES[kind] else path.name
     if path.parent == Path(".") or path.parent == Path(""):

@@ -141,6 +141,9 @@ def world_file(name_or_path: str | Path) -> Path | None:
 
     None means :func:`load_world` would give a track's default world (or fail).
     """
+    path = Path(name_or_path)
+    if path.suffix == ".npy":
+        return None  # a route file's path: its track's default world
     try:
         return resolve("envs", name_or_path)
     except ConfigError:

@@ -271,6 +271,13 @@ def load_experiment(name_or_path: str | Path, overrides: Sequence[str] = ()) -> 
     """
     path = resolve("experiments", name_or_path)
     data = load_yaml(path)
+    if not data:
+        # Every key has a default, so an empty file would train something nobody chose.
+        raise ConfigError(
+            f"{path}: the experiment file is empty; an experiment names at least its"
+            " worlds, observation, action_space, reward and preset (see"
+            " experiments/quickstart.yaml)"
+        )
     apply_overrides(data, overrides, source=str(path))
     data.setdefault("name", path.stem)
     if isinstance(data.get("worlds"), str):

@@ -104,6 +104,8 @@ def test_any_track_name_is_a_world() -> None:
     assert world.surface.material == "base" and world.surface.friction == 0.5
     assert (world.noise.steering_std, world.noise.speed_std) == (0.01, 0.1)
     assert "RL Speedway" in world.description
+    by_path = load_world(str(ROUTES_DIR / "reInvent2019_wide.npy"))
+    assert by_path.name == "reInvent2019_wide" and "A to Z Speedway" in by_path.description
     # A world file of the same name wins over the track's default world.
     assert world_file("reinvent_base") is not None
     assert load_world("reinvent_base").description.startswith("re:Invent 2018")
