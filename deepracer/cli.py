@@ -438,7 +438,7 @@ def _cmd_actions_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_actions_validate(args: argparse.Namespace) -> int:
-    from deepracer.envs.model_metadata import load_model_metadata
+    from deepracer.envs.model_metadata import duplicate_actions, load_model_metadata
 
     meta = load_model_metadata(args.file)
     size = f"{meta.num_actions} discrete actions" if meta.num_actions else "continuous"
@@ -446,6 +446,8 @@ def _cmd_actions_validate(args: argparse.Namespace) -> int:
         f"{meta.source}: valid ({size}, {meta.training_algorithm}, sensor"
         f" {', '.join(meta.sensor)}, version {meta.version})"
     )
+    for line in duplicate_actions(meta):
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

@@ -17,6 +17,7 @@ Contents:
     write_model_metadata: write one atomically, as pretty JSON.
     model_metadata_dict: the JSON layout of a metadata file, without validating.
     range_warnings: what the simulator would clip in an action space.
+    duplicate_actions: the commands a discrete action space lists twice.
     generate_seed_style: the seed notebook's generator (min/max/resolution grids).
     generate_console_style: DeepRacer on AWS's generator (levels up to a maximum).
     CAMERA_SENSORS, LIDAR_SENSORS, NEURAL_NETWORKS, TRAINING_ALGORITHMS,
@@ -61,6 +62,7 @@ __all__ = [
     "TOP_LEVEL_KEYS",
     "TRAINING_ALGORITHMS",
     "ModelMetadata",
+    "duplicate_actions",
     "generate_console_style",
     "generate_seed_style",
     "load_model_metadata",
@@ -468,6 +470,27 @@ def range_warnings(action_space: Sequence[Mapping[str, Any]]) -> list[str]:
             f" clipped to ±{MAX_STEERING_DEG:g} by the simulator"
         )
     return lines
+
+
+def duplicate_actions(metadata: ModelMetadata) -> list[str]:
+    """Returns one line per command a discrete action space lists more than once.
+
+    Duplicates are valid, but the policy spreads its probability over copies of one
+    command and the console shows them as different actions.
+    """
+    if not isinstance(metadata.action_space, list):
+        return []
+    seen: dict[tuple[float, float], list[int]] = {}
+    for i, action in enumerate(metadata.action_space):
+        key = (float(action["steering_angle"]), float(action["speed"]))
+        seen.setdefault(key, []).append(i)
+    return [
+        f"{metadata.source}: action_space: actions {', '.join(map(str, indices))} are the same"
+        f" command (steering {steer:g} deg, speed {speed:g} m/s); the policy splits its"
+        " choice between them"
+        for (steer, speed), indices in seen.items()
+        if len(indices) > 1
+    ]
 
 
 # -- generators ---------------------------------------------------------------------

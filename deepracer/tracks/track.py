@@ -8,6 +8,7 @@ Contents:
     Track: an immutable track with the queries the simulator and reward params use.
     TrackPoint: everything the reward params need about one point on a track.
     load_route_file: read and validate a route file into a Track.
+    MIN_ROAD_WIDTH: the narrowest road a route file may have.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ from deepracer.errors import TrackError
 from deepracer.tracks.geometry import Polyline, points_in_ring, signed_area
 from deepracer.tracks.index import RoadGrid, SegmentGrid
 
-__all__ = ["Track", "TrackPoint", "load_route_file"]
+__all__ = ["MIN_ROAD_WIDTH", "Track", "TrackPoint", "load_route_file"]
 
 FloatArray = NDArray[np.float64]
+MIN_ROAD_WIDTH = 0.05
+"""The narrowest road a route file may have at a waypoint [m]. The AWS tracks are at
+least 0.60 m wide; a road below 5 cm (borders that coincide, a broken generator) leaves
+no room for the car, whose wheels are 0.16 m apart."""
 
 
 class TrackPoint(NamedTuple):
@@ -170,6 +175,15 @@ class Track:
             step = np.diff(arr[:, 0:2], axis=0)
             keep = np.concatenate(([True], (step != 0.0).any(axis=1)))
             arr = arr[keep]
+        widths = np.hypot(arr[:, 2] - arr[:, 4], arr[:, 3] - arr[:, 5])
+        narrow = np.flatnonzero(widths < MIN_ROAD_WIDTH)
+        if narrow.size:
+            raise TrackError(
+                f"{where}: rows {narrow[:10].tolist()} have a road"
+                f" {float(widths[narrow[0]]):.3g} m wide (inner and outer border"
+                f" {'coincide' if widths[narrow[0]] == 0 else 'almost meet'}); a car needs at"
+                f" least {MIN_ROAD_WIDTH:g} m: every episode would end off track at once"
+            )
         min_rows = 4 if np.array_equal(arr[0], arr[-1]) else 3
         if len(arr) < min_rows:
             raise TrackError(

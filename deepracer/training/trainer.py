@@ -54,6 +54,7 @@ from deepracer.config.resources import resolve
 from deepracer.envs import RacingEnv, load_world
 from deepracer.envs.model_metadata import (
     ModelMetadata,
+    duplicate_actions,
     load_model_metadata,
     observation_to_sensors,
     write_model_metadata,
@@ -368,6 +369,9 @@ def _prepare_run(
         )
     preset = load_preset(experiment.preset)
     metadata = load_model_metadata(experiment.action_space)
+    if not resume:
+        for line in duplicate_actions(metadata):
+            say(f"warning: {line}")
     if preset.algorithm == "sac" and metadata.action_space_type != "continuous":
         raise ConfigError(
             f"{experiment.action_space}: preset {experiment.preset!r} uses SAC, which needs a"

@@ -159,3 +159,27 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
 def test_actions_without_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["actions"]) == 2
     assert "generate" in capsys.readouterr().err
+
+
+def test_duplicate_actions_are_valid_but_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "twice.json"
+    actions = [
+        {"steering_angle": 0, "speed": 1.0},
+        {"steering_angle": 30, "speed": 1.0},
+        {"steering_angle": 0.0, "speed": 1},
+        {"steering_angle": 30, "speed": 1.0},
+        {"steering_angle": -30, "speed": 2.0},
+    ]
+    path.write_text(json.dumps({"action_space": actions}))
+    assert main(["actions", "validate", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"warning: {path}: action_space: actions 0, 2 are the same command (steering 0 deg,"
+        " speed 1 m/s); the policy splits its choice between them",
+        f"warning: {path}: action_space: actions 1, 3 are the same command (steering 30 deg,"
+        " speed 1 m/s); the policy splits its choice between them",
+    ]
+    assert main(["actions", "validate", "console_default"]) == 0
+    assert capsys.readouterr().err == ""

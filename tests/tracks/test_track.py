@@ -192,3 +192,24 @@ def test_single_point_fast_paths_agree_with_shapely(name: str) -> None:
         where = track.locate(p)
         assert where.s == pytest.approx(centre.project(Point(p)), abs=1e-9)
         assert where.distance_from_center == pytest.approx(centre.distance(Point(p)), abs=1e-9)
+
+
+@pytest.mark.parametrize(("squeeze", "words"), [(0.0, "coincide"), (0.02, "almost meet")])
+def test_a_road_without_room_for_the_car_is_refused(
+    tmp_path: Path, squeeze: float, words: str
+) -> None:
+    rows = np.array(get_track("oval").waypoints_array)
+    pinched = rows.copy()
+    for i in (7, 8):  # both borders onto the centre line, +- squeeze / 2
+        centre, inner, outer = rows[i, 0:2], rows[i, 2:4], rows[i, 4:6]
+        toward = (outer - inner) / np.linalg.norm(outer - inner)
+        pinched[i, 2:4] = centre - toward * squeeze / 2
+        pinched[i, 4:6] = centre + toward * squeeze / 2
+    np.save(tmp_path / "pinched.npy", pinched)
+    with pytest.raises(TrackError, match=rf"pinched\.npy: rows \[7, 8\] have a road .* {words}"):
+        load_route_file(tmp_path / "pinched.npy")
+    zero = rows.copy()
+    zero[:, 2:4] = zero[:, 0:2]
+    zero[:, 4:6] = zero[:, 0:2]
+    with pytest.raises(TrackError, match=r"a car needs at least 0\.05 m"):
+        Track.from_array(zero, name="zero")

@@ -322,6 +322,16 @@ def test_the_heartbeat_says_what_runs_when_nothing_moves(monkeypatch: pytest.Mon
     assert said[1:] == ["still evaluating: nothing new for 19 s"]
 
 
+def test_training_warns_about_duplicate_actions(tmp_path: Path) -> None:
+    actions = tmp_path / "twice.json"
+    entries = [{"steering_angle": a, "speed": 1.0} for a in (-30, 0, 30, 0)]
+    actions.write_text(json.dumps({"action_space": entries}))
+    said: list[str] = []
+    config = load_experiment("quickstart", [*TINY, f"preset={TINY_PPO}", f"action_space={actions}"])
+    train(config, tmp_path / "run", argv=["pytest"], echo=said.append)
+    assert f"warning: {actions}: action_space: actions 1, 3 are the same command" in said[0]
+
+
 def _train_command(*args: str) -> list[str]:
     command = [sys.executable, "-m", "deepracer.cli", "train", "quickstart"]
     for item in [f"preset={TINY_PPO}", *TINY, *args]:
