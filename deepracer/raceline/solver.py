@@ -419,6 +419,7 @@ def optimise_line(
     best: tuple[float, FloatArray] | None = None
     candidates: dict[str, tuple[float, float]] = {}
     for attempt in range(12):
+        _check_room(track, corridor, lo, hi, margin, tightened)
         problem = _Problem(corridor, limits, lo, hi, knot_spacing)
         starts: dict[str, FloatArray]
         if best is None:
@@ -465,6 +466,37 @@ def optimise_line(
 
 
 _BOUND_SLACK = 1e-3  # [m]
+_MIN_ROOM = 0.02
+"""The narrowest corridor a line is searched in [m]: less, and the spline's knot
+bounds cross (scipy refuses them) or the line has nowhere to go."""
+
+
+def _check_room(
+    track: Track,
+    corridor: Corridor,
+    lo: FloatArray,
+    hi: FloatArray,
+    margin: float,
+    tightened: NDArray[np.bool_],
+) -> None:
+    """Raises TrackError where the bounds leave a line no room."""
+    room = hi - lo
+    k = int(np.argmin(room))
+    if room[k] >= _MIN_ROOM:
+        return
+    width = float(corridor.left[k] + corridor.right[k])
+    x, y = corridor.center[k]
+    why = (
+        "the exact wheel check closed it"
+        if tightened[k]
+        else f"the rear axle may pass each border by half the wheel track less the"
+        f" margin ({margin:g} m)"
+    )
+    raise TrackError(
+        f"{track.name}: no room for a race line near x {x:.2f}, y {y:.2f}: the road is"
+        f" {width:.2f} m wide there and {why}, which leaves {max(float(room[k]), 0.0):.3f} m"
+        + ("; lower --margin" if margin > 0 else "")
+    )
 
 
 def lower_bound_length(corridor: Corridor, vehicle: VehicleParams, dt: float) -> float:

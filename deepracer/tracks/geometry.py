@@ -9,6 +9,7 @@ Contents:
     Polyline: an open or closed polyline with arc-length projection and interpolation.
     points_in_ring: even-odd point-in-polygon test against one closed ring.
     signed_area: the shoelace area of a ring (positive when counter-clockwise).
+    first_crossing: two segments of a polyline that cross, if any.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Polyline", "points_in_ring", "signed_area"]
+__all__ = ["Polyline", "first_crossing", "points_in_ring", "signed_area"]
 
 FloatArray = NDArray[np.float64]
 
@@ -147,3 +148,52 @@ def signed_area(ring: ArrayLike) -> float:
     v = np.asarray(ring, dtype=np.float64)
     x, y = v[:, 0], v[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def first_crossing(points: ArrayLike, *, closed: bool) -> tuple[int, int] | None:
+    """Returns the first pair of segments ``(i, j)``, ``i < j``, that cross or touch.
+
+    Neighbouring segments share a vertex and are not compared (nor the last and the
+    first of a closed polyline). Zero-length segments must have been dropped.
+
+    Args:
+        points: (M, 2) vertices; a closed polyline repeats its first vertex at the end.
+        closed: Whether the last segment joins the first.
+
+    Returns:
+        ``(i, j)`` of segments ``points[i] -> points[i + 1]`` and ``points[j] ->
+        points[j + 1]``; None for a simple polyline.
+    """
+    v = np.asarray(points, dtype=np.float64)
+    a, b = v[:-1], v[1:]
+    n = len(a)
+    i, j = np.triu_indices(n, k=2)
+    if closed:
+        keep = ~((i == 0) & (j == n - 1))
+        i, j = i[keep], j[keep]
+
+    def orient(p: FloatArray, q: FloatArray, r: FloatArray) -> FloatArray:
+        cross = (q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (
+            r[:, 0] - p[:, 0]
+        )
+        return np.asarray(np.sign(cross))
+
+    def within(p: FloatArray, q: FloatArray, r: FloatArray) -> NDArray[np.bool_]:
+        # r lies in the bounding box of p-q (used where the three are collinear).
+        return np.asarray(
+            (np.minimum(p[:, 0], q[:, 0]) <= r[:, 0])
+            & (r[:, 0] <= np.maximum(p[:, 0], q[:, 0]))
+            & (np.minimum(p[:, 1], q[:, 1]) <= r[:, 1])
+            & (r[:, 1] <= np.maximum(p[:, 1], q[:, 1]))
+        )
+
+    p1, p2, q1, q2 = a[i], b[i], a[j], b[j]
+    o1, o2 = orient(p1, p2, q1), orient(p1, p2, q2)
+    o3, o4 = orient(q1, q2, p1), orient(q1, q2, p2)
+    hit = (o1 * o2 < 0) & (o3 * o4 < 0)
+    hit |= (o1 == 0) & within(p1, p2, q1)
+    hit |= (o2 == 0) & within(p1, p2, q2)
+    hit |= (o3 == 0) & within(q1, q2, p1)
+    hit |= (o4 == 0) & within(q1, q2, p2)
+    found = np.flatnonzero(hit)
+    return None if found.size == 0 else (int(i[found[0]]), int(j[found[0]]))

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepracer.errors import TrackError
-from deepracer.tracks.geometry import Polyline, points_in_ring, signed_area
+from deepracer.tracks.geometry import Polyline, first_crossing, points_in_ring, signed_area
 from deepracer.tracks.index import RoadGrid, SegmentGrid
 
 __all__ = ["MIN_ROAD_WIDTH", "Track", "TrackPoint", "load_route_file"]
@@ -190,6 +190,7 @@ class Track:
                 f"{where}: a track needs at least 3 distinct points, got {len(arr)} rows"
                 + (" after dropping zero-length segments" if sanitize else "")
             )
+        _check_simple(arr, where)
         return cls(arr, name=name, source=where, reverse=reverse)
 
     def reversed(self) -> Track:
@@ -451,3 +452,34 @@ def load_route_file(path: str | Path, *, sanitize: bool = True, reverse: bool = 
     return Track.from_array(
         data, name=path.stem, source=str(path), sanitize=sanitize, reverse=reverse
     )
+
+
+def _check_simple(rows: FloatArray, where: str) -> None:
+    """Raises TrackError if the centre line or a border crosses itself.
+
+    A DeepRacer track is a simple loop (or an open strip): the road is the polygon
+    between the borders, and a figure-eight has no inside and outside for it.
+    """
+    # shapely (GEOS) tells simple lines apart in a fraction of a millisecond; only a
+    # line that is not simple is searched for its crossing, to name it.
+    from shapely.geometry import LinearRing, LineString
+
+    closed = bool(np.array_equal(rows[0], rows[-1]))
+    for columns, what in ((slice(0, 2), "centre line"), (slice(2, 4), "inner border"),
+                          (slice(4, 6), "outer border")):  # fmt: skip
+        points = rows[:, columns]
+        keep = np.concatenate(([True], (np.diff(points, axis=0) != 0.0).any(axis=1)))
+        points = points[keep]
+        if len(points) < (4 if closed else 2):
+            continue  # too few distinct points to cross (the row count is checked above)
+        if (LinearRing(points) if closed else LineString(points)).is_simple:
+            continue
+        crossing = first_crossing(points, closed=closed)
+        if crossing is not None:
+            i, j = crossing
+            x, y = points[j]
+            raise TrackError(
+                f"{where}: the {what} crosses itself (its segments {i} and {j}, near x"
+                f" {x:.2f}, y {y:.2f}); a DeepRacer track is a simple loop or strip, and a"
+                " figure-eight has no inside and outside for its road"
+            )

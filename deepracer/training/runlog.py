@@ -26,6 +26,7 @@ from typing import Any
 import gymnasium as gym
 
 from deepracer.envs.racing_env import STATUS_DISPLAY_NAMES
+from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.logs import SIMTRACE_COLUMNS, simtrace_row
 
@@ -56,10 +57,12 @@ class RunLog:
         self.rows: list[dict[str, Any]] = []
         path = run_dir / METRICS_FILE
         if keep_episodes and path.is_file():
-            self.rows = json.loads(path.read_text())["metrics"][:keep_episodes]
+            self.rows = _metrics_rows(path)[:keep_episodes]
         if len(self.rows) != keep_episodes:
-            raise RuntimeError(
-                f"{path}: expected {keep_episodes} recorded episodes, found {len(self.rows)}"
+            raise DeepRacerError(
+                f"{path}: the checkpoint counts {keep_episodes} recorded episodes, the file"
+                f" holds {len(self.rows)}; the run's logs were changed or cut short. Restore"
+                " them from a copy or start a new run"
             )
         folder = run_dir / SIMTRACE_DIR
         if folder.is_dir():  # iterations written after the checkpoint are undone
@@ -175,3 +178,21 @@ class EpisodeLogger(gym.Wrapper[Any, Any, Any, Any]):
             )
             self._rows = []
         return obs, reward, terminated, truncated, info
+
+
+def _metrics_rows(path: Path) -> list[dict[str, Any]]:
+    """The ``metrics`` list of a run's training_metrics.json, or a DeepRacerError."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DeepRacerError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg});"
+            " deepracer writes it whole or not at all, so it was damaged afterwards. Restore"
+            " it from a copy or start a new run"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise DeepRacerError(f"{path}: cannot read it ({exc})") from None
+    rows = data.get("metrics") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise DeepRacerError(f'{path}: expected a JSON object with a "metrics" list')
+    return rows

@@ -33,6 +33,7 @@ Contents:
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -65,6 +66,7 @@ from deepracer.evaluation import TrialResult, run_trials
 from deepracer.io import atomic_write_text
 from deepracer.rewards import load_reward_function
 from deepracer.rewards.loader import current_reward_call
+from deepracer.training.checkpoints import CHECKPOINTS, read_checkpoint, write_checkpoint
 from deepracer.training.experiment import (
     ExperimentConfig,
     dump_experiment,
@@ -80,7 +82,6 @@ from deepracer.trust import run_is_trusted, sign_run
 
 __all__ = ["TrainResult", "run_model_metadata", "train"]
 
-CHECKPOINTS = "checkpoints"
 RUN_PRESET = "preset.yaml"
 EVALUATION_LINE = "evaluation at"
 """Starts the line printed after each periodic evaluation (evaluations.json is
@@ -156,7 +157,17 @@ def train(
             if not existed and is_empty_run_dir(out):  # bad input: leave nothing behind
                 shutil.rmtree(out, ignore_errors=True)
             raise
-        return _start(out, state, say, workers=workers)
+        try:
+            return _start(out, state, say, workers=workers)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # Every file is written whole or not at all: what is on disk is consistent.
+            raise DeepRacerError(
+                f"{exc.filename or out}: the disk is full ({exc.strerror}); training stopped."
+                f" The run keeps its last complete checkpoint: free some space and continue"
+                f" with --resume {out}"
+            ) from None
 
 
 def _start(
@@ -290,9 +301,12 @@ def _train(
             )
         except (KeyboardInterrupt, WorkerCrashed) as exc:
             # Ctrl-C or a lost worker: keep what was learnt; --resume continues here.
+            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
+            if callback.n_calls == 0:  # before the first step: nothing new to keep
+                say(f"{what} before the first step; continue with --resume {out}")
+                raise
             callback.log.flush()
             callback.checkpoint()
-            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
             say(f"{what}: checkpoint written; continue with --resume {out}")
             raise
     seconds = time.perf_counter() - started
@@ -393,7 +407,7 @@ def _prepare_run(
     metadata = run_model_metadata(experiment, preset, metadata)
     checkpoint = None
     if resume:
-        checkpoint = _read_checkpoint(out)
+        checkpoint = read_checkpoint(out, say)
         _clean_partial_files(out)
     else:
         out.mkdir(parents=True, exist_ok=True)
@@ -484,16 +498,6 @@ def run_model_metadata(
     return replace(metadata, neural_network=network)
 
 
-def _read_checkpoint(out: Path) -> dict[str, Any] | None:
-    latest = out / CHECKPOINTS / "latest.json"
-    if not latest.is_file():
-        return None  # killed before the first checkpoint: start over in place
-    data: dict[str, Any] = json.loads(latest.read_text())
-    if not (out / data["model"]).is_file():
-        raise DeepRacerError(f"{latest}: names {data['model']}, which is missing")
-    return data
-
-
 def _clean_partial_files(out: Path) -> None:
     """Removes temporary files a killed run left behind (atomic writes in progress)."""
     for tmp in out.rglob(".*.*"):
@@ -505,8 +509,12 @@ def _atomic_model_save(model: Any, path: Path) -> None:
     """Saves a stable-baselines3 model through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.zip")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a model
+        raise
 
 
 # -- environments and model ------------------------------------------------------------
@@ -579,7 +587,13 @@ def _load_model(
     from stable_baselines3 import PPO, SAC
 
     algorithm: Any = {"ppo": PPO, "sac": SAC}[preset.algorithm]
-    return algorithm.load(path, env=env, device="cpu", tensorboard_log=tensorboard)
+    try:
+        return algorithm.load(path, env=env, device="cpu", tensorboard_log=tensorboard)
+    except Exception as exc:  # a damaged zip fails in many ways; all mean one thing
+        raise DeepRacerError(
+            f"{path}: cannot load this {preset.algorithm.upper()} checkpoint ({exc}); was it"
+            " damaged or trained with another preset?"
+        ) from None
 
 
 def _has_tensorboard() -> bool:
@@ -625,9 +639,7 @@ class _RunCallback(BaseCallback):
         self.evaluations: list[dict[str, Any]] = []
         path = out / "evaluations.json"
         if checkpoint and path.is_file():
-            self.evaluations = [
-                e for e in json.loads(path.read_text()) if e["timesteps"] <= self.start_steps
-            ]
+            self.evaluations = [e for e in _evaluations(path) if e["timesteps"] <= self.start_steps]
         self.best = max((_score(e) for e in self.evaluations), default=None)
         self.iteration_steps = 1000 if algorithm == "sac" else 0
         self.last_flush = self.start_steps
@@ -681,22 +693,15 @@ class _RunCallback(BaseCallback):
         return self.previous_seconds + time.perf_counter() - self.started
 
     def checkpoint(self) -> None:
-        """Saves the model and then the pointer to it (the last complete checkpoint)."""
-        folder = self.out / CHECKPOINTS
-        name = f"model_{self.num_timesteps}.zip"
-        _atomic_model_save(self.model, folder / name)
+        """Saves the model and then the pointers to it (see training.checkpoints)."""
         record = {
-            "model": f"{CHECKPOINTS}/{name}",
+            "model": f"{CHECKPOINTS}/model_{self.num_timesteps}.zip",
             "timesteps": self.num_timesteps,
             "iteration": self.log.iteration,
             "episodes": self.log.episodes,
             "wall_seconds": self._elapsed(),
         }
-        # The pointer is written after the model, so it never names a partial file.
-        atomic_write_text(folder / "latest.json", json.dumps(record, indent=2) + "\n")
-        for old in folder.glob("model_*.zip"):
-            if old.name != name:
-                old.unlink()
+        write_checkpoint(self.out, record, lambda path: _atomic_model_save(self.model, path))
 
     def _evaluate(self) -> None:
         self.heartbeat.beat(time.perf_counter(), "evaluating")
@@ -756,6 +761,23 @@ class _RunCallback(BaseCallback):
             f" {self.log.episodes:,} | progress {mean_progress:.0f}% | laps {100 * laps:.0f}%"
             f" | {rate:,.0f} steps/s | ETA {eta:.0f}s"
         )
+
+
+def _evaluations(path: Path) -> list[dict[str, Any]]:
+    """A run's evaluations.json, or a DeepRacerError saying what is wrong with it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DeepRacerError(
+            f"{path}: cannot read it as JSON ({exc}); deepracer writes it whole or not at"
+            " all, so it was damaged afterwards. Restore it, or delete it to resume"
+            " without the earlier evaluations (best.zip is then replaced by the next one)"
+        ) from None
+    if not isinstance(data, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("timesteps"), int) for e in data
+    ):
+        raise DeepRacerError(f'{path}: expected a JSON list of evaluations with "timesteps"')
+    return data
 
 
 def _mean_progress(rows: list[dict[str, Any]]) -> float | None:

@@ -228,7 +228,7 @@ def test_crashed_run_is_evaluated_from_its_last_checkpoint(
     printed = capsys.readouterr().out
     assert "note:" in printed and "checkpoints/model_" in printed
     # A checkpoint passed by path is driven with its run's setup.
-    (model,) = (run / "checkpoints").glob("model_*.zip")
+    model = run / json.loads((run / "checkpoints" / "latest.json").read_text())["model"]
     assert cli("evaluate", model, "--trials", "1", "--out", tmp_path / "eval2") == 0
 
 

@@ -230,6 +230,12 @@ def test_the_http_endpoint_answers_and_refuses_bad_profiles(run_dir: Path) -> No
     assert batch.status_code == 200 and batch.json()["predictions"] == [answer.json()["genres"]] * 2
     wrong = client.post("/invocations", json={"instances": [PROFILE, {**PROFILE, "gender": "x"}]})
     assert wrong.status_code == 422 and wrong.json()["field"] == "instances[1].gender"
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for path in ("/recommend", "/invocations"):
+        nested = client.post(path, content=deep, headers={"content-type": "application/json"})
+        assert nested.status_code == 400 and "nested too deeply" in nested.json()["detail"]
+    huge = client.post("/recommend", content=b" " * (2 << 20))
+    assert huge.status_code == 413 and "at most 1,048,576" in huge.json()["detail"]
 
 
 # -- determinism, configuration ----------------------------------------------------------

@@ -189,6 +189,21 @@ def test_an_open_track_has_no_race_line() -> None:
         build_corridor(get_track("straight"))
 
 
+def test_no_room_for_a_line_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["raceline", "oval", "--margin", "0.5", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: oval: no room for a race line near x") and "lower --margin" in err
+    from deepracer.tracks.builtin import route_from_centerline
+
+    t = np.linspace(0.0, 2.0 * math.pi, 100, endpoint=False)
+    narrow = route_from_centerline(np.c_[3.0 * np.cos(t), 2.0 * np.sin(t)], 0.1, closed=True)
+    np.save(tmp_path / "narrow.npy", narrow)
+    assert main(["raceline", str(tmp_path / "narrow.npy"), "--out", str(tmp_path / "b")]) == 2
+    assert "error: narrow: no room for a race line" in capsys.readouterr().err
+
+
 def test_cli_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "lines"
     code = main(["raceline", "oval", "--out", str(out), "--reward", str(tmp_path / "r.py")])

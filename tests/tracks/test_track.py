@@ -213,3 +213,43 @@ def test_a_road_without_room_for_the_car_is_refused(
     zero[:, 4:6] = zero[:, 0:2]
     with pytest.raises(TrackError, match=r"a car needs at least 0\.05 m"):
         Track.from_array(zero, name="zero")
+
+
+def _figure_eight(points: int = 200) -> np.ndarray:
+    from deepracer.tracks.builtin import route_from_centerline
+
+    t = np.linspace(0.0, 2.0 * np.pi, points, endpoint=False)
+    x = 4.0 * np.cos(t) / (1.0 + np.sin(t) ** 2)
+    y = 4.0 * np.sin(t) * np.cos(t) / (1.0 + np.sin(t) ** 2)
+    return route_from_centerline(np.c_[x, y], 0.76, closed=True)
+
+
+def test_a_figure_eight_is_refused_naming_the_crossing(tmp_path: Path) -> None:
+    np.save(tmp_path / "eight.npy", _figure_eight())
+    with pytest.raises(TrackError, match=r"eight\.npy: the centre line crosses itself .* near x"):
+        load_route_file(tmp_path / "eight.npy")
+
+
+def test_first_crossing_agrees_with_shapely_on_random_polylines() -> None:
+    from deepracer.tracks.geometry import first_crossing
+
+    rng = np.random.default_rng(3)
+    simple = crossing = 0
+    for _ in range(300):
+        n = int(rng.integers(4, 12))
+        points = rng.uniform(0.0, 10.0, size=(n, 2))
+        closed = bool(rng.integers(0, 2))
+        if closed:
+            points = np.vstack([points, points[:1]])
+        line = (LinearRing if closed else LineString)(points)
+        found = first_crossing(points, closed=closed)
+        assert (found is None) == line.is_simple
+        if found is not None:
+            i, j = found
+            assert j >= i + 2
+            a, b = LineString(points[i : i + 2]), LineString(points[j : j + 2])
+            assert a.intersects(b)
+            crossing += 1
+        else:
+            simple += 1
+    assert simple > 30 and crossing > 30  # both kinds were tried

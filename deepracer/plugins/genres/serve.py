@@ -15,6 +15,7 @@ as in-process ``recommend`` (not by a pydantic model), so the messages are the s
 
 Contents:
     create_app: the FastAPI application of a run directory.
+    parse_body, MAX_BODY: a request body's JSON, within size and depth limits.
     main: ``python -m deepracer.plugins.genres.serve RUN_DIR`` (needs uvicorn).
 """
 
@@ -30,6 +31,30 @@ from deepracer.errors import DeepRacerError
 from deepracer.plugins.genres.model import ProfileError, Recommender
 
 __all__ = ["create_app", "main"]
+
+
+MAX_BODY = 1 << 20
+"""The largest request body read [bytes]: a batch of thousands of profiles fits."""
+
+
+class _TooLarge(ProfileError):
+    """A request body over :data:`MAX_BODY` (HTTP 413)."""
+
+
+def parse_body(raw: bytes) -> Any:
+    """A request body's JSON document, or a ProfileError for the ``body`` field.
+
+    Raises:
+        ProfileError: Too large (HTTP 413), not JSON, or nested too deeply to parse.
+    """
+    if len(raw) > MAX_BODY:
+        raise _TooLarge("body", f"{len(raw):,} bytes; at most {MAX_BODY:,} are read")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ProfileError("body", "expected a JSON document") from None
+    except RecursionError:  # '[[[[...' deeper than Python's parser recurses
+        raise ProfileError("body", "JSON nested too deeply for a profile") from None
 
 
 def create_app(run_dir: str | Path, engine: Literal["onnx", "lightgbm"] = "onnx") -> Any:
@@ -53,14 +78,10 @@ def create_app(run_dir: str | Path, engine: Literal["onnx", "lightgbm"] = "onnx"
     app = FastAPI(title="deepracer genres", description="top-3 genres for a new user")
 
     async def _body(request: Request) -> Any:
-        raw = await request.body()
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
-            raise ProfileError("body", "expected a JSON document") from None
+        return parse_body(await request.body())
 
     def _error(exc: ProfileError) -> Any:
-        status = 400 if exc.field == "body" else 422
+        status = 413 if isinstance(exc, _TooLarge) else 400 if exc.field == "body" else 422
         return JSONResponse(status_code=status, content={"detail": str(exc), "field": exc.field})
 
     # Handlers are async so that scoring (about 0.1 ms) runs on the event loop and no

@@ -1,0 +1,159 @@
+"""Resuming a damaged run: the previous checkpoint, or one clear error; a full disk."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("stable_baselines3")
+
+from deepracer.cli import main
+from deepracer.errors import DeepRacerError
+from deepracer.training import checkpoints
+from deepracer.training.trainer import train
+from tests.training.test_trainer import TINY, TINY_PPO, tiny_run
+
+# 768 steps in 3 rollouts of 256 and a checkpoint after each: two are kept.
+SHORT = ["train.total_timesteps=768", "train.checkpoint_every=256", "train.eval_every=256"]
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run trained to 768 of what will be 1280 steps (a resume has work to do)."""
+    run = tmp_path_factory.mktemp("stopped") / "run"
+    tiny_run(run, *SHORT)
+    return run
+
+
+def _copy(stopped: Path, tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(stopped, run)
+    # Give the resumed run a larger budget than the first session had.
+    saved = run / "experiment.yaml"
+    saved.write_text(saved.read_text().replace("total_timesteps: 768", "total_timesteps: 1280"))
+    return run
+
+
+def _pointers(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    folder = run / "checkpoints"
+    latest = json.loads((folder / "latest.json").read_text())
+    previous = json.loads((folder / "previous.json").read_text())
+    return latest, previous
+
+
+def _resume(run: Path) -> tuple[int, str]:
+    said: list[str] = []
+    try:
+        train(None, run, resume=True, argv=["pytest"], echo=said.append)
+    except DeepRacerError as exc:
+        return 2, str(exc)
+    return 0, "\n".join(said)
+
+
+def _episodes_once(run: Path) -> None:
+    rows = json.loads((run / "training_metrics.json").read_text())["metrics"]
+    assert [r["episode"] for r in rows] == list(range(len(rows)))
+
+
+def test_the_two_newest_checkpoints_are_kept(stopped: Path) -> None:
+    latest, previous = _pointers(stopped)
+    assert (latest["timesteps"], previous["timesteps"]) == (768, 512)
+    models = sorted(p.name for p in (stopped / "checkpoints").glob("model_*.zip"))
+    assert models == ["model_512.zip", "model_768.zip"]
+
+
+@pytest.mark.parametrize("damage", ["model", "pointer"])
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(
+    stopped: Path, tmp_path: Path, damage: str
+) -> None:
+    run = _copy(stopped, tmp_path)
+    latest, _ = _pointers(run)
+    if damage == "model":
+        model = run / latest["model"]
+        model.write_bytes(model.read_bytes()[:-300])  # the last write lost
+    else:
+        (run / "checkpoints" / "latest.json").write_text('{"model": "checkp')
+    status, said = _resume(run)
+    assert status == 0, said
+    assert "resuming from the checkpoint before it (512 steps)" in said
+    assert json.loads((run / "checkpoints" / "latest.json").read_text())["timesteps"] >= 1280
+    _episodes_once(run)
+
+
+def test_no_usable_checkpoint_is_one_error_naming_each_problem(
+    stopped: Path, tmp_path: Path
+) -> None:
+    run = _copy(stopped, tmp_path)
+    latest, previous = _pointers(run)
+    (run / latest["model"]).write_bytes(b"PK not a zip")
+    (run / previous["model"]).unlink()
+    status, message = _resume(run)
+    assert status == 2
+    assert "no usable checkpoint to resume from" in message
+    assert "model_768.zip is not a readable model file" in message
+    assert "model_512.zip, which is missing" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("training_metrics.json", "training_metrics.json: not valid JSON"),
+        ("evaluations.json", "evaluations.json: cannot read it as JSON"),
+        ("experiment.yaml", "experiment.yaml: invalid YAML"),
+    ],
+)
+def test_a_damaged_run_file_is_one_clear_error(
+    stopped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, expected: str
+) -> None:
+    run = _copy(stopped, tmp_path)
+    path = run / name
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2] + ("\n  - [" if name.endswith(".yaml") else ""))
+    assert main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and "Traceback" not in err
+
+
+def test_ctrl_c_before_the_first_step_is_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reward = tmp_path / "interrupted.py"
+    reward.write_text(
+        "import os, signal\n\n\ndef reward_function(params):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C during the very first step\n"
+        "    return 1.0\n"
+    )
+    out = tmp_path / "run"
+    args = ["train", "quickstart", "--out", str(out), "--set", f"reward={reward}"]
+    for item in [f"preset={TINY_PPO}", *TINY]:
+        args += ["--set", item]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted before the first step" in err and "Traceback" not in err
+    assert not (out / "checkpoints").exists()
+
+
+def test_a_full_disk_stops_with_one_error_and_the_run_resumes(
+    stopped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _copy(stopped, tmp_path)
+    write = checkpoints.atomic_write_text
+
+    def full(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(checkpoints, "atomic_write_text", full)
+    status, message = _resume(run)
+    assert status == 2
+    assert "the disk is full (No space left on device); training stopped" in message
+    assert f"--resume {run}" in message
+    monkeypatch.setattr(checkpoints, "atomic_write_text", write)
+    assert not list(run.rglob(".*.tmp*"))  # no half-written file left
+    status, said = _resume(run)
+    assert status == 0, said
+    _episodes_once(run)
