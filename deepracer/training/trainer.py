@@ -309,6 +309,11 @@ def _train(
             callback.checkpoint()
             say(f"{what}: checkpoint written; continue with --resume {out}")
             raise
+    else:
+        # Killed after the last checkpoint, before the final files: nothing to learn,
+        # but the callback still writes them, for the model as it stands.
+        callback.init_callback(model)
+        callback.num_timesteps = model.num_timesteps
     seconds = time.perf_counter() - started
     callback.finish()
     _atomic_model_save(model, out / "model.zip")

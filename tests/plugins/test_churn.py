@@ -509,7 +509,14 @@ def test_backend_aws_scores_the_test_set_on_the_endpoint(
     assert {c["ContentType"] for c in fake.calls} == {"text/csv"}
     columns = json.loads((out / "features.json").read_text())["columns"]
     assert len(fake.calls[0]["Body"].decode().splitlines()[0].split(",")) == len(columns)
-    assert 0.0 <= metrics["auc_endpoint"] <= 1.0
+    # The fake scores each row by its first feature: the endpoint's AUC is that feature's.
+    from sklearn.metrics import roc_auc_score
+
+    sent = [float(r.split(",")[0]) for c in fake.calls for r in c["Body"].decode().splitlines()]
+    labels = [
+        int(line.split(",")[1]) for line in (out / "test_scores.csv").read_text().splitlines()[1:]
+    ]
+    assert metrics["auc_endpoint"] == pytest.approx(roc_auc_score(labels, sent))
     assert "**SageMaker endpoint** `churn-xgb`" in (out / "report.md").read_text()
     no_name = _experiment(tmp_path, TINY, backend="aws")
     with pytest.raises(ConfigError, match=r"churn.endpoint_name: backend aws"):

@@ -447,7 +447,10 @@ def test_a_user_manifest_runs_skips_bad_lines_and_labels_the_rest(tmp_path: Path
     assert f"{manifest}:5:" in skipped[1] and "broken.png: not an image" in skipped[1]
     assert f"{manifest}:6:" in skipped[2] and "missing.png: image file not found" in skipped[2]
     assert "remote object" in skipped[3]
-    assert metrics["class_accuracy_digit_0"] >= 0 and metrics["unlabelled_labelled"] == 4
+    assert metrics["unlabelled_labelled"] == 4
+    # Every episode tests 5 images of each digit: the mean is the classes' mean.
+    per_class = [metrics[f"class_accuracy_digit_{d}"] for d in range(3)]
+    assert metrics["accuracy_mean"] == pytest.approx(sum(per_class) / 3)
     report = (run_dir / "report.md").read_text()
     assert "4 manifest lines or images could not be used" in report and ":4: not valid" in report
     assert json.loads((run_dir / "problems.json").read_text()) == skipped
@@ -789,8 +792,12 @@ def test_backend_aws_runs_end_to_end(
     )
     metrics = read_metrics(run_dir)
     assert metrics["aws_test_images"] == 4 and metrics["aws_f1"] == 0.875
-    assert 0 <= metrics["aws_accuracy"] <= 1 and "local_accuracy_same_images" in metrics
+    assert "local_accuracy_same_images" in metrics
     details = json.loads((run_dir / "aws.json").read_text())
+    # The stub labels every image "face": the accuracy is the share of faces among them.
+    truths = [p["true"] for p in details["predictions"]]
+    assert [p["predicted"] for p in details["predictions"]] == ["face"] * 4
+    assert metrics["aws_accuracy"] == truths.count("face") / 4
     assert details["stopped"] and details["version_arn"] == VERSION_ARN
     assert details["train_manifest"].startswith(
         "s3://labels/exp/custom-labels/deepracer-custom-labels-"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -162,11 +161,10 @@ def test_every_world_material_has_a_floor() -> None:
     assert set(FLOOR_MATERIALS) == set(MATERIALS)
 
 
-def test_long_track_texture_builds_quickly() -> None:
+def test_a_long_track_texture_stays_small() -> None:
+    # Its build time is measured in benchmarks/rendering.py.
     track = Track.from_array(generate_track(3, length=60.0), name="long")
-    start = time.perf_counter()
     tex = TrackTexture.build(track, "wood")
-    assert time.perf_counter() - start < 1.5
     assert tex.nbytes < 8e6
 
 

@@ -331,3 +331,14 @@ def test_the_reward_call_in_progress_is_known(tmp_path: Path) -> None:
     assert current_reward_call() is None
     (call,) = seen
     assert isinstance(call, tuple) and call[0] == "r" and 0 <= call[1] < 1
+
+
+@pytest.mark.parametrize("value", [-1e5, -99999.5, 0.0, 1e5])
+def test_rewards_within_the_simapps_limits_pass(value: float) -> None:
+    assert RewardFunction(lambda params: value, name="r")({"steps": 2}) == value
+
+
+@pytest.mark.parametrize("value", [-1e5 - 0.5, 1e5 + 0.5, -1e9, float("-inf")])
+def test_rewards_beyond_the_limits_either_way_are_refused(value: float) -> None:
+    with pytest.raises(RewardFunctionError, match=r"expected a finite number in \[-1e5, 1e5\]"):
+        RewardFunction(lambda params: value, name="r")({"steps": 2})

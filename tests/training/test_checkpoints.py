@@ -157,3 +157,47 @@ def test_a_full_disk_stops_with_one_error_and_the_run_resumes(
     status, said = _resume(run)
     assert status == 0, said
     _episodes_once(run)
+
+
+def _simtrace_episodes(run: Path) -> list[int]:
+    from deepracer.logs import read_simtrace
+
+    episodes: list[int] = []
+    for file in sorted((run / "training-simtrace").glob("*-iteration.csv")):
+        episodes += sorted({int(row["episode"]) for row in read_simtrace(file)})
+    return episodes
+
+
+def test_a_resume_trains_exactly_to_the_budget_and_keeps_every_episode_once(
+    stopped: Path, tmp_path: Path
+) -> None:
+    run = _copy(stopped, tmp_path)
+    before = json.loads((run / "training_metrics.json").read_text())["metrics"]
+    status, said = _resume(run)
+    assert status == 0, said
+    latest, previous = _pointers(run)
+    # 768 steps were done; two more rollouts of 2 x 128 reach the 1280 budget exactly.
+    assert (latest["timesteps"], previous["timesteps"]) == (1280, 1024)
+    rows = json.loads((run / "training_metrics.json").read_text())["metrics"]
+    assert rows[: len(before)] == before
+    _episodes_once(run)
+    # Every recorded episode has its steps in exactly one simtrace file, the first
+    # session's iterations included.
+    assert _simtrace_episodes(run) == [r["episode"] for r in rows]
+
+
+def test_a_model_save_that_fails_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    from deepracer.training.trainer import _atomic_model_save
+
+    target = tmp_path / "best.zip"
+    target.write_bytes(b"the previous best model")
+
+    class DiskFillsUp:
+        def save(self, path: Path) -> None:
+            Path(path).write_bytes(b"half a mod")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        _atomic_model_save(DiskFillsUp(), target)
+    assert target.read_bytes() == b"the previous best model"
+    assert [p.name for p in tmp_path.iterdir()] == ["best.zip"]

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.genres.model import ProfileError, Recommender
 
-__all__ = ["create_app", "main"]
+__all__ = ["MAX_BODY", "create_app", "main", "parse_body"]
 
 
 MAX_BODY = 1 << 20

@@ -1,0 +1,94 @@
+"""kill -9 at seeded moments of a training run: the resume loses and repeats nothing.
+
+Each case kills a training subprocess at the N-th file replacement (``tests/faults``:
+the same N always hits the same write), resumes it to the end, and checks that every
+episode is recorded exactly once in the metrics and the simtraces, every JSON file
+parses, the run trained exactly to its budget and its final model evaluates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("stable_baselines3")
+
+from deepracer.logs import read_simtrace
+from tests.training.test_trainer import TINY, TINY_PPO
+
+ROOT = Path(__file__).resolve().parents[2]
+BUDGET = 1024  # four rollouts of 2 envs x 128 steps
+SETTINGS = [f"preset={TINY_PPO}", *TINY, f"train.total_timesteps={BUDGET}"]
+KILLED = -9
+
+
+def _run(*args: str, faults: tuple[int, str] = (0, "before")) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "tests.faults", str(faults[0]), faults[1], "--", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _train(out: Path, faults: tuple[int, str] = (0, "before")) -> subprocess.CompletedProcess[str]:
+    args = ["train", "quickstart", "--out", str(out)]
+    for item in SETTINGS:
+        args += ["--set", item]
+    return _run(*args, faults=faults)
+
+
+@pytest.fixture(scope="module")
+def replaces(tmp_path_factory: pytest.TempPathFactory) -> int:
+    """How many files a whole run of these settings replaces (the range to kill in)."""
+    done = _train(tmp_path_factory.mktemp("count") / "run")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stderr.rsplit("REPLACES ", 1)[1].split()[0])
+
+
+def _check_whole(out: Path) -> None:
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())  # nothing half-written
+    rows = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    episodes = [r["episode"] for r in rows]
+    assert episodes == list(range(len(rows)))  # no episode lost or counted twice
+    traced: list[int] = []
+    for file in sorted((out / "training-simtrace").glob("*-iteration.csv")):
+        traced += sorted({int(row["episode"]) for row in read_simtrace(file)})
+    assert traced == episodes
+    latest = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert latest["timesteps"] == BUDGET  # resumed exactly to the budget
+    assert not list(out.rglob(".*.tmp*")) and not list(out.rglob(".*.json.*"))
+
+
+def _kill_and_resume(tmp_path: Path, moment: int, when: str) -> None:
+    out = tmp_path / "run"
+    killed = _train(out, faults=(moment, when))
+    assert killed.returncode == KILLED, killed.stderr[-2000:]
+    resumed = _run("train", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _check_whole(out)
+    evaluated = _run("evaluate", str(out), "--trials", "1", "--no-raceline")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+
+
+def _moments(replaces: int, count: int) -> list[tuple[int, str]]:
+    rng = random.Random(14)  # seeded: the same moments every run
+    picks = rng.sample(range(2, replaces + 1), count)
+    return [(n, rng.choice(["before", "after"])) for n in sorted(picks)]
+
+
+@pytest.mark.parametrize("case", [0, 1])
+def test_kill_9_at_a_seeded_moment_then_resume(replaces: int, tmp_path: Path, case: int) -> None:
+    moment, when = _moments(replaces, 2)[case]
+    _kill_and_resume(tmp_path, moment, when)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", range(10))
+def test_kill_9_at_ten_seeded_moments_then_resume(replaces: int, tmp_path: Path, case: int) -> None:
+    moment, when = _moments(replaces, 10)[case]
+    _kill_and_resume(tmp_path, moment, when)
