@@ -8,15 +8,23 @@ unreadable (a disk that lost the last write, a copy cut short), it goes back to
 ``previous.json`` and says so, and the run's logs are cut back to that point as for
 any resume.
 
+The resume path lives here too: :func:`resumed_experiment` (the run's own reward and
+preset, and whether its reward may run), :func:`clean_partial_files` (what a kill
+left half-written) and :func:`save_model` (a model written whole or not at all).
+
 Contents:
     CHECKPOINTS, LATEST, PREVIOUS: the folder and pointer names.
     write_checkpoint: save a model and move the pointers.
     read_checkpoint: the newest usable checkpoint of a run.
+    resumed_experiment: the saved experiment a resume continues, if it may.
+    clean_partial_files: remove the temporary files a killed run left.
+    save_model: save a stable-baselines3 model through a temporary file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -26,7 +34,16 @@ from typing import Any
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 
-__all__ = ["CHECKPOINTS", "LATEST", "PREVIOUS", "read_checkpoint", "write_checkpoint"]
+__all__ = [
+    "CHECKPOINTS",
+    "LATEST",
+    "PREVIOUS",
+    "clean_partial_files",
+    "read_checkpoint",
+    "resumed_experiment",
+    "save_model",
+    "write_checkpoint",
+]
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest.json"
@@ -131,3 +148,67 @@ def _problem(run_dir: Path, name: str) -> str | None:
     if broken is not None or "policy.pth" not in names:
         return f"{model} is damaged ({broken or 'policy.pth'} fails its check)"
     return None
+
+
+def resumed_experiment(out: Path, say: Callable[[str], None], *, trust_reward: bool) -> Any:
+    """The run's saved experiment, with its own reward and preset copies, if trusted.
+
+    Resuming imports the run's ``reward_function.py``: a run this machine did not
+    create needs ``trust_reward`` (then it is signed as this machine's from now on).
+    A reward file the experiment names that changed since the run started is
+    reported; the run goes on with the copy it started with.
+    """
+    from deepracer.config.loader import load_yaml
+    from deepracer.config.resources import resolve
+    from deepracer.evaluation.runs import run_experiment
+    from deepracer.training.experiment import experiment_from_mapping
+    from deepracer.trust import run_is_trusted, sign_run
+
+    saved = out / "experiment.yaml"
+    if not saved.is_file():
+        raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
+    if not run_is_trusted(out):
+        if not trust_reward:
+            raise DeepRacerError(
+                f"{out}: not created on this machine (or its reward_function.py changed"
+                " since), and resuming imports that file, which runs its code; pass"
+                " --trust-reward if you trust it"
+            )
+        sign_run(out)
+    original = experiment_from_mapping(load_yaml(saved), source=str(saved)).reward
+    experiment = run_experiment(out)
+    copy = Path(experiment.reward)
+    if not copy.is_file():
+        raise DeepRacerError(
+            f"{copy}: missing; a run keeps the reward function it trains with there and"
+            " resumes with it"
+        )
+    try:
+        changed = resolve("rewards", original).read_bytes() != copy.read_bytes()
+    except (DeepRacerError, OSError):
+        changed = False  # gone, or never on this machine: the copy is all there is
+    if changed:
+        say(
+            f"note: {original} changed since this run started; the run goes on with the"
+            f" reward it started with ({copy}). Start a new run to train the new one."
+        )
+    return experiment
+
+
+def clean_partial_files(out: Path) -> None:
+    """Removes temporary files a killed run left behind (atomic writes in progress)."""
+    for tmp in out.rglob(".*.*"):
+        if tmp.is_file() and tmp.name.startswith("."):
+            tmp.unlink()
+
+
+def save_model(model: Any, path: Path) -> None:
+    """Saves a stable-baselines3 model through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.zip")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a model
+        raise

@@ -36,7 +36,6 @@ from __future__ import annotations
 import errno
 import json
 import math
-import os
 import shutil
 import sys
 import threading
@@ -66,19 +65,25 @@ from deepracer.evaluation import TrialResult, run_trials
 from deepracer.io import atomic_write_text
 from deepracer.rewards import load_reward_function
 from deepracer.rewards.loader import current_reward_call
-from deepracer.training.checkpoints import CHECKPOINTS, read_checkpoint, write_checkpoint
+from deepracer.training.checkpoints import (
+    CHECKPOINTS,
+    clean_partial_files,
+    read_checkpoint,
+    resumed_experiment,
+    save_model,
+    write_checkpoint,
+)
 from deepracer.training.experiment import (
     ExperimentConfig,
     dump_experiment,
     env_config,
-    experiment_from_mapping,
 )
 from deepracer.training.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.training.plots import training_plot
 from deepracer.training.presets import PresetConfig, build_model, load_preset
 from deepracer.training.rundir import RunLock, is_empty_run_dir
 from deepracer.training.runlog import EpisodeLogger, RunLog
-from deepracer.trust import run_is_trusted, sign_run
+from deepracer.trust import sign_run
 
 __all__ = ["TrainResult", "run_model_metadata", "train"]
 
@@ -316,7 +321,7 @@ def _train(
         callback.num_timesteps = model.num_timesteps
     seconds = time.perf_counter() - started
     callback.finish()
-    _atomic_model_save(model, out / "model.zip")
+    save_model(model, out / "model.zip")
     eval_config = env_config(
         experiment,
         experiment.eval.world or experiment.worlds[0],
@@ -378,7 +383,7 @@ def _prepare_run(
 ) -> dict[str, Any]:
     """Validates everything and writes (or re-reads) the run's fixed files."""
     if resume:
-        experiment = _resumed_experiment(out, say, trust_reward=trust_reward)
+        experiment = resumed_experiment(out, say, trust_reward=trust_reward)
     elif experiment is None:
         raise DeepRacerError("train: give an experiment file (or --resume RUN_DIR)")
     elif not is_empty_run_dir(out):
@@ -413,7 +418,7 @@ def _prepare_run(
     checkpoint = None
     if resume:
         checkpoint = read_checkpoint(out, say)
-        _clean_partial_files(out)
+        clean_partial_files(out)
     else:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "experiment.yaml", dump_experiment(experiment))
@@ -433,50 +438,6 @@ def _prepare_run(
         "metadata": metadata,
         "checkpoint": checkpoint,
     }
-
-
-def _resumed_experiment(
-    out: Path, say: Callable[[str], None], *, trust_reward: bool
-) -> ExperimentConfig:
-    """The run's saved experiment, with its own reward and preset copies, if trusted.
-
-    Resuming imports the run's ``reward_function.py``: a run this machine did not
-    create needs ``trust_reward`` (then it is signed as this machine's from now on).
-    A reward file the experiment names that changed since the run started is
-    reported; the run goes on with the copy it started with.
-    """
-    from deepracer.config.loader import load_yaml
-    from deepracer.evaluation.runs import run_experiment
-
-    saved = out / "experiment.yaml"
-    if not saved.is_file():
-        raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
-    if not run_is_trusted(out):
-        if not trust_reward:
-            raise DeepRacerError(
-                f"{out}: not created on this machine (or its reward_function.py changed"
-                " since), and resuming imports that file, which runs its code; pass"
-                " --trust-reward if you trust it"
-            )
-        sign_run(out)
-    original = experiment_from_mapping(load_yaml(saved), source=str(saved)).reward
-    experiment: ExperimentConfig = run_experiment(out)
-    copy = Path(experiment.reward)
-    if not copy.is_file():
-        raise DeepRacerError(
-            f"{copy}: missing; a run keeps the reward function it trains with there and"
-            " resumes with it"
-        )
-    try:
-        changed = resolve("rewards", original).read_bytes() != copy.read_bytes()
-    except (DeepRacerError, OSError):
-        changed = False  # gone, or never on this machine: the copy is all there is
-    if changed:
-        say(
-            f"note: {original} changed since this run started; the run goes on with the"
-            f" reward it started with ({copy}). Start a new run to train the new one."
-        )
-    return experiment
 
 
 def run_model_metadata(
@@ -501,25 +462,6 @@ def run_model_metadata(
         metadata = replace(metadata, sensor=tuple(sensors))
     network = _NETWORK_METADATA.get(preset.network, metadata.neural_network)
     return replace(metadata, neural_network=network)
-
-
-def _clean_partial_files(out: Path) -> None:
-    """Removes temporary files a killed run left behind (atomic writes in progress)."""
-    for tmp in out.rglob(".*.*"):
-        if tmp.is_file() and tmp.name.startswith("."):
-            tmp.unlink()
-
-
-def _atomic_model_save(model: Any, path: Path) -> None:
-    """Saves a stable-baselines3 model through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.zip")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a model
-        raise
 
 
 # -- environments and model ------------------------------------------------------------
@@ -706,7 +648,7 @@ class _RunCallback(BaseCallback):
             "episodes": self.log.episodes,
             "wall_seconds": self._elapsed(),
         }
-        write_checkpoint(self.out, record, lambda path: _atomic_model_save(self.model, path))
+        write_checkpoint(self.out, record, lambda path: save_model(self.model, path))
 
     def _evaluate(self) -> None:
         self.heartbeat.beat(time.perf_counter(), "evaluating")
@@ -750,7 +692,7 @@ class _RunCallback(BaseCallback):
         score = _score(entry)
         if self.best is None or score > self.best:
             self.best = score
-            _atomic_model_save(self.model, self.out / "best.zip")
+            save_model(self.model, self.out / "best.zip")
 
     def _progress(self, final: bool = False) -> None:
         total = self.experiment.train.total_timesteps

@@ -30,6 +30,14 @@ ndist = st.floats(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=Tr
         (0.002, 99.7, 100.0),  # forwards over the finish line: lap complete
         (-0.003, 0.5, -0.3),  # backwards over it from just after the start
         (0.0, 99.9, 100.0),  # exactly on the line, coming from before it
+        # The rules' comparisons are strict: a gap of exactly 50 is no crossing...
+        (0.2, 70.0, 20.0),  # previous = current + 50: not forwards
+        (0.7, 20.0, 70.0),  # current = previous + 50: not backwards
+        (0.0, 50.0, 100.0),  # on the start line, previous 50: +100 stands
+        # ...and a gap just over 50 is one.
+        (0.2, 70.5, 100.0),  # forwards over the line
+        (0.705, 20.0, -29.5),  # backwards over it
+        (0.005, 50.5, 0.5),  # a small progress is not moved a lap on
     ],
 )
 def test_the_simapps_finish_line_rules(delta: float, previous: float, expected: float) -> None:
@@ -86,3 +94,15 @@ def test_a_car_that_backs_over_the_start_line_does_not_complete_a_lap() -> None:
             break
     assert "lap_complete" not in statuses
     assert min(progress) < 0.0 and max(progress) < 50.0
+
+
+def test_a_time_trial_has_no_objects_and_no_crash() -> None:
+    env = RacingEnv({"world": "oval"})
+    _, info = env.reset(seed=0)
+    *_, info = env.step(5)
+    params = info["params"]
+    assert params["is_crashed"] is False and params["object_in_camera"] is False
+    assert params["closest_objects"] == [0, 0]
+    for key in ("objects_location", "objects_left_of_center", "objects_speed",
+                "objects_heading", "objects_distance_from_center", "objects_distance"):  # fmt: skip
+        assert params[key] == [], key

@@ -187,7 +187,7 @@ def test_a_resume_trains_exactly_to_the_budget_and_keeps_every_episode_once(
 
 
 def test_a_model_save_that_fails_leaves_the_old_file_whole(tmp_path: Path) -> None:
-    from deepracer.training.trainer import _atomic_model_save
+    from deepracer.training.checkpoints import save_model
 
     target = tmp_path / "best.zip"
     target.write_bytes(b"the previous best model")
@@ -198,6 +198,6 @@ def test_a_model_save_that_fails_leaves_the_old_file_whole(tmp_path: Path) -> No
             raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(OSError):
-        _atomic_model_save(DiskFillsUp(), target)
+        save_model(DiskFillsUp(), target)
     assert target.read_bytes() == b"the previous best model"
     assert [p.name for p in tmp_path.iterdir()] == ["best.zip"]
