@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -342,3 +344,132 @@ def test_rewards_within_the_simapps_limits_pass(value: float) -> None:
 def test_rewards_beyond_the_limits_either_way_are_refused(value: float) -> None:
     with pytest.raises(RewardFunctionError, match=r"expected a finite number in \[-1e5, 1e5\]"):
         RewardFunction(lambda params: value, name="r")({"steps": 2})
+
+
+# -- what the mutation run asked for ------------------------------------------------------
+
+
+def test_sigints_are_counted_in_the_main_thread_only_and_never_over_another_handler() -> None:
+    code = textwrap.dedent(
+        """
+        import signal, threading
+        from deepracer.rewards import RewardFunction
+        from deepracer.rewards import loader
+
+        mine = lambda signum, frame: None
+        signal.signal(signal.SIGINT, mine)
+        RewardFunction(lambda p: 1.0, name="r")
+        assert signal.getsignal(signal.SIGINT) is mine, "replaced the user's handler"
+        assert loader.interrupted_since(loader.sigint_count())  # cannot tell: real
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        worker = threading.Thread(target=lambda: RewardFunction(lambda p: 1.0, name="t"))
+        worker.start(); worker.join()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "from a thread"
+        RewardFunction(lambda p: 1.0, name="r")
+        assert signal.getsignal(signal.SIGINT) is loader._count_sigint
+        before = loader.sigint_count()
+        assert not loader.interrupted_since(before)
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("no KeyboardInterrupt")
+        assert loader.sigint_count() == before + 1 and loader.interrupted_since(before)
+        try:
+            loader.interrupt_by_signal(15, None)
+        except KeyboardInterrupt as exc:
+            assert str(exc) == "signal 15"
+        assert loader.sigint_count() == before + 2
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_copies_of_params_share_no_list_or_dict() -> None:
+    params = {"steps": 2, "waypoints": [(0.0, 0.0)], "nested": {"a": [1, 2], "b": {"c": 3}}}
+    copy = copy_params(params)
+    assert copy == params
+    copy["waypoints"].append((1.0, 1.0))
+    copy["nested"]["a"].append(3)
+    copy["nested"]["b"]["c"] = 4
+    assert params == {"steps": 2, "waypoints": [(0.0, 0.0)], "nested": {"a": [1, 2], "b": {"c": 3}}}
+
+
+def test_a_reward_path_that_cannot_be_read_or_imported_says_so(tmp_path: Path) -> None:
+    with pytest.raises(RewardFunctionError, match=rf"^{tmp_path}: cannot read reward file \("):
+        RewardFunction.from_file(tmp_path)  # a directory
+    text = tmp_path / "reward.txt"
+    text.write_text("def reward_function(params):\n    return 1.0\n")
+    with pytest.raises(RewardFunctionError, match=r"reward\.txt: not a Python file$"):
+        RewardFunction.from_file(text)
+    nameless = _write(tmp_path, "def reward(params):\n    return 1.0\n", name="nameless.py")
+    with pytest.raises(RewardFunctionError) as info:
+        load_reward_function(nameless)
+    assert str(info.value) == (
+        f"{nameless}: defines no function 'reward_function(params)'; DeepRacer calls exactly"
+        " that name"
+    )
+    with pytest.raises(RewardFunctionError, match=r"^inline: no source text to copy \(not"):
+        RewardFunction(lambda p: 1.0, name="inline").copy_source(tmp_path)
+
+
+def test_a_batch_function_is_taken_only_if_callable(tmp_path: Path) -> None:
+    odd = _write(
+        tmp_path,
+        "reward_function_batch = 3\n\n\ndef reward_function(params):\n    return 1.0\n",
+        name="odd.py",
+    )
+    assert load_reward_function(odd).batch_function is None
+
+
+def test_an_error_outside_any_file_shows_the_whole_traceback() -> None:
+    with pytest.raises(RewardFunctionError) as info:
+        RewardFunction(lambda params: 1 / 0, name="inline")({"steps": 2})
+    lines = str(info.value).splitlines()
+    assert (
+        lines[0] == "inline: reward_function raised ZeroDivisionError: division by zero at step 2"
+    )
+    assert any("1 / 0" in line for line in lines[1:])  # the frame, though not in a file
+
+
+class _FakeClock:
+    """Reads 0 at the start of each call and ``call_seconds`` at its end."""
+
+    def __init__(self, call_seconds: float) -> None:
+        self.readings = 0
+        self.call_seconds = call_seconds
+
+    def __call__(self) -> float:
+        self.readings += 1
+        return 0.0 if self.readings % 2 else self.call_seconds
+
+
+@pytest.mark.parametrize(("ms", "warned"), [(10.0, False), (20.0, True)])
+def test_the_slow_reward_warning_is_exact(
+    monkeypatch: pytest.MonkeyPatch, ms: float, warned: bool
+) -> None:
+    import warnings
+
+    from deepracer.rewards import loader
+
+    monkeypatch.setattr(loader, "_clock", _FakeClock(ms / 1000.0))
+    reward = RewardFunction(lambda params: 1.0, name="timed.py")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(63):
+            reward({"steps": 2})
+        assert caught == []  # not before 64 calls
+        reward({"steps": 2})
+    if not warned:  # a median of exactly 10 ms is not "more than 10 ms"
+        assert caught == []
+        return
+    (warning,) = caught
+    assert str(warning.message).startswith(
+        "timed.py: reward_function takes 20 ms per call (median of 64 calls), more than 10 ms:"
+        " training cannot pass 50 steps/s per car; move work out of the call (compute what"
+        " does not depend on params once, at import)"
+    )
+    assert warning.filename == __file__  # points at the code that called the reward
