@@ -61,6 +61,8 @@ SLOW_REWARD_MS = 10.0
 _TIMED_CALLS = 64
 _sigints = 0
 _clock = time.perf_counter
+_WARNED: dict[Any, Any] = {}
+"""The warnings registry of slow-reward warnings (one per file and line)."""
 _in_call: list[RewardFunction | None] = [None]
 """The reward function whose call is running in this process (its ``_since``: start)."""
 
@@ -278,13 +280,18 @@ class RewardFunction:
         durations.clear()
         if median > SLOW_REWARD_MS:
             self._durations = None
-            warnings.warn(
+            code = getattr(self.function, "__code__", None)
+            # Pointed at the reward function itself, and said once per file and line
+            # however many envs load it.
+            warnings.warn_explicit(
                 f"{self.name}: reward_function takes {median:.0f} ms per call (median of"
                 f" {_TIMED_CALLS} calls), more than {SLOW_REWARD_MS:g} ms: training cannot"
                 f" pass {1000.0 / median:.0f} steps/s per car; move work out of the call"
                 " (compute what does not depend on params once, at import)",
                 SlowRewardWarning,
-                stacklevel=3,
+                filename=self.name,
+                lineno=code.co_firstlineno if code is not None else 0,
+                registry=_WARNED,
             )
 
     def copy_source(self, directory: str | Path, filename: str = "reward_function.py") -> Path:
