@@ -167,6 +167,12 @@ def resumed_experiment(out: Path, say: Callable[[str], None], *, trust_reward: b
     saved = out / "experiment.yaml"
     if not saved.is_file():
         raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
+    copy = out / "reward_function.py"
+    if not copy.is_file():
+        raise DeepRacerError(
+            f"{copy}: missing; a run keeps the reward function it trains with there and"
+            " resumes with it"
+        )
     if not run_is_trusted(out):
         if not trust_reward:
             raise DeepRacerError(
@@ -176,13 +182,7 @@ def resumed_experiment(out: Path, say: Callable[[str], None], *, trust_reward: b
             )
         sign_run(out)
     original = experiment_from_mapping(load_yaml(saved), source=str(saved)).reward
-    experiment = run_experiment(out)
-    copy = Path(experiment.reward)
-    if not copy.is_file():
-        raise DeepRacerError(
-            f"{copy}: missing; a run keeps the reward function it trains with there and"
-            " resumes with it"
-        )
+    experiment = run_experiment(out)  # its reward and preset are the run's copies
     try:
         changed = resolve("rewards", original).read_bytes() != copy.read_bytes()
     except (DeepRacerError, OSError):

@@ -201,3 +201,179 @@ def test_a_model_save_that_fails_leaves_the_old_file_whole(tmp_path: Path) -> No
         save_model(DiskFillsUp(), target)
     assert target.read_bytes() == b"the previous best model"
     assert [p.name for p in tmp_path.iterdir()] == ["best.zip"]
+
+
+# -- the checkpoint files, one rule at a time ---------------------------------------------
+
+
+def _model_zip(path: Path, *, policy: bytes = b"weights") -> None:
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("policy.pth", policy)
+        archive.writestr("data", "{}")
+
+
+def _pointer(run: Path, name: str, steps: int, **changes: Any) -> None:
+    record = {"model": f"checkpoints/model_{steps}.zip", "timesteps": steps, "iteration": 1,
+              "episodes": 2, "wall_seconds": 1.0, **changes}  # fmt: skip
+    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (run / "checkpoints" / name).write_text(json.dumps(record))
+
+
+def _read(run: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    said: list[str] = []
+    return checkpoints.read_checkpoint(run, said.append), said
+
+
+def test_write_checkpoint_moves_the_pointers_and_keeps_two_models(tmp_path: Path) -> None:
+    for steps in (256, 512, 768):
+        record = {"model": f"checkpoints/model_{steps}.zip", "timesteps": steps, "iteration": 1,
+                  "episodes": 1, "wall_seconds": 0.0}  # fmt: skip
+        checkpoints.write_checkpoint(tmp_path, record, lambda path: _model_zip(path))
+    latest, previous = _pointers(tmp_path)
+    assert (latest["timesteps"], previous["timesteps"]) == (768, 512)
+    folder = tmp_path / "checkpoints"
+    assert sorted(p.name for p in folder.glob("model_*.zip")) == ["model_512.zip", "model_768.zip"]
+    # Readable by people too: both pointers are indented JSON ending in a newline.
+    for name in ("latest.json", "previous.json"):
+        text = (folder / name).read_text()
+        assert text.startswith('{\n  "model": ') and text.endswith("}\n")
+    # A damaged latest.json is not copied into previous.json.
+    (folder / "latest.json").write_text("{damaged")
+    record = {"model": "checkpoints/model_1024.zip", "timesteps": 1024, "iteration": 1,
+              "episodes": 1, "wall_seconds": 0.0}  # fmt: skip
+    checkpoints.write_checkpoint(tmp_path, record, lambda path: _model_zip(path))
+    assert json.loads((folder / "previous.json").read_text())["timesteps"] == 512
+    assert json.loads((folder / "latest.json").read_text())["timesteps"] == 1024
+
+
+def test_read_checkpoint_uses_previous_when_latest_is_missing(tmp_path: Path) -> None:
+    _pointer(tmp_path, "previous.json", 512)
+    _model_zip(tmp_path / "checkpoints" / "model_512.zip")
+    record, said = _read(tmp_path)
+    assert record is not None and record["timesteps"] == 512 and said == []
+    assert _read(tmp_path / "empty") == (None, [])  # no pointers at all: start over
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"timesteps": True}, 'field "timesteps" is True; expected int'),
+        ({"episodes": "2"}, "field \"episodes\" is '2'; expected int"),
+        ({"model": None}, 'field "model" is None; expected str'),
+    ],
+)
+def test_a_pointer_with_a_wrong_field_is_passed_over(
+    tmp_path: Path, changes: dict[str, Any], problem: str
+) -> None:
+    _pointer(tmp_path, "latest.json", 768, **changes)
+    _pointer(tmp_path, "previous.json", 512)
+    _model_zip(tmp_path / "checkpoints" / "model_768.zip")
+    _model_zip(tmp_path / "checkpoints" / "model_512.zip")
+    record, said = _read(tmp_path)
+    assert record is not None and record["timesteps"] == 512
+    assert said == [
+        f"note: {tmp_path / 'checkpoints' / 'latest.json'}: {problem}; resuming from the"
+        " checkpoint before it (512 steps)"
+    ]
+
+
+def test_a_model_that_fails_its_check_is_named(tmp_path: Path) -> None:
+    import zipfile
+
+    folder = tmp_path / "checkpoints"
+    _pointer(tmp_path, "latest.json", 768)
+    _model_zip(folder / "model_768.zip", policy=b"x" * 4000)
+    data = bytearray((folder / "model_768.zip").read_bytes())
+    at = data.index(b"x" * 100)
+    data[at + 50] = ord("y")  # a flipped byte inside policy.pth: its CRC fails
+    (folder / "model_768.zip").write_bytes(bytes(data))
+    _pointer(tmp_path, "previous.json", 512)
+    with zipfile.ZipFile(folder / "model_512.zip", "w") as archive:
+        archive.writestr("data", "{}")  # no weights at all
+    with pytest.raises(DeepRacerError) as info:
+        _read(tmp_path)
+    assert str(info.value) == (
+        f"{folder}: no usable checkpoint to resume from: {folder / 'model_768.zip'} is damaged"
+        f" (policy.pth fails its check); {folder / 'model_512.zip'} is damaged (policy.pth"
+        " fails its check). Start a new run, or restore the files from a copy"
+    )
+
+
+def test_clean_partial_files_removes_only_what_a_kill_left(tmp_path: Path) -> None:
+    (tmp_path / "checkpoints").mkdir()
+    for name in (".training_metrics.json.abc123", "checkpoints/.model_512.tmp.zip"):
+        (tmp_path / name).write_text("half")
+    for name in (".lock", "training_metrics.json", "notes.v2.txt"):
+        (tmp_path / name).write_text("keep")
+    (tmp_path / ".hidden.dir").mkdir()
+    checkpoints.clean_partial_files(tmp_path)
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == [".hidden.dir", ".lock", "checkpoints", "notes.v2.txt", "training_metrics.json"]
+
+
+def test_save_model_makes_folders_and_keeps_the_first_error(tmp_path: Path) -> None:
+    class Writes:
+        def save(self, path: Path) -> None:
+            Path(path).write_bytes(b"model")
+
+    target = tmp_path / "a" / "b" / "model.zip"
+    checkpoints.save_model(Writes(), target)
+    assert target.read_bytes() == b"model" and [p.name for p in target.parent.iterdir()] == [
+        "model.zip"
+    ]
+
+    class FailsFirst:
+        def save(self, path: Path) -> None:
+            raise OSError(errno.EIO, "input/output error")  # before any byte is written
+
+    with pytest.raises(OSError, match="input/output error"):
+        checkpoints.save_model(FailsFirst(), tmp_path / "other.zip")
+
+
+def test_resume_messages_and_the_changed_reward_note(
+    stopped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deepracer.trust import CONFIG_DIR_ENV, run_is_trusted, sign_run
+
+    with pytest.raises(DeepRacerError) as info:
+        checkpoints.resumed_experiment(tmp_path, print, trust_reward=False)
+    assert str(info.value) == f"{tmp_path}: not a run directory (no experiment.yaml) to resume"
+
+    run = _copy(stopped, tmp_path)
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "another-machine"))
+    with pytest.raises(DeepRacerError) as info:
+        checkpoints.resumed_experiment(run, print, trust_reward=False)
+    assert str(info.value) == (
+        f"{run}: not created on this machine (or its reward_function.py changed since), and"
+        " resuming imports that file, which runs its code; pass --trust-reward if you trust it"
+    )
+    said: list[str] = []
+    checkpoints.resumed_experiment(run, said.append, trust_reward=True)
+    assert run_is_trusted(run) and said == []  # trusting it signs it; the reward is unchanged
+
+    # The experiment names a reward file of its own: changed since, it is reported.
+    mine = tmp_path / "mine.py"
+    mine.write_text("def reward_function(params):\n    return 1.0\n")
+    saved = run / "experiment.yaml"
+    text = saved.read_text()
+    saved.write_text(text.replace("reward: speed_progress", f"reward: {mine}"))
+    (run / "reward_function.py").write_text(mine.read_text())
+    sign_run(run)  # the copy changed with it: this machine's again
+    checkpoints.resumed_experiment(run, said.append, trust_reward=False)
+    assert said == []
+    mine.write_text("def reward_function(params):\n    return 2.0\n")
+    experiment = checkpoints.resumed_experiment(run, said.append, trust_reward=False)
+    assert experiment.reward == str(run / "reward_function.py")
+    assert said == [
+        f"note: {mine} changed since this run started; the run goes on with the reward it"
+        f" started with ({run / 'reward_function.py'}). Start a new run to train the new one."
+    ]
+    mine.unlink()  # gone: nothing to compare, nothing said
+    checkpoints.resumed_experiment(run, said.append, trust_reward=False)
+    assert len(said) == 1
+    (run / "reward_function.py").unlink()
+    with pytest.raises(DeepRacerError, match=r"reward_function\.py: missing; a run keeps the"):
+        checkpoints.resumed_experiment(run, said.append, trust_reward=True)
