@@ -375,5 +375,13 @@ def test_resume_messages_and_the_changed_reward_note(
     checkpoints.resumed_experiment(run, said.append, trust_reward=False)
     assert len(said) == 1
     (run / "reward_function.py").unlink()
-    with pytest.raises(DeepRacerError, match=r"reward_function\.py: missing; a run keeps the"):
+    with pytest.raises(DeepRacerError) as info:
+        checkpoints.resumed_experiment(run, said.append, trust_reward=True)
+    assert str(info.value) == (
+        f"{run / 'reward_function.py'}: missing; a run keeps the reward function it trains with"
+        " there and resumes with it"
+    )
+    (run / "reward_function.py").write_text(mine.read_text() if mine.exists() else "x = 1\n")
+    saved.write_text(saved.read_text() + "unknown_key: 1\n")
+    with pytest.raises(DeepRacerError, match=rf"^{saved}: unknown key 'unknown_key'"):
         checkpoints.resumed_experiment(run, said.append, trust_reward=True)

@@ -100,8 +100,48 @@ def test_a_resume_cuts_the_logs_back_to_its_checkpoint(tmp_path: Path) -> None:
 
 
 def test_a_fresh_log_ignores_an_old_metrics_file(tmp_path: Path) -> None:
-    (tmp_path / "training_metrics.json").write_text('{"metrics": [{"episode": 0}]}')
+    (tmp_path / "training_metrics.json").write_text('{"metrics": [{"epis')  # even a damaged one
     assert RunLog(tmp_path).episodes == 0  # keep_episodes 0: nothing is read
+
+
+class _Clock:
+    def __init__(self, *readings: float) -> None:
+        self.readings = list(readings)
+
+    def time(self) -> float:
+        return self.readings.pop(0)
+
+
+def test_times_trials_and_statuses_as_deepracer_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deepracer.training import runlog
+
+    monkeypatch.setattr(runlog, "time", _Clock(1000.0025, 1007.5, 1011.25))
+    log = RunLog(tmp_path)
+    for status, start in (("off_track", 1000.0), ("lap_complete", 1003.0)):
+        log.complete([], reward=1.4, status=status, progress=99.9, start_time=start, world="w")
+    log.flush()
+    log.complete([], reward=-2.6, status="weird", progress=0.5, start_time=1011.0, world="w")
+    rows = log.rows
+    assert [
+        (r["start_time"], r["metric_time"], r["elapsed_time_in_milliseconds"]) for r in rows
+    ] == [
+        (1000000, 1000002, 3),
+        (1003000, 1007500, 4500),
+        (1011000, 1011250, 250),
+    ]
+    assert [r["episode_status"] for r in rows] == ["Off track", "Lap complete", "weird"]
+    assert [r["trial"] for r in rows] == [1, 2, 1]  # counted again after the flush
+    assert [r["reward_score"] for r in rows] == [1, 1, -3]
+    assert [r["completion_percentage"] for r in rows] == [99, 99, 0]
+
+
+def test_recent_gives_the_last_50_by_default(tmp_path: Path) -> None:
+    log = RunLog(tmp_path, simtrace=False)
+    for k in range(60):
+        log.complete([], reward=k, status="off_track", progress=1, start_time=0.0, world="w")
+    assert [r["episode"] for r in log.recent()] == list(range(10, 60))
 
 
 @pytest.mark.parametrize(
