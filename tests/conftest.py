@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from deepracer.tracks.catalog import ROUTES_DIR
 from deepracer.trust import CONFIG_DIR_ENV
+
+_CONFIG_DIR = pytest.StashKey[str]()
 
 CLOSED_TRACKS = (
     "reinvent_base",
@@ -22,7 +25,13 @@ CLOSED_TRACKS = (
 
 def pytest_configure(config: pytest.Config) -> None:
     """Runs the suite creates are signed with a key of the suite's, not the user's."""
-    os.environ[CONFIG_DIR_ENV] = tempfile.mkdtemp(prefix="deepracer-test-config-")
+    config.stash[_CONFIG_DIR] = os.environ[CONFIG_DIR_ENV] = tempfile.mkdtemp(
+        prefix="deepracer-test-config-"
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_CONFIG_DIR, ""), ignore_errors=True)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ Contents:
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -608,7 +609,21 @@ def build_model(
         # SB3 checks its arguments with asserts; say which preset they came from.
         raise ConfigError(f"{label}: stable-baselines3 rejected the settings: {exc}") from exc
     _check_action_head(model, action_space, label)
+    if tensorboard_log is None:
+        quiet_logger(model, verbose)
     return model
+
+
+def quiet_logger(model: BaseAlgorithm, verbose: int = 0) -> None:
+    """Gives ``model`` a logger without a folder (stdout only when ``verbose``).
+
+    Without TensorBoard, stable-baselines3 would create an empty ``SB3-<time>`` folder
+    in the system's temporary directory at every ``learn``.
+    """
+    from stable_baselines3.common.logger import HumanOutputFormat, KVWriter, Logger
+
+    formats: list[KVWriter] = [HumanOutputFormat(sys.stdout)] if verbose else []
+    model.set_logger(Logger(folder=None, output_formats=formats))
 
 
 def _check_action_head(model: BaseAlgorithm, action_space: gym.Space[Any], label: str) -> None:

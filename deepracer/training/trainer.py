@@ -80,7 +80,7 @@ from deepracer.training.experiment import (
 )
 from deepracer.training.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.training.plots import training_plot
-from deepracer.training.presets import PresetConfig, build_model, load_preset
+from deepracer.training.presets import PresetConfig, build_model, load_preset, quiet_logger
 from deepracer.training.rundir import RunLock, is_empty_run_dir
 from deepracer.training.runlog import EpisodeLogger, RunLog
 from deepracer.trust import sign_run
@@ -535,12 +535,15 @@ def _load_model(
 
     algorithm: Any = {"ppo": PPO, "sac": SAC}[preset.algorithm]
     try:
-        return algorithm.load(path, env=env, device="cpu", tensorboard_log=tensorboard)
+        model = algorithm.load(path, env=env, device="cpu", tensorboard_log=tensorboard)
     except Exception as exc:  # a damaged zip fails in many ways; all mean one thing
         raise DeepRacerError(
             f"{path}: cannot load this {preset.algorithm.upper()} checkpoint ({exc}); was it"
             " damaged or trained with another preset?"
         ) from None
+    if tensorboard is None:
+        quiet_logger(model)
+    return model
 
 
 def _has_tensorboard() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,25 @@ def test_schedule_only_where_the_constructor_takes_one() -> None:
 
 
 # ---------------------------------------------------------------------------- models
+
+
+@pytest.mark.parametrize("tensorboard", [False, True])
+def test_learning_leaves_nothing_in_the_temporary_directory(
+    tensorboard: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    board = tmp_path / "board"
+    model: Any = build_model(
+        preset(), make_env("state"), seed=0, tensorboard_log=str(board) if tensorboard else None
+    )
+    model.learn(total_timesteps=64)
+    # stable-baselines3's own logger would leave an empty SB3-<time> folder per learn.
+    assert [p.name for p in temp.iterdir() if p.name.startswith("SB3")] == []
+    # TensorBoard, when asked for, still gets its run folder.
+    assert sorted(p.name for p in board.glob("*")) == (["PPO_1"] if tensorboard else [])
 
 
 @pytest.mark.parametrize(
