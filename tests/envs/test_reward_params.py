@@ -106,3 +106,34 @@ def test_a_time_trial_has_no_objects_and_no_crash() -> None:
     for key in ("objects_location", "objects_left_of_center", "objects_speed",
                 "objects_heading", "objects_distance_from_center", "objects_distance"):  # fmt: skip
         assert params[key] == [], key
+
+
+# -- the vectorised env's copy of the rules -------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=-1.0, max_value=1.0, allow_nan=False),
+            st.floats(min_value=-100.0, max_value=100.0, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=32,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_the_vector_envs_progress_follows_the_same_rules(pairs: list[tuple[float, float]]) -> None:
+    from deepracer.envs.vector import _progress
+
+    delta, previous = (np.array(column) for column in zip(*pairs, strict=True))
+    expected = [compute_progress(d, p) for d, p in pairs]
+    assert _progress(delta, previous).tolist() == expected
+
+
+def test_the_vector_envs_progress_on_the_named_cases() -> None:
+    from deepracer.envs.vector import _progress
+
+    # The table above, every rule at its boundary (including backwards crossings).
+    delta = np.array([0.0079, -0.003, 0.705, 0.7, 0.002])
+    previous = np.array([0.0, 0.5, 20.0, 20.0, 99.7])
+    assert _progress(delta, previous) == pytest.approx([0.79, -0.3, -29.5, 70.0, 100.0])
