@@ -3,7 +3,9 @@
 Each case kills a training subprocess at the N-th file replacement (``tests/faults``:
 the same N always hits the same write), resumes it to the end, and checks that every
 episode is recorded exactly once in the metrics and the simtraces, every JSON file
-parses, the run trained exactly to its budget and its final model evaluates.
+parses, the run trained exactly to its budget and its final model evaluates. The
+slow cases also fill a real disk (a small tmpfs, where mount is allowed) at five
+different writes and resume once there is room again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,55 @@ def test_kill_9_at_a_seeded_moment_then_resume(replaces: int, tmp_path: Path, ca
 def test_kill_9_at_ten_seeded_moments_then_resume(replaces: int, tmp_path: Path, case: int) -> None:
     moment, when = _moments(replaces, 10)[case]
     _kill_and_resume(tmp_path, moment, when)
+
+
+# -- a disk that really fills up ---------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mounts a tmpfs of a given size (``"600k"``); needs root, as mount(8) does."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        where = tmp_path / "disk"
+        where.mkdir(exist_ok=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.skip(
+                f"cannot mount a tmpfs here ({done.stderr.strip()}); the injected ENOSPC"
+                " of tests/training/test_checkpoints.py covers a full disk instead"
+            )
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["300k", "450k", "600k", "800k", "1000k"])
+def test_a_disk_that_fills_up_stops_cleanly_and_the_run_resumes(
+    small_disk: Callable[[str], Path], size: str
+) -> None:
+    # A whole run of these settings takes about 1.1 MB: each size fills up at another
+    # write (a simtrace, a checkpoint, best.zip, the final files).
+    disk = small_disk(size)
+    out = disk / "run"
+    full = _train(out)
+    assert full.returncode == 2, full.stderr[-2000:]
+    assert f"{out}: the disk is full (No space left on device); training stopped" in full.stderr
+    assert f"--resume {out}" in full.stderr
+    assert "Traceback" not in full.stderr
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())  # what was written before is whole
+    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+    resumed = _run("train", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _check_whole(out)
