@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def routes() -> Path:
     """The folder of shipped route files (every name in it resolves with no setup)."""
     return ROUTES_DIR
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint() -> Iterator[None]:
+    """Tests run under Python's own SIGINT handler, whatever runner started them.
+
+    The reward loader tells a real Ctrl-C from a KeyboardInterrupt raised by reward
+    code by counting SIGINTs, which it can only do under Python's handler; a runner
+    with its own (mutmut has one) would turn every such test into a real interrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler set outside Python, left alone
+            signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(autouse=True)
