@@ -37,7 +37,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from urllib.request import url2pathname
 
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import ConfigError, DeepRacerError
+from deepracer.io import temporary_beside
 
 __all__ = [
     "ATTEMPTS",
@@ -199,7 +199,7 @@ def _atomic_write(path: Path, fill: Callable[[IO[bytes]], object]) -> None:
         fill: Writes the content to the open temporary file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
+    fd, tmp = temporary_beside(path, _TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             fill(handle)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepracer.errors import DeepRacerError
+from deepracer.io import temporary_beside
 
 __all__ = ["VIDEO_SUFFIXES", "write_video"]
 
@@ -65,7 +65,7 @@ def write_video(frames: Iterable[NDArray[np.uint8]], path: str | Path, fps: floa
     # Fail before any frame is made (an episode may be driven to produce them).
     ffmpeg = _import_ffmpeg() if suffix == ".mp4" else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    fd, name = temporary_beside(path.with_name(path.stem), suffix)
     os.close(fd)
     tmp = Path(name)
     try:
