@@ -289,7 +289,10 @@ def _fetch_and_extract(storage: Storage, key: str, dest: Path) -> None:
 
 
 def _model_archives(storage: Storage, prefix: str) -> list[str]:
-    return [o.key for o in storage.list(prefix) if o.key.endswith(f"/output/{MODEL_ARCHIVE}")]
+    # Listed as a folder: "runs/mine" must not reach the jobs under "runs/mine-old".
+    folder = prefix.strip("/")
+    keys = (o.key for o in storage.list(f"{folder}/" if folder else ""))
+    return [key for key in keys if key.endswith(f"/output/{MODEL_ARCHIVE}")]
 
 
 def download_run(
