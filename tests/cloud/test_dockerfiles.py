@@ -44,3 +44,13 @@ def test_the_gpu_base_torch_is_inside_our_cap() -> None:
 
 def test_the_cpu_image_never_pulls_cuda_torch() -> None:
     assert "download.pytorch.org/whl/cpu" in (ROOT / "docker" / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_the_images_install_the_locked_versions(name: str) -> None:
+    text = (ROOT / "docker" / name).read_text()
+    assert re.search(r"^COPY .*\bconstraints\.txt\b.* \./$", text, re.MULTILINE)
+    (install,) = re.findall(r"^RUN (.*?pip install .*?)$", text, re.MULTILINE | re.DOTALL)
+    assert "PIP_CONSTRAINT=" in install
+    # The GPU image keeps its base's CUDA torch: the lock's CPU torch is left out there.
+    assert ("grep -v '^torch==' constraints.txt" in install) == name.endswith(".gpu")
