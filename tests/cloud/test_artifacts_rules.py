@@ -23,7 +23,7 @@ from deepracer.cloud.artifacts import (
     upload_experiment,
 )
 from deepracer.cloud.layout import ArtifactLayout
-from deepracer.cloud.storage import LocalStorage, Storage
+from deepracer.cloud.storage import LocalStorage, S3Storage, Storage
 from deepracer.config.loader import to_mapping
 from deepracer.errors import DeepRacerError
 from deepracer.training.experiment import ExperimentConfig, load_experiment
@@ -169,6 +169,35 @@ def test_a_prefix_does_not_reach_the_jobs_of_a_sibling_prefix(
     assert lines == [f"downloading the files under {storage.url('runs/mine')}"]
     assert (run / "experiment.yaml").read_bytes() == RUN_FILES["experiment.yaml"]
     assert (run / "model.zip").read_bytes() == RUN_FILES["model.zip"]
+
+
+def test_a_prefix_is_one_folder(storage: Storage, tmp_path: Path) -> None:
+    storage.put_bytes("X/job-a/output/model.tar.gz", _tarball(RUN_FILES))
+    storage.put_bytes("Y/job-b/output/model.tar.gz", _tarball(RUN_FILES))
+    lines: list[str] = []
+    run = download_run(storage, "X", tmp_path / "run", echo=lines.append)
+    assert lines == [f"downloading {storage.url('X/job-a/output/model.tar.gz')}"]
+    assert _stored_files(run) == ["experiment.yaml", "model.zip"]
+
+
+@pytest.mark.parametrize("prefix", ["X/", "/X/", " X"])
+def test_an_s3_prefix_is_one_folder_however_it_is_written(
+    s3: S3Storage, tmp_path: Path, prefix: str
+) -> None:
+    # S3 keys may hold what local paths cannot (a leading space); slashes round a
+    # prefix still name the same folder.
+    s3.put_bytes(f"{prefix.strip('/')}/job-a/output/model.tar.gz", _tarball(RUN_FILES))
+    s3.put_bytes("Y/job-b/output/model.tar.gz", _tarball(RUN_FILES))
+    run = download_run(s3, prefix, tmp_path / "run")
+    assert _stored_files(run) == ["experiment.yaml", "model.zip"]
+
+
+def test_the_whole_bucket_holding_one_job(s3: S3Storage, tmp_path: Path) -> None:
+    s3.put_bytes("job-a/output/model.tar.gz", _tarball(RUN_FILES))
+    lines: list[str] = []
+    run = download_run(s3, "", tmp_path / "run", echo=lines.append)
+    assert lines == [f"downloading {s3.url('job-a/output/model.tar.gz')}"]
+    assert _stored_files(run) == ["experiment.yaml", "model.zip"]
 
 
 @pytest.mark.parametrize("name", ["model.tar.gz", "model.tgz"])
