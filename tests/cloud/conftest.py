@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -98,3 +99,13 @@ def mock_aws(aws_env: None) -> Iterator[None]:
     """moto's in-process AWS (S3, SageMaker, CloudWatch Logs, ...), gaps failing loudly."""
     with guarded_mock_aws():
         yield
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Each backend in turn: a LocalStorage folder, then the test module's ``s3``."""
+    from deepracer.cloud.storage import LocalStorage
+
+    if request.param == "local":
+        return LocalStorage(tmp_path / "store")
+    return request.getfixturevalue("s3")

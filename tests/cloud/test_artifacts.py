@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deepracer.cloud.artifacts import download_run
-from deepracer.cloud.storage import LocalStorage, S3Storage, Storage, StorageError
+from deepracer.cloud.storage import S3Storage, Storage, StorageError
 from deepracer.errors import DeepRacerError
 
 BUCKET = "deepracer-artifacts"
@@ -21,14 +21,6 @@ def s3(mock_aws: None) -> S3Storage:
     storage = S3Storage(BUCKET, region="us-east-1")
     storage.client.create_bucket(Bucket=BUCKET)
     return storage
-
-
-@pytest.fixture(params=["local", "s3"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    if request.param == "local":
-        return LocalStorage(tmp_path / "store")
-    result: S3Storage = request.getfixturevalue("s3")
-    return result
 
 
 def _tarball(files: dict[str, bytes]) -> bytes:

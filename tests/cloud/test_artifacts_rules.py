@@ -31,10 +31,8 @@ from deepracer.training.experiment import ExperimentConfig, load_experiment
 from . import test_artifacts
 from .test_artifacts import RUN_FILES, _tarball
 
-# The download and manifest tests run on a folder and on moto's S3: pytest finds the
-# two fixtures of test_artifacts by their names here.
+# The same S3 bucket as test_artifacts (conftest's ``storage`` asks for ``s3``).
 s3 = test_artifacts.s3
-storage = test_artifacts.storage
 
 NOT_A_RUN = (
     "{where}: not a deepracer run (expected experiment.yaml with model.zip, best.zip or"

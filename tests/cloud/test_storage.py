@@ -71,14 +71,6 @@ def s3(mock_aws: None, fast_clients: None, sleeps: list[float]) -> S3Storage:
     return storage
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    if request.param == "local":
-        return LocalStorage(tmp_path / "store")
-    result: S3Storage = request.getfixturevalue("s3")
-    return result
-
-
 def _client_error(operation: str, code: str, status: int) -> Exception:
     from botocore.exceptions import ClientError
 
