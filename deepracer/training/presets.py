@@ -26,6 +26,7 @@ Contents:
     TYPICAL_EPISODE_STEPS: the episode length used to translate to episodes.
     load_preset: read a shipped preset by name, or a YAML file.
     build_model: the stable-baselines3 model of a preset for an env.
+    quiet_logger: a logger that writes no folder, for models without TensorBoard.
     policy_name: ``MlpPolicy`` / ``CnnPolicy`` / ``MultiInputPolicy`` for a space.
     to_deepracer_hyperparameters: the DeepRacer ``hyperparameters.json`` of a preset.
 """
@@ -72,6 +73,7 @@ __all__ = [
     "build_model",
     "load_preset",
     "policy_name",
+    "quiet_logger",
     "to_deepracer_hyperparameters",
 ]
 
