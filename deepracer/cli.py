@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from deepracer.errors import DeepRacerError
+from deepracer.physics.commands import add_replay
 from deepracer.tables import format_table
 from deepracer.tracks import get_track
 from deepracer.tracks.commands import add_tracks
@@ -548,6 +549,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_actions,
     _add_cloud,
     _add_plugins,
+    add_replay,
 )
 
 

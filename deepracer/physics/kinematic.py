@@ -98,7 +98,7 @@ def step_batch(
     steer: NDArray[np.float64],
     v_cmd: NDArray[np.float64],
     params: VehicleParams,
-    dt: float,
+    dt: NDArray[np.float64] | float,
     friction: NDArray[np.float64] | float,
 ) -> NDArray[np.float64]:
     """Advances N cars by one control step; same equations as :func:`step`.
@@ -108,7 +108,7 @@ def step_batch(
         steer: (N,) front-wheel angles [rad].
         v_cmd: (N,) commanded speeds [m/s].
         params: Vehicle parameters.
-        dt: Control step [s].
+        dt: Control step [s]: one for all cars, or (N,) (replays of real logs).
         friction: Scalar or (N,) friction coefficients mu.
 
     Returns:
@@ -117,9 +117,9 @@ def step_batch(
     out = np.array(state, dtype=np.float64, copy=True)
     x, y, yaw, v = (out[:, i].copy() for i in range(4))
     n = params.substeps
-    h = dt / n
+    h = np.asarray(dt, dtype=np.float64) / n
     grip = np.asarray(friction, dtype=np.float64) * GRAVITY
-    alpha = 1.0 - math.exp(-h / params.speed_time_constant)
+    alpha = 1.0 - np.exp(-h / params.speed_time_constant)
     dv_max = grip * h
     kappa_cmd = np.tan(steer) / params.wheelbase
     for _ in range(n):
