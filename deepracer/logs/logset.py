@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepracer.errors import DeepRacerError
+from deepracer.logs.simtrace import SIMTRACE_COLUMNS
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -43,17 +44,9 @@ __all__ = [
     "simtrace_files",
 ]
 
-REQUIRED_COLUMNS = (
-    "episode",
-    "steps",
-    "X",
-    "Y",
-    "yaw",
-    "steer",
-    "throttle",
-    "track_len",
-    "tstamp",
-    "episode_status",
+_CAR_COLUMNS = {"X", "Y", "yaw", "steer", "throttle", "track_len", "tstamp"}
+REQUIRED_COLUMNS = tuple(
+    c for c in SIMTRACE_COLUMNS if c in _CAR_COLUMNS | {"episode", "steps", "episode_status"}
 )
 """The columns every simtrace since 2020 has, and all a car model needs."""
 
