@@ -54,6 +54,7 @@ from deepracer.envs.observation import (
     make_observation,
 )
 from deepracer.envs.reward_params import build_params, compute_progress
+from deepracer.envs.start_state import off_road_error, parse_start_state
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.physics import car_points, step
 from deepracer.rendering.topdown import TopDownRenderer
@@ -199,6 +200,8 @@ class _Kernels:
         return row
 
 
+_RESET_OPTIONS = ("start_ndist", "state")
+
 _RESETTABLE = frozenset(
     {EpisodeStatus.OFF_TRACK, EpisodeStatus.REVERSED, EpisodeStatus.IMMOBILIZED}
 )
@@ -303,8 +306,31 @@ class RacingEnv(gym.Env[Any, Any]):
         Args:
             seed: Seeds the noise and restarts the start-point round robin.
             options: ``{"start_ndist": float}`` places this episode's start point (a
-                fraction of the track length) instead of the round robin.
+                fraction of the track length) instead of the round robin;
+                ``{"state": {"x", "y", "yaw", "speed"}}`` puts the car there (see
+                :mod:`deepracer.envs.start_state`), its start point where it stands
+                unless ``start_ndist`` is given too.
+
+        Raises:
+            ValueError: An unknown option, or a start state that is invalid or has no
+                wheel on the road (the env is then as it was).
         """
+        start = self.config.start
+        options = options or {}
+        unknown = set(options) - set(_RESET_OPTIONS)
+        if unknown:
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; valid: {list(_RESET_OPTIONS)}"
+            )
+        placed = None
+        if "state" in options:  # checked before anything changes
+            given = parse_start_state(options["state"], self.config.vehicle)
+            episode = 0 if seed is not None or self._noise_rng is None else self._episode
+            flip_next = start.alternate_direction and episode % 2 == 1
+            placed = given.car_state(self.config.vehicle)
+            _, _, wheels = car_points(*placed[:3], self.config.vehicle)
+            if not self._tracks[flip_next].on_road(wheels).any():
+                raise off_road_error(given)
         super().reset(seed=seed)
         if seed is not None or self._noise_rng is None:
             self._episode = 0
@@ -314,23 +340,24 @@ class RacingEnv(gym.Env[Any, Any]):
             self._noise_rng = np.random.default_rng(int(noise_seed))
             self._image_rng = np.random.default_rng(int(image_seed))
         self.variation = draw_variation(self.world, self.np_random)
-        start = self.config.start
-        options = options or {}
-        unknown = set(options) - {"start_ndist"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['start_ndist']")
         self._episode_index = self._episode
         self._episode += 1
         flip = start.alternate_direction and self._episode_index % 2 == 1
         self.track = self._tracks[flip]
         if "start_ndist" in options:
             self._start_ndist = float(options["start_ndist"]) % 1.0
+        elif placed is not None:  # the start point is where the car stands
+            origin, _, _ = car_points(*placed[:3], self.config.vehicle)
+            self._start_ndist = self.track.locate(origin).ndist
         else:
             advance = self._episode_index * start.round_robin_advance
             self._start_ndist = (start.offset + advance) % 1.0
-        x, y, yaw = self.track.start_pose(self._start_ndist)
-        back = self.config.vehicle.rear_axle_offset
-        self._state = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
+        if placed is not None:
+            self._state = placed
+        else:
+            x, y, yaw = self.track.start_pose(self._start_ndist)
+            back = self.config.vehicle.rear_axle_offset
+            self._state = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
         self._steer_cmd = 0.0
         self._steps = 1
         self._sim_time = 0.0

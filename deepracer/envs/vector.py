@@ -53,9 +53,10 @@ from deepracer.envs.observation import (
     make_observation,
 )
 from deepracer.envs.reward_params import build_params
+from deepracer.envs.start_state import off_road_error, parse_start_state
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import ConfigError, RewardFunctionError
-from deepracer.physics import step_batch
+from deepracer.physics import CarState, car_points, step_batch
 from deepracer.rewards import REWARD_LIMIT, RewardFunction, load_reward_function
 from deepracer.rewards.loader import interrupted_since, sigint_count
 from deepracer.tracks import Track, TrackPoint, get_track
@@ -229,7 +230,12 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
 
         Args:
             seed: Seeds as for ``SyncVectorEnv``.
-            options: ``{"start_ndist": float}`` for every car.
+            options: ``{"start_ndist": float}`` for every car; ``{"state": ...}`` as
+                :meth:`RacingEnv.reset <deepracer.envs.RacingEnv.reset>` takes it, one
+                state for every car or a list of one per car.
+
+        Raises:
+            ValueError: As RacingEnv's reset, naming the car of a bad state.
         """
         n = self.num_envs
         if seed is None:
@@ -289,9 +295,12 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
     ) -> None:
         start_cfg = self.config.start
         back = self.config.vehicle.rear_axle_offset
-        unknown = set(options) - {"start_ndist"}
+        unknown = set(options) - {"start_ndist", "state"}
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; valid: ['start_ndist']")
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; valid: ['start_ndist', 'state']"
+            )
+        placed = self._start_states(cars, seeds, options["state"]) if "state" in options else None
         for i, seed in zip(cars.tolist(), seeds, strict=True):
             if seed is not None or self._rngs[i] is None:
                 self._rngs[i], _ = seeding.np_random(seed)
@@ -319,10 +328,22 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         self._track_of[cars] = 2 * w + flip.astype(np.int64)
         if "start_ndist" in options:
             starts = np.full(len(cars), float(options["start_ndist"]) % 1.0)
+        elif placed is not None:  # each start point is where its car stands
+            vehicle = self.config.vehicle
+            origins = [car_points(*state[:3], vehicle)[0] for state in placed]
+            starts = np.array(
+                [
+                    self.tracks[self._track_of[i]].locate(origin).ndist
+                    for origin, i in zip(origins, cars.tolist(), strict=True)
+                ]
+            )
         else:
             starts = (start_cfg.offset + index * start_cfg.round_robin_advance) % 1.0
         self._start_ndist[cars] = starts
         for k, i in enumerate(cars.tolist()):
+            if placed is not None:
+                self._state[i] = placed[k]
+                continue
             x, y, yaw = self._start_pose(int(self._track_of[i]), float(starts[k]))
             self._state[i] = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
         self._steer_cmd[cars] = 0.0
@@ -351,6 +372,34 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
                 )
                 car_obs: Any = self._car_observations[i]
                 car_obs.reset(self.worlds[self._world_of[i]], variation, self._image_rngs[i])
+
+    def _start_states(
+        self, cars: NDArray[np.intp], seeds: Sequence[int | None], value: Any
+    ) -> list[CarState]:
+        """Checks the ``state`` option for ``cars`` before anything changes."""
+        vehicle = self.config.vehicle
+        per_car = (
+            list(value) if isinstance(value, Sequence) and not isinstance(value, str) else None
+        )
+        if per_car is not None and len(per_car) != len(cars):
+            raise ValueError(
+                f"reset option 'state': expected one state or {len(cars)}, got {len(per_car)}"
+            )
+        out: list[CarState] = []
+        for k, (i, seed) in enumerate(zip(cars.tolist(), seeds, strict=True)):
+            try:
+                given = parse_start_state(per_car[k] if per_car is not None else value, vehicle)
+            except ValueError as exc:
+                raise ValueError(f"car {i}: {exc}") from None
+            fresh = seed is not None or self._noise_rngs[i] is None
+            episode = 0 if fresh else int(self._episode[i])
+            flip = self.config.start.alternate_direction and episode % 2 == 1
+            state = given.car_state(vehicle)
+            _, _, wheels = car_points(*state[:3], vehicle)
+            if not self.tracks[2 * int(self._world_of[i]) + int(flip)].on_road(wheels).any():
+                raise ValueError(f"car {i}: {off_road_error(given)}")
+            out.append(state)
+        return out
 
     def _take_uniforms(self, cars: NDArray[np.intp]) -> FloatArray:
         """Returns the next 7 uniforms of each car's episode stream."""

@@ -1,0 +1,95 @@
+"""Starting an episode from any state: ``reset(options={"state": {...}})``.
+
+The state is given in the simtrace's terms, so a row of a real log can be replayed
+as it is: ``x``, ``y`` the point the reward params and the simtrace call the car's
+position (the model point) [m], ``yaw`` the heading [deg], ``speed`` [m/s]. Every key
+is required but ``speed`` (0 by default). A state that is not finite, a speed outside
+the car's range or a pose with no wheel on the road is refused before the episode
+changes.
+
+Contents:
+    STATE_KEYS: the keys of a start state.
+    StartState: a checked start state.
+    parse_start_state: checks an options value.
+    off_road_error: the message for a state that puts the car off the road.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deepracer.physics import CarState, VehicleParams
+
+__all__ = ["STATE_KEYS", "StartState", "off_road_error", "parse_start_state"]
+
+STATE_KEYS = ("x", "y", "yaw", "speed")
+"""``x``, ``y`` [m] (the model point), ``yaw`` [deg], ``speed`` [m/s]."""
+
+
+@dataclass(frozen=True)
+class StartState:
+    """A start state in the simtrace's terms (see the module docstring)."""
+
+    x: float
+    y: float
+    yaw: float
+    speed: float
+
+    def car_state(self, vehicle: VehicleParams) -> CarState:
+        """The physics state ``(x, y, yaw, v)`` of the rear axle for this pose."""
+        yaw = math.radians(self.yaw)
+        back = vehicle.rear_axle_offset + vehicle.model_point_offset
+        return (
+            self.x - back * math.cos(yaw),
+            self.y - back * math.sin(yaw),
+            math.atan2(math.sin(yaw), math.cos(yaw)),
+            self.speed,
+        )
+
+
+def parse_start_state(value: Any, vehicle: VehicleParams) -> StartState:
+    """Checks the ``state`` reset option.
+
+    Args:
+        value: ``{"x": ..., "y": ..., "yaw": ..., "speed": ...}``.
+        vehicle: The car, whose speed range bounds ``speed``.
+
+    Raises:
+        ValueError: Not a mapping, an unknown or missing key, a value that is not a
+            finite number, or a speed outside ``[0, max_speed]``.
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"reset option 'state' must be a mapping with keys {list(STATE_KEYS)},"
+            f" got {type(value).__name__}"
+        )
+    unknown = sorted(set(value) - set(STATE_KEYS))
+    if unknown:
+        raise ValueError(f"reset option 'state': unknown keys {unknown}; valid: {list(STATE_KEYS)}")
+    missing = [k for k in STATE_KEYS[:3] if k not in value]
+    if missing:
+        raise ValueError(f"reset option 'state': missing keys {missing}")
+    numbers: dict[str, float] = {}
+    for key in STATE_KEYS:
+        raw = value.get(key, 0.0)
+        number = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        if number is None or not math.isfinite(number):
+            raise ValueError(f"reset option 'state': {key} is {raw!r}; expected a finite number")
+        numbers[key] = number
+    if not 0.0 <= numbers["speed"] <= vehicle.max_speed:
+        raise ValueError(
+            f"reset option 'state': speed {numbers['speed']:g} m/s is outside the car's"
+            f" 0 to {vehicle.max_speed:g} m/s"
+        )
+    return StartState(**numbers)
+
+
+def off_road_error(state: StartState) -> ValueError:
+    """The error for a start state with no wheel on the road."""
+    return ValueError(
+        f"reset option 'state' puts the car off the road (x {state.x:g}, y {state.y:g},"
+        f" yaw {state.yaw:g} deg): no wheel is on the track"
+    )
