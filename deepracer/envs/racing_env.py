@@ -54,7 +54,7 @@ from deepracer.envs.observation import (
     make_observation,
 )
 from deepracer.envs.reward_params import build_params, compute_progress
-from deepracer.envs.start_state import off_road_error, parse_start_state
+from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.physics import car_points, step
 from deepracer.rendering.topdown import TopDownRenderer
@@ -327,10 +327,7 @@ class RacingEnv(gym.Env[Any, Any]):
             given = parse_start_state(options["state"], self.config.vehicle)
             episode = 0 if seed is not None or self._noise_rng is None else self._episode
             flip_next = start.alternate_direction and episode % 2 == 1
-            placed = given.car_state(self.config.vehicle)
-            _, _, wheels = car_points(*placed[:3], self.config.vehicle)
-            if not self._tracks[flip_next].on_road(wheels).any():
-                raise off_road_error(given)
+            placed = place_on(self._tracks[flip_next], given, self.config.vehicle)
         super().reset(seed=seed)
         if seed is not None or self._noise_rng is None:
             self._episode = 0
@@ -347,13 +344,12 @@ class RacingEnv(gym.Env[Any, Any]):
         if "start_ndist" in options:
             self._start_ndist = float(options["start_ndist"]) % 1.0
         elif placed is not None:  # the start point is where the car stands
-            origin, _, _ = car_points(*placed[:3], self.config.vehicle)
-            self._start_ndist = self.track.locate(origin).ndist
+            self._start_ndist = placed[1]
         else:
             advance = self._episode_index * start.round_robin_advance
             self._start_ndist = (start.offset + advance) % 1.0
         if placed is not None:
-            self._state = placed
+            self._state = placed[0]
         else:
             x, y, yaw = self.track.start_pose(self._start_ndist)
             back = self.config.vehicle.rear_axle_offset

@@ -11,7 +11,7 @@ Contents:
     STATE_KEYS: the keys of a start state.
     StartState: a checked start state.
     parse_start_state: checks an options value.
-    off_road_error: the message for a state that puts the car off the road.
+    place_on: the car's physics state on a track, and where its start point is.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deepracer.physics import CarState, VehicleParams
+from deepracer.physics import CarState, VehicleParams, car_points
+from deepracer.tracks import Track
 
-__all__ = ["STATE_KEYS", "StartState", "off_road_error", "parse_start_state"]
+__all__ = ["STATE_KEYS", "StartState", "parse_start_state", "place_on"]
 
 STATE_KEYS = ("x", "y", "yaw", "speed")
 """``x``, ``y`` [m] (the model point), ``yaw`` [deg], ``speed`` [m/s]."""
@@ -87,9 +88,19 @@ def parse_start_state(value: Any, vehicle: VehicleParams) -> StartState:
     return StartState(**numbers)
 
 
-def off_road_error(state: StartState) -> ValueError:
-    """The error for a start state with no wheel on the road."""
-    return ValueError(
-        f"reset option 'state' puts the car off the road (x {state.x:g}, y {state.y:g},"
-        f" yaw {state.yaw:g} deg): no wheel is on the track"
-    )
+def place_on(track: Track, state: StartState, vehicle: VehicleParams) -> tuple[CarState, float]:
+    """Returns the physics state of ``state`` and the normalised distance of its origin.
+
+    The origin's distance is the episode's start point, as for a normal start.
+
+    Raises:
+        ValueError: No wheel of the car is on the road.
+    """
+    car = state.car_state(vehicle)
+    origin, _, wheels = car_points(car[0], car[1], car[2], vehicle)
+    if not track.on_road(wheels).any():
+        raise ValueError(
+            f"reset option 'state' puts the car off the road (x {state.x:g}, y {state.y:g},"
+            f" yaw {state.yaw:g} deg): no wheel is on the track"
+        )
+    return car, track.locate(origin).ndist

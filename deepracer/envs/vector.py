@@ -53,10 +53,10 @@ from deepracer.envs.observation import (
     make_observation,
 )
 from deepracer.envs.reward_params import build_params
-from deepracer.envs.start_state import off_road_error, parse_start_state
+from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import ConfigError, RewardFunctionError
-from deepracer.physics import CarState, car_points, step_batch
+from deepracer.physics import CarState, step_batch
 from deepracer.rewards import REWARD_LIMIT, RewardFunction, load_reward_function
 from deepracer.rewards.loader import interrupted_since, sigint_count
 from deepracer.tracks import Track, TrackPoint, get_track
@@ -329,20 +329,13 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         if "start_ndist" in options:
             starts = np.full(len(cars), float(options["start_ndist"]) % 1.0)
         elif placed is not None:  # each start point is where its car stands
-            vehicle = self.config.vehicle
-            origins = [car_points(*state[:3], vehicle)[0] for state in placed]
-            starts = np.array(
-                [
-                    self.tracks[self._track_of[i]].locate(origin).ndist
-                    for origin, i in zip(origins, cars.tolist(), strict=True)
-                ]
-            )
+            starts = np.array([ndist for _, ndist in placed])
         else:
             starts = (start_cfg.offset + index * start_cfg.round_robin_advance) % 1.0
         self._start_ndist[cars] = starts
         for k, i in enumerate(cars.tolist()):
             if placed is not None:
-                self._state[i] = placed[k]
+                self._state[i] = placed[k][0]
                 continue
             x, y, yaw = self._start_pose(int(self._track_of[i]), float(starts[k]))
             self._state[i] = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
@@ -375,8 +368,11 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
 
     def _start_states(
         self, cars: NDArray[np.intp], seeds: Sequence[int | None], value: Any
-    ) -> list[CarState]:
-        """Checks the ``state`` option for ``cars`` before anything changes."""
+    ) -> list[tuple[CarState, float]]:
+        """Checks the ``state`` option for ``cars`` before anything changes.
+
+        Returns each car's physics state and start point (see ``place_on``).
+        """
         vehicle = self.config.vehicle
         per_car = (
             list(value) if isinstance(value, Sequence) and not isinstance(value, str) else None
@@ -385,20 +381,17 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             raise ValueError(
                 f"reset option 'state': expected one state or {len(cars)}, got {len(per_car)}"
             )
-        out: list[CarState] = []
+        out: list[tuple[CarState, float]] = []
         for k, (i, seed) in enumerate(zip(cars.tolist(), seeds, strict=True)):
-            try:
-                given = parse_start_state(per_car[k] if per_car is not None else value, vehicle)
-            except ValueError as exc:
-                raise ValueError(f"car {i}: {exc}") from None
             fresh = seed is not None or self._noise_rngs[i] is None
             episode = 0 if fresh else int(self._episode[i])
             flip = self.config.start.alternate_direction and episode % 2 == 1
-            state = given.car_state(vehicle)
-            _, _, wheels = car_points(*state[:3], vehicle)
-            if not self.tracks[2 * int(self._world_of[i]) + int(flip)].on_road(wheels).any():
-                raise ValueError(f"car {i}: {off_road_error(given)}")
-            out.append(state)
+            track = self.tracks[2 * int(self._world_of[i]) + int(flip)]
+            try:
+                given = parse_start_state(per_car[k] if per_car is not None else value, vehicle)
+                out.append(place_on(track, given, vehicle))
+            except ValueError as exc:
+                raise ValueError(f"car {i}: {exc}") from None
         return out
 
     def _take_uniforms(self, cars: NDArray[np.intp]) -> FloatArray:
