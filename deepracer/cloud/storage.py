@@ -188,6 +188,26 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+class _ReadFailed(Exception):
+    """Reading the source of a copy failed (``error``), not writing its target."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _copy(source: IO[bytes], out: IO[bytes]) -> None:
+    """Copies ``source`` to ``out``, a failed read raised as :class:`_ReadFailed`."""
+    while True:
+        try:
+            chunk = source.read(_COPY_CHUNK)
+        except OSError as exc:
+            raise _ReadFailed(exc) from exc
+        if not chunk:
+            return
+        out.write(chunk)
+
+
 def _atomic_write(path: Path, fill: Callable[[IO[bytes]], object]) -> None:
     """Writes ``path`` through a temporary file in its folder, fsync and ``os.replace``.
 
@@ -341,9 +361,10 @@ class LocalStorage:
         """Copies the local file ``path`` to the key's file atomically."""
         try:
             with Path(path).open("rb") as source:
-                self._write(key, lambda out: shutil.copyfileobj(source, out, _COPY_CHUNK))
-        except OSError as exc:  # opening the source; _write reports its own failures
-            raise StorageError(f"cannot read {path} (to store as {key}): {_why(exc)}") from exc
+                self._write(key, lambda out: _copy(source, out))
+        except (OSError, _ReadFailed) as exc:  # the source; _write reports the target's
+            why = _why(exc.error if isinstance(exc, _ReadFailed) else exc)
+            raise StorageError(f"cannot read {path} (to store as {key}): {why}") from exc
 
     def _open(self, key: str) -> IO[bytes]:
         path = self._path(key)
@@ -363,7 +384,10 @@ class LocalStorage:
         """Copies the key's file to ``path`` atomically."""
         with self._open(key) as source:
             try:
-                _atomic_write(Path(path), lambda out: shutil.copyfileobj(source, out, _COPY_CHUNK))
+                _atomic_write(Path(path), lambda out: _copy(source, out))
+            except _ReadFailed as exc:
+                why = _why(exc.error)
+                raise StorageError(f"cannot read {key} in {self.name}: {why}") from exc
             except OSError as exc:
                 raise StorageError(f"cannot write {path}: {_why(exc)}") from exc
 

@@ -777,3 +777,46 @@ def test_download_prefix_strips_only_slashes(tmp_path: Path) -> None:
     dest = tmp_path / "dest"
     assert download_prefix(store, "/runX/", dest) == [dest / "a.txt"]
     assert os.listdir(dest) == ["a.txt"]
+
+
+class _FailingReader(io.BytesIO):
+    """A file that gives its first chunk, then fails as a disk with a bad sector does."""
+
+    def __init__(self) -> None:
+        super().__init__(b"x" * 10)
+        self.calls = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.calls += 1
+        if self.calls > 1:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().read(4)
+
+
+def test_a_source_that_fails_mid_copy_is_a_read_error_and_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStorage(tmp_path / "store")
+    source = tmp_path / "model.zip"
+    source.write_bytes(b"x" * 10)
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: _FailingReader())
+    with pytest.raises(StorageError) as info:
+        store.put_file("run/model.zip", source)
+    monkeypatch.undo()
+    assert str(info.value) == (
+        f"cannot read {source} (to store as run/model.zip): Input/output error"
+    )
+    assert [p for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+
+
+def test_a_stored_file_that_fails_mid_copy_is_a_read_error_of_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStorage(tmp_path / "store")
+    store.put_bytes("run/model.zip", b"x" * 10)
+    monkeypatch.setattr(LocalStorage, "_open", lambda self, key: _FailingReader())
+    target = tmp_path / "copy" / "model.zip"
+    with pytest.raises(StorageError) as info:
+        store.get_file("run/model.zip", target)
+    assert str(info.value) == (f"cannot read run/model.zip in {store.name}: Input/output error")
+    assert list(target.parent.iterdir()) == []  # no half copy, no temporary file
