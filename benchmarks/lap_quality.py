@@ -9,7 +9,7 @@ evaluates the best model console-style (3 greedy trials from the start line), an
 divides the best lap by the race line's lap from a standing start under the same car
 limits (``deepracer raceline``). The baseline, run in the same process, is the
 scripted :class:`~deepracer.raceline.follow.LineFollower` driving the same world: it
-knows the line exactly, so its ratio is what 15 Hz control with the speed lag and the
+knows the line exactly, so its ratio is what 15 Hz control with the car's lags and the
 world's action noise cost. Targets: state <= 1.10, camera <= 1.25.
 
 Ends with one ``RESULT name=value ...`` line.
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from deepracer.config.loader import from_mapping
 from deepracer.envs import EnvConfig, RacingEnv
+from deepracer.envs.config import vehicle_of
 from deepracer.evaluation.evaluate import evaluate, top_speed
 from deepracer.evaluation.runs import load_policy, run_setup
 from deepracer.raceline import RaceLine, raceline_for_world
@@ -40,7 +41,7 @@ CONTINUOUS = {"steering_angle": {"low": -30.0, "high": 30.0}, "speed": {"low": 0
 def follower_lap(config: EnvConfig, line: RaceLine, seed: int = 0) -> float:
     """Lap time of the scripted line follower on the world, with its noise [s]."""
     env = RacingEnv(replace(config, action_space=CONTINUOUS, observation="state"))
-    follower = LineFollower(line)
+    follower = LineFollower(line, env.vehicle)
     env.reset(seed=seed)
     while True:
         steer, speed = follower.command(env.car_state)
@@ -60,7 +61,7 @@ def measure(kind: str, minutes: float, out: Path) -> dict[str, float]:
     result = train(experiment, out, argv=["lap_quality.py"], echo=lambda line: None)
     env_cfg, world, algorithm = run_setup(out, None, 5000)
     config = from_mapping(EnvConfig, env_cfg, source=str(out))
-    line = raceline_for_world(world, vehicle=config.vehicle, v_max=top_speed(config))
+    line = raceline_for_world(world, vehicle=vehicle_of(config), v_max=top_speed(config))
     policy = load_policy(out / "best.zip", algorithm)
     records = evaluate(policy, config, out / "lap_quality", trials=3)
     laps = [r.lap_time for r in records if r.status == "lap_complete"]

@@ -13,7 +13,7 @@ Contents:
     TrackPack: a track's arrays in the layout the kernels read.
     pack_track: build (and cache) the pack of a track.
     locate_cars: geometry of many cars' poses on one track.
-    physics_step: the kinematic bicycle for many cars.
+    physics_step: the car's dynamics for many cars.
     state_observation: the ``state`` observation for many cars.
 """
 
@@ -416,27 +416,50 @@ def locate_cars(
 
 
 @_jit
-def _physics_kernel(cars, state, steer, v_cmd, friction, wheelbase, tau, substeps, dt, gravity):
+def _physics_kernel(
+    cars,
+    state,
+    steer,
+    v_cmd,
+    friction,
+    wheelbase,
+    tau_v,
+    tau_s,
+    substeps,
+    delayed,
+    dt,
+    grip_g,
+    traction,
+):
     """Mirrors deepracer.physics.step for each listed car, in place."""
     h = dt / substeps
-    alpha = 1.0 - math.exp(-h / tau)
+    a_speed = 1.0 - math.exp(-h / tau_v) if tau_v > 0.0 else 1.0
+    a_steer = 1.0 - math.exp(-h / tau_s) if tau_s > 0.0 else 1.0
     for n in range(cars.shape[0]):
         car = cars[n]
         x = state[car, 0]
         y = state[car, 1]
         yaw = state[car, 2]
         v = state[car, 3]
-        grip = friction[n] * gravity
-        dv_max = grip * h
-        kappa_cmd = math.tan(steer[n]) / wheelbase
-        target = v_cmd[n]
-        for _ in range(substeps):
-            dv = (target - v) * alpha
+        delta = state[car, 4]
+        prev_steer = state[car, 5]
+        prev_speed = state[car, 6]
+        grip = friction[n] * grip_g
+        dv_max = grip * h if traction else math.inf
+        for j in range(substeps):
+            if j < delayed:
+                s_cmd = prev_steer
+                target = prev_speed
+            else:
+                s_cmd = steer[n]
+                target = v_cmd[n]
+            delta += (s_cmd - delta) * a_steer
+            dv = (target - v) * a_speed
             dv = dv_max if dv > dv_max else (-dv_max if dv < -dv_max else dv)
             v_new = v + dv
             v_mid = 0.5 * (v + v_new)
             ds = v_mid * h
-            kappa = kappa_cmd
+            kappa = math.tan(delta) / wheelbase
             if v_mid > 0.0:
                 kappa_max = grip / (v_mid * v_mid)
                 if kappa > kappa_max:
@@ -456,6 +479,9 @@ def _physics_kernel(cars, state, steer, v_cmd, friction, wheelbase, tau, substep
         state[car, 1] = y
         state[car, 2] = math.atan2(math.sin(yaw), math.cos(yaw))
         state[car, 3] = v
+        state[car, 4] = delta
+        state[car, 5] = steer[n]
+        state[car, 6] = v_cmd[n]
 
 
 def physics_step(
@@ -476,11 +502,14 @@ def physics_step(
         steer,
         v_cmd,
         friction,
-        vehicle.wheelbase,
+        vehicle.effective_wheelbase,
         vehicle.speed_time_constant,
+        vehicle.steering_time_constant,
         vehicle.substeps,
+        vehicle.delay_substeps(dt),
         dt,
-        GRAVITY,
+        vehicle.grip_scale * GRAVITY,
+        vehicle.traction_limit,
     )
 
 
@@ -520,7 +549,6 @@ def _clip3(v):
 def _state_kernel(
     cars,
     state,
-    steer_cmd,
     geo_f,
     segments,
     is_left,
@@ -553,10 +581,11 @@ def _state_kernel(
         mx = geo_f[car, 8] + model_offset * c
         my = geo_f[car, 9] + model_offset * s
         out[car, 0] = _clip3(state[car, 3] / max_speed)
-        out[car, 1] = _clip3(steer_cmd[car] / max_steer)
+        out[car, 1] = _clip3(state[car, 4] / max_steer)
         out[car, 2] = _clip3(lateral)
         out[car, 3] = _clip3(math.sin(err))
         out[car, 4] = _clip3(math.cos(err))
+        out[car, 5] = _clip3(state[car, 5] / max_steer)
         for k in range(lookahead.shape[0]):
             d = lookahead[k]
             # Look-ahead distances increase: continue the walk from the last segment.
@@ -572,15 +601,14 @@ def _state_kernel(
             )
             dx = ax - mx
             dy = ay - my
-            out[car, 5 + 2 * k] = _clip3((c * dx + s * dy) / d)
-            out[car, 6 + 2 * k] = _clip3((-s * dx + c * dy) / d)
+            out[car, 6 + 2 * k] = _clip3((c * dx + s * dy) / d)
+            out[car, 7 + 2 * k] = _clip3((-s * dx + c * dy) / d)
 
 
 def state_observation(
     pack: TrackPack,
     cars: IntArray,
     state: FloatArray,
-    steer_cmd: FloatArray,
     geo_f: FloatArray,
     segments: IntArray,
     is_left: NDArray[np.bool_],
@@ -593,7 +621,6 @@ def state_observation(
     _state_kernel(
         cars,
         state,
-        steer_cmd,
         geo_f,
         segments,
         is_left,

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from deepracer.errors import DeepRacerError
-from deepracer.physics.commands import add_replay
+from deepracer.physics.commands import add_calibrate, add_replay
 from deepracer.tables import format_table
 from deepracer.tracks import get_track
 from deepracer.tracks.commands import add_tracks
@@ -214,18 +214,19 @@ def _camera_view(camera_type: Any, env: Any, seed: int) -> Callable[[], Any]:
     camera.reset(env.world, env.variation, np.random.default_rng(seed))
 
     def view() -> Any:
-        x, y, yaw, speed = env.car_state
-        origin, model_point, _ = car_points(x, y, yaw, env.config.vehicle)
+        x, y, yaw, speed, steering, steering_cmd, _ = env.car_state
+        origin, model_point, _ = car_points(x, y, yaw, env.vehicle)
         car = CarView(
             track=env.track,
             x=x,
             y=y,
             yaw=yaw,
             speed=speed,
-            steering=0.0,  # the camera does not look at the wheels
+            steering=steering,
+            steering_cmd=steering_cmd,
             origin=origin,
             where=env.track.locate(model_point),
-            vehicle=env.config.vehicle,
+            vehicle=env.vehicle,
         )
         return camera.observe(car)
 
@@ -550,6 +551,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_cloud,
     _add_plugins,
     add_replay,
+    add_calibrate,
 )
 
 

@@ -1,7 +1,7 @@
 """Locate the user-editable data folders shipped with the project.
 
-The top-level folders ``envs/``, ``presets/``, ``actions/``, ``rewards/`` and
-``experiments/`` live at the repository root in a checkout and are copied into the
+The top-level folders ``envs/``, ``presets/``, ``actions/``, ``rewards/``,
+``experiments/`` and ``vehicles/`` live at the repository root in a checkout and are copied into the
 wheel as ``deepracer/_data/<kind>/`` at build time (see ``pyproject.toml``). This
 module is the only place that knows both locations, so a name resolves the same
 from a checkout, an editable install and an installed wheel.
@@ -23,8 +23,15 @@ from deepracer.errors import ConfigError, suggest
 
 __all__ = ["DATA_KINDS", "DataKind", "available", "data_dir", "resolve"]
 
-DataKind = Literal["envs", "presets", "actions", "rewards", "experiments"]
-DATA_KINDS: tuple[DataKind, ...] = ("envs", "presets", "actions", "rewards", "experiments")
+DataKind = Literal["envs", "presets", "actions", "rewards", "experiments", "vehicles"]
+DATA_KINDS: tuple[DataKind, ...] = (
+    "envs",
+    "presets",
+    "actions",
+    "rewards",
+    "experiments",
+    "vehicles",
+)
 
 _NOUNS = {
     "envs": "a world file",
@@ -32,6 +39,7 @@ _NOUNS = {
     "actions": "an action space file",
     "rewards": "a reward file",
     "experiments": "an experiment file",
+    "vehicles": "a vehicle profile",
 }
 _SUFFIXES: dict[str, tuple[str, ...]] = {
     "envs": (".yaml", ".yml"),
@@ -39,6 +47,7 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "actions": (".json", ".yaml", ".yml"),
     "rewards": (".py",),
     "experiments": (".yaml", ".yml"),
+    "vehicles": (".yaml", ".yml"),
 }
 
 

@@ -4,6 +4,7 @@ Contents:
     StartConfig: where episodes start.
     EpisodeConfig: episode limits and the simapp's failure rules.
     EnvConfig: everything :class:`deepracer.envs.RacingEnv` is built from.
+    vehicle_of: the car an env config drives on a world.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 from deepracer.envs.action import DEFAULT_ACTION_SPACE
 from deepracer.envs.camera import CameraConfig
 from deepracer.envs.observation import LidarConfig, StateConfig
-from deepracer.envs.world import WorldConfig
+from deepracer.envs.world import WorldConfig, load_world
+from deepracer.errors import ConfigError
 from deepracer.physics import VehicleParams
+from deepracer.physics.profiles import resolve_vehicle
 
-__all__ = ["EnvConfig", "EpisodeConfig", "StartConfig"]
+__all__ = ["EnvConfig", "EpisodeConfig", "StartConfig", "vehicle_of"]
 
 
 def _fraction(value: float) -> str | None:
@@ -98,11 +101,39 @@ class EnvConfig:
     """Start positions."""
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)
     """Episode limits and failure rules."""
-    vehicle: VehicleParams = field(default_factory=VehicleParams)
-    """Car geometry and response; the world's surface sets ``friction``."""
+    vehicle: str | dict[str, Any] | VehicleParams | None = None
+    """The car: a vehicle profile name or path, a mapping of parameters on top of its
+    ``profile`` key (else the world's profile), or None for the world's profile (see
+    :func:`deepracer.physics.profiles.resolve_vehicle`). The world's surface sets
+    ``friction``."""
     state: StateConfig = field(default_factory=StateConfig)
     """Settings of the ``state`` observation."""
     lidar: LidarConfig = field(default_factory=LidarConfig)
     """Settings of the lidar observations."""
     camera: CameraConfig = field(default_factory=CameraConfig)
     """Settings of the camera observations."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.vehicle, str | dict):
+            resolve_vehicle(self.vehicle)  # an unknown profile or key fails here, early
+        elif isinstance(self.vehicle, VehicleParams):
+            try:
+                self.vehicle.check_step(self.dt)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+
+
+def vehicle_of(config: EnvConfig, world: WorldConfig | None = None) -> VehicleParams:
+    """Returns the car of ``config`` on ``world`` (by default the config's own world).
+
+    Raises:
+        ConfigError: An unknown profile or key, or a car that cannot run at ``dt``.
+    """
+    if world is None:
+        world = config.world if isinstance(config.world, WorldConfig) else load_world(config.world)
+    vehicle = resolve_vehicle(config.vehicle, world.vehicle)
+    try:
+        vehicle.check_step(config.dt)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return vehicle

@@ -58,7 +58,8 @@ class CarView:
         y: Rear-axle y [m].
         yaw: Heading [rad].
         speed: Actual speed [m/s].
-        steering: Last commanded steering [rad].
+        steering: Actual steering angle [rad].
+        steering_cmd: Last commanded steering, still in flight under a control delay [rad].
         origin: Car origin (x, y) [m].
         where: Track geometry of the model point.
         vehicle: Vehicle parameters.
@@ -70,6 +71,7 @@ class CarView:
     yaw: float
     speed: float
     steering: float
+    steering_cmd: float
     origin: tuple[float, float]
     where: TrackPoint
     vehicle: VehicleParams
@@ -134,21 +136,23 @@ class StateObservation:
 
     Elements (float32, each clipped to [-3, 3]):
         0. actual speed / max speed;
-        1. last commanded steering / max steering;
+        1. actual steering angle / max steering (it lags the command);
         2. signed distance of the model point from the centre line / half width
            (positive = left of centre, so |value| > 1 is beyond the border);
         3-4. sin and cos of (car heading - centre-line direction);
-        5+. for each look-ahead distance d: the centre-line point d metres ahead of the
+        5. last commanded steering / max steering: with the actual angle, what the
+           car's steering will still do (a lagging, delayed car's hidden state);
+        6+. for each look-ahead distance d: the centre-line point d metres ahead of the
            model point's projection, in the car frame relative to the model point,
            divided by d (x forward, y left): it encodes the upcoming curvature.
     """
 
     def __init__(self, config: StateConfig | None = None) -> None:
         self.config = config or StateConfig()
-        self._size = 5 + 2 * len(self.config.lookahead)
+        self._size = 6 + 2 * len(self.config.lookahead)
 
     def space(self) -> gym.spaces.Box:
-        """Returns ``Box(-3, 3, (5 + 2 * len(lookahead),), float32)``."""
+        """Returns ``Box(-3, 3, (6 + 2 * len(lookahead),), float32)``."""
         return gym.spaces.Box(-3.0, 3.0, shape=(self._size,), dtype=np.float32)
 
     def observe(self, car: CarView) -> NDArray[np.float32]:
@@ -168,6 +172,7 @@ class StateObservation:
             lateral,
             math.sin(err),
             math.cos(err),
+            car.steering_cmd / vehicle.max_steering,
         ]
         for d in self.config.lookahead:
             ax, ay, _ = track.pose_at(where.s + d)

@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from deepracer import accel
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
-from deepracer.envs.config import EnvConfig
+from deepracer.envs.config import EnvConfig, vehicle_of
 from deepracer.envs.observation import (
     CarView,
     EpisodeVariation,
@@ -56,7 +56,7 @@ from deepracer.envs.observation import (
 from deepracer.envs.reward_params import build_params, compute_progress
 from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
-from deepracer.physics import car_points, step
+from deepracer.physics import STATE_SIZE, CarState, VehicleParams, car_points, rest_state, step
 from deepracer.rendering.topdown import TopDownRenderer
 from deepracer.rewards import RewardFunction, load_reward_function
 from deepracer.tracks import Track, TrackPoint, get_track
@@ -135,7 +135,7 @@ class _Kernels:
 
     def __init__(self, vehicle: Any) -> None:
         self.vehicle = vehicle
-        self.state = np.zeros((1, 4))
+        self.state = np.zeros((1, STATE_SIZE))
         self.cars = np.zeros(1, dtype=np.int64)
         self.floats = np.zeros((1, len(accel.GEOMETRY_FLOATS)))
         self.ints = np.zeros((1, 3), dtype=np.int64)
@@ -145,7 +145,7 @@ class _Kernels:
         self.friction = np.zeros(1)
         self.located: Track | None = None
 
-    def geometry(self, track: Track, state: tuple[float, float, float, float]) -> _Geometry:
+    def geometry(self, track: Track, state: CarState) -> _Geometry:
         self.state[0] = state
         accel.locate_cars(
             accel.pack_track(track),
@@ -165,30 +165,27 @@ class _Kernels:
 
     def drive(
         self,
-        state: tuple[float, float, float, float],
+        state: CarState,
         steer: float,
         speed: float,
         friction: float,
         dt: float,
-    ) -> tuple[float, float, float, float]:
+    ) -> CarState:
         self.state[0] = state
         self.steer[0], self.speed[0], self.friction[0] = steer, speed, friction
         accel.physics_step(
             self.cars, self.state, self.steer, self.speed, self.friction, self.vehicle, dt
         )
-        x, y, yaw, v = self.state[0].tolist()
-        return x, y, yaw, v
+        x, y, yaw, v, delta, steer_cmd, speed_cmd = self.state[0].tolist()
+        return x, y, yaw, v, delta, steer_cmd, speed_cmd
 
-    def observe_state(
-        self, track: Track, steer_cmd: float, lookahead: NDArray[np.float64]
-    ) -> NDArray[np.float32]:
+    def observe_state(self, track: Track, lookahead: NDArray[np.float64]) -> NDArray[np.float32]:
         """The state observation of the pose last passed to :meth:`geometry`."""
-        out = np.empty((1, 5 + 2 * len(lookahead)), dtype=np.float32)
+        out = np.empty((1, 6 + 2 * len(lookahead)), dtype=np.float32)
         accel.state_observation(
             accel.pack_track(track),
             self.cars,
             self.state,
-            np.array([steer_cmd]),
             self.floats,
             self.ints[:, 2],
             self.bools[:, 0],
@@ -260,6 +257,8 @@ class RacingEnv(gym.Env[Any, Any]):
         self.world: WorldConfig = (
             cfg.world if isinstance(cfg.world, WorldConfig) else load_world(cfg.world)
         )
+        self.vehicle: VehicleParams = vehicle_of(cfg, self.world)
+        """The car: the config's or the world's vehicle profile (see ``EnvConfig.vehicle``)."""
         sanitize = not self.world.legacy_waypoints
         forward = get_track(self.world.track, sanitize=sanitize, reverse=self.world.reverse)
         self._tracks = {False: forward, True: forward.reversed()}
@@ -283,14 +282,13 @@ class RacingEnv(gym.Env[Any, Any]):
         self._noise_speed = noise.speed_std if noise.enabled else 0.0
         self._episode = 0
         self._episode_index = 0
-        self._state = (0.0, 0.0, 0.0, 0.0)
-        self._steer_cmd = 0.0
+        self._state: CarState = rest_state(0.0, 0.0, 0.0)
         self._steps = 0
         self._status = EpisodeStatus.PREPARE
         self._done = True
-        self._geometry_cache: tuple[tuple[float, float, float, float], Any] | None = None
+        self._geometry_cache: tuple[CarState, Any] | None = None
         # The numba kernels when installed (read at construction, so tests can compare).
-        self._kernels = _Kernels(cfg.vehicle) if accel.ENABLED else None
+        self._kernels = _Kernels(self.vehicle) if accel.ENABLED else None
         self._state_kernel = self._kernels is not None and isinstance(
             self.observation_type, StateObservation
         )
@@ -307,7 +305,7 @@ class RacingEnv(gym.Env[Any, Any]):
             seed: Seeds the noise and restarts the start-point round robin.
             options: ``{"start_ndist": float}`` places this episode's start point (a
                 fraction of the track length) instead of the round robin;
-                ``{"state": {"x", "y", "yaw", "speed"}}`` puts the car there (see
+                ``{"state": {"x", "y", "yaw", "speed", "steering"}}`` puts the car there (see
                 :mod:`deepracer.envs.start_state`), its start point where it stands
                 unless ``start_ndist`` is given too.
 
@@ -324,10 +322,10 @@ class RacingEnv(gym.Env[Any, Any]):
             )
         placed = None
         if "state" in options:  # checked before anything changes
-            given = parse_start_state(options["state"], self.config.vehicle)
+            given = parse_start_state(options["state"], self.vehicle)
             episode = 0 if seed is not None or self._noise_rng is None else self._episode
             flip_next = start.alternate_direction and episode % 2 == 1
-            placed = place_on(self._tracks[flip_next], given, self.config.vehicle)
+            placed = place_on(self._tracks[flip_next], given, self.vehicle)
         super().reset(seed=seed)
         if seed is not None or self._noise_rng is None:
             self._episode = 0
@@ -352,9 +350,8 @@ class RacingEnv(gym.Env[Any, Any]):
             self._state = placed[0]
         else:
             x, y, yaw = self.track.start_pose(self._start_ndist)
-            back = self.config.vehicle.rear_axle_offset
-            self._state = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
-        self._steer_cmd = 0.0
+            back = self.vehicle.rear_axle_offset
+            self._state = rest_state(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw)
         self._steps = 1
         self._sim_time = 0.0
         self._reverse_count = 0
@@ -381,7 +378,7 @@ class RacingEnv(gym.Env[Any, Any]):
         if self._done:
             raise RuntimeError("the episode has ended: call reset() before step()")
         steering_deg, speed, label = self.action_type.to_command(action)
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         steering_deg = min(max(steering_deg, -vehicle.max_steering_deg), vehicle.max_steering_deg)
         speed = min(max(speed, vehicle.min_speed), vehicle.max_speed)
         self._steps += 1
@@ -432,9 +429,10 @@ class RacingEnv(gym.Env[Any, Any]):
         normal = heading + (math.pi / 2 if where.is_left_of_center else -math.pi / 2)
         offset = 0.25 * where.width  # half-way to the border
         ox, oy = x + offset * math.cos(normal), y + offset * math.sin(normal)
-        back = self.config.vehicle.rear_axle_offset
-        self._state = (ox - back * math.cos(heading), oy - back * math.sin(heading), heading, 0.0)
-        self._steer_cmd = 0.0
+        back = self.vehicle.rear_axle_offset
+        self._state = rest_state(
+            ox - back * math.cos(heading), oy - back * math.sin(heading), heading
+        )
         self._sim_time += self.config.episode.reset_penalty
         self._reverse_count = 0
         self._still_count = 0
@@ -445,14 +443,18 @@ class RacingEnv(gym.Env[Any, Any]):
         self._progress = compute_progress(geometry[2].ndist - self._start_ndist, self._progress)
 
     @property
-    def car_state(self) -> tuple[float, float, float, float]:
-        """The car's current ``(x, y, yaw, speed)`` (rear axle; m, rad, m/s)."""
+    def car_state(self) -> CarState:
+        """The car's physics state ``(x, y, yaw, speed, steering, steering_cmd, speed_cmd)``.
+
+        The rear axle's pose and speed, the actual steering angle and the last command
+        (m, rad, m/s); see :mod:`deepracer.physics.kinematic`.
+        """
         return self._state
 
     # -- internals ----------------------------------------------------------------------
 
     def _drive(self, steer: float, speed: float) -> None:
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         rng = self._noise_rng
         assert rng is not None  # set by reset()
         if self._noise_steer:
@@ -461,7 +463,6 @@ class RacingEnv(gym.Env[Any, Any]):
             speed += self._noise_speed * float(rng.standard_normal())
         steer = min(max(steer, -vehicle.max_steering), vehicle.max_steering)
         speed = min(max(speed, vehicle.min_speed), vehicle.max_speed) * self.variation.speed_scale
-        self._steer_cmd = steer
         if self._kernels is not None:
             self._state = self._kernels.drive(
                 self._state, steer, speed, self.variation.friction, self.config.dt
@@ -480,8 +481,8 @@ class RacingEnv(gym.Env[Any, Any]):
         if self._kernels is not None:
             result = self._kernels.geometry(self.track, self._state)
         else:
-            x, y, yaw, _ = self._state
-            origin, model_point, wheels = car_points(x, y, yaw, self.config.vehicle)
+            x, y, yaw = self._state[:3]
+            origin, model_point, wheels = car_points(x, y, yaw, self.vehicle)
             where = self.track.locate(model_point)
             on_road = self.track.on_road(wheels).tolist()
             result = _Geometry(origin, model_point, where, all(on_road), any(on_road))
@@ -561,18 +562,19 @@ class RacingEnv(gym.Env[Any, Any]):
         if self._state_kernel:
             assert self._kernels is not None
             lookahead = self._lookahead
-            return self._kernels.observe_state(self.track, self._steer_cmd, lookahead)
-        x, y, yaw, v = self._state
+            return self._kernels.observe_state(self.track, lookahead)
+        x, y, yaw, v, steering, steering_cmd, _ = self._state
         view = CarView(
             track=self.track,
             x=x,
             y=y,
             yaw=yaw,
             speed=v,
-            steering=self._steer_cmd,
+            steering=steering,
+            steering_cmd=steering_cmd,
             origin=origin,
             where=where,
-            vehicle=self.config.vehicle,
+            vehicle=self.vehicle,
         )
         return self.observation_type.observe(view)
 
@@ -590,7 +592,7 @@ class RacingEnv(gym.Env[Any, Any]):
             # Built on first use: pre-rendering the track takes a few tenths of a second.
             # Both driving directions have the same geometry, so one renderer serves both.
             self._topdown = TopDownRenderer(
-                self.track, rear_axle_offset=self.config.vehicle.rear_axle_offset
+                self.track, rear_axle_offset=self.vehicle.rear_axle_offset
             )
         # The path ends at the current model point, where the car is now.
         return self._topdown.frame(self._state, [*self._trajectory, self._geometry()[1]])

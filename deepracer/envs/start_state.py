@@ -2,10 +2,13 @@
 
 The state is given in the simtrace's terms, so a row of a real log can be replayed
 as it is: ``x``, ``y`` the point the reward params and the simtrace call the car's
-position (the model point) [m], ``yaw`` the heading [deg], ``speed`` [m/s]. Every key
-is required but ``speed`` (0 by default). A state that is not finite, a speed outside
-the car's range or a pose with no wheel on the road is refused before the episode
-changes.
+position (the model point) [m], ``yaw`` the heading [deg], ``speed`` [m/s] and
+``steering`` the front wheels' actual angle [deg] (the simtrace's ``steer`` is the
+command, which a lagging car reaches later). ``x``, ``y`` and ``yaw`` are required;
+``speed`` and ``steering`` are 0 by default, and the car starts as if it had been
+commanded what it is doing. A state that is not finite, a speed or steering angle
+outside the car's range or a pose with no wheel on the road is refused before the
+episode changes.
 
 Contents:
     STATE_KEYS: the keys of a start state.
@@ -21,13 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deepracer.physics import CarState, VehicleParams, car_points
+from deepracer.physics import CarState, VehicleParams, car_points, rest_state
 from deepracer.tracks import Track
 
 __all__ = ["STATE_KEYS", "StartState", "parse_start_state", "place_on"]
 
-STATE_KEYS = ("x", "y", "yaw", "speed")
-"""``x``, ``y`` [m] (the model point), ``yaw`` [deg], ``speed`` [m/s]."""
+STATE_KEYS = ("x", "y", "yaw", "speed", "steering")
+"""``x``, ``y`` [m] (the model point), ``yaw`` [deg], ``speed`` [m/s], ``steering`` [deg]."""
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,18 @@ class StartState:
     y: float
     yaw: float
     speed: float
+    steering: float = 0.0
 
     def car_state(self, vehicle: VehicleParams) -> CarState:
-        """The physics state ``(x, y, yaw, v)`` of the rear axle for this pose."""
+        """The physics state of the car (rear axle) in this state, as if held there."""
         yaw = math.radians(self.yaw)
         back = vehicle.rear_axle_offset + vehicle.model_point_offset
-        return (
+        return rest_state(
             self.x - back * math.cos(yaw),
             self.y - back * math.sin(yaw),
             math.atan2(math.sin(yaw), math.cos(yaw)),
             self.speed,
+            math.radians(self.steering),
         )
 
 
@@ -55,12 +60,13 @@ def parse_start_state(value: Any, vehicle: VehicleParams) -> StartState:
     """Checks the ``state`` reset option.
 
     Args:
-        value: ``{"x": ..., "y": ..., "yaw": ..., "speed": ...}``.
-        vehicle: The car, whose speed range bounds ``speed``.
+        value: ``{"x": ..., "y": ..., "yaw": ..., "speed": ..., "steering": ...}``.
+        vehicle: The car, whose limits bound ``speed`` and ``steering``.
 
     Raises:
         ValueError: Not a mapping, an unknown or missing key, a value that is not a
-            finite number, or a speed outside ``[0, max_speed]``.
+            finite number, a speed outside ``[0, max_speed]`` or a steering angle
+            beyond ``max_steering_deg``.
     """
     if not isinstance(value, Mapping):
         raise ValueError(
@@ -84,6 +90,11 @@ def parse_start_state(value: Any, vehicle: VehicleParams) -> StartState:
         raise ValueError(
             f"reset option 'state': speed {numbers['speed']:g} m/s is outside the car's"
             f" 0 to {vehicle.max_speed:g} m/s"
+        )
+    if abs(numbers["steering"]) > vehicle.max_steering_deg:
+        raise ValueError(
+            f"reset option 'state': steering {numbers['steering']:g} deg is beyond the car's"
+            f" +-{vehicle.max_steering_deg:g} deg"
         )
     return StartState(**numbers)
 

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from deepracer import accel
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
-from deepracer.envs.config import EnvConfig
+from deepracer.envs.config import EnvConfig, vehicle_of
 from deepracer.envs.observation import (
     CarView,
     EpisodeVariation,
@@ -56,7 +56,7 @@ from deepracer.envs.reward_params import build_params
 from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import ConfigError, RewardFunctionError
-from deepracer.physics import CarState, step_batch
+from deepracer.physics import STATE_SIZE, CarState, VehicleParams, rest_state, step_batch
 from deepracer.rewards import REWARD_LIMIT, RewardFunction, load_reward_function
 from deepracer.rewards.loader import interrupted_since, sigint_count
 from deepracer.tracks import Track, TrackPoint, get_track
@@ -130,6 +130,15 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         n = num_envs
         listed = list(worlds) if worlds is not None else [cfg.world]
         self.worlds = [w if isinstance(w, WorldConfig) else load_world(w) for w in listed]
+        cars_of = [vehicle_of(cfg, w) for w in self.worlds]
+        if any(v != cars_of[0] for v in cars_of):
+            names = ", ".join(f"{w.name} ({w.vehicle or 'default'})" for w in self.worlds)
+            raise ConfigError(
+                f"worlds: {names} drive different vehicles; one vector env drives one car"
+                " (set env.vehicle in the experiment to choose it)"
+            )
+        self.vehicle: VehicleParams = cars_of[0]
+        """The car every sub-environment drives (see ``EnvConfig.vehicle``)."""
         # Track objects: index 2*w is world w forwards, 2*w + 1 reversed.
         self.tracks: list[Track] = []
         for world in self.worlds:
@@ -174,8 +183,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         self._noise_speed = np.array([x.speed_std if x.enabled else 0.0 for x in noise])[
             self._world_of
         ]
-        self._state = np.zeros((n, 4))
-        self._steer_cmd = np.zeros(n)
+        self._state = np.zeros((n, STATE_SIZE))
         self._steps = np.zeros(n, dtype=np.int64)
         self._sim_time = np.zeros(n)
         self._start_ndist = np.zeros(n)
@@ -294,7 +302,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         self, cars: NDArray[np.intp], seeds: Sequence[int | None], options: Mapping[str, Any]
     ) -> None:
         start_cfg = self.config.start
-        back = self.config.vehicle.rear_axle_offset
+        back = self.vehicle.rear_axle_offset
         unknown = set(options) - {"start_ndist", "state"}
         if unknown:
             raise ValueError(
@@ -338,8 +346,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
                 self._state[i] = placed[k][0]
                 continue
             x, y, yaw = self._start_pose(int(self._track_of[i]), float(starts[k]))
-            self._state[i] = (x - back * math.cos(yaw), y - back * math.sin(yaw), yaw, 0.0)
-        self._steer_cmd[cars] = 0.0
+            self._state[i] = rest_state(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw)
         self._steps[cars] = 1
         self._sim_time[cars] = 0.0
         self._reverse_count[cars] = 0
@@ -373,7 +380,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
 
         Returns each car's physics state and start point (see ``place_on``).
         """
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         per_car = (
             list(value) if isinstance(value, Sequence) and not isinstance(value, str) else None
         )
@@ -425,7 +432,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             self._speed_range = action_type.speed
 
     def _commands(self, actions: Any) -> tuple[FloatArray, FloatArray]:
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         if isinstance(self.action_type, DiscreteActions):
             index = np.asarray(actions, dtype=np.intp).reshape(self.num_envs)
             steer, speed = self._steer_table[index], self._speed_table[index]
@@ -444,7 +451,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         if self._compiled:
             self._locate_compiled()
             return
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         x, y, yaw = self._state[:, 0], self._state[:, 1], self._state[:, 2]
         c, s = np.cos(yaw), np.sin(yaw)
         ox = x + vehicle.rear_axle_offset * c
@@ -494,7 +501,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         out_b = np.empty((n, 3), dtype=np.bool_)
         for t, cars in self._groups():
             pack = accel.pack_track(self.tracks[t])
-            accel.locate_cars(pack, cars, self._state, self.config.vehicle, out_f, out_i, out_b)
+            accel.locate_cars(pack, cars, self._state, self.vehicle, out_f, out_i, out_b)
         geometry: dict[str, Any] = {k: out_f[:, j] for j, k in enumerate(accel.GEOMETRY_FLOATS)}
         geometry.update(
             prev_index=out_i[:, 0],
@@ -673,7 +680,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         ]
 
     def _drive(self, cars: NDArray[np.bool_], steer: FloatArray, speed: FloatArray) -> None:
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         idx = np.flatnonzero(cars)
         steer_noise = np.zeros(len(idx))
         speed_noise = np.zeros(len(idx))
@@ -698,7 +705,6 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             )
             * self._speed_scale[idx]
         )
-        self._steer_cmd[idx] = s
         if self._compiled:
             accel.physics_step(
                 idx.astype(np.int64),
@@ -741,7 +747,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
 
     def _view(self, i: int) -> CarView:
         g = self._geometry
-        x, y, yaw, v = (float(a) for a in self._state[i])
+        x, y, yaw, v, steering, steering_cmd, _ = (float(a) for a in self._state[i])
         where = self._track_point(i)
         return CarView(
             track=self.tracks[self._track_of[i]],
@@ -749,32 +755,32 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
             y=y,
             yaw=yaw,
             speed=v,
-            steering=float(self._steer_cmd[i]),
+            steering=steering,
+            steering_cmd=steering_cmd,
             origin=(float(g["ox"][i]), float(g["oy"][i])),
             where=where,
-            vehicle=self.config.vehicle,
+            vehicle=self.vehicle,
         )
 
     def _observe_state(self, obs_type: StateObservation) -> NDArray[np.float32]:
         if self._compiled:
-            obs = np.empty((self.num_envs, 5 + 2 * len(obs_type.config.lookahead)), np.float32)
+            obs = np.empty((self.num_envs, 6 + 2 * len(obs_type.config.lookahead)), np.float32)
             lookahead = np.asarray(obs_type.config.lookahead, dtype=np.float64)
             for t, cars in self._groups():
                 accel.state_observation(
                     accel.pack_track(self.tracks[t]),
                     cars,
                     self._state,
-                    self._steer_cmd,
                     self._geometry["floats"],
                     self._geometry["segment"],
                     self._geometry["is_left_of_center"],
                     lookahead,
-                    self.config.vehicle,
+                    self.vehicle,
                     obs,
                 )
             return obs
         g = self._geometry
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         yaw = self._state[:, 2]
         half = np.maximum(0.5 * g["width"], 1e-3)
         lateral = np.where(g["is_left_of_center"], 1.0, -1.0) * g["distance_from_center"] / half
@@ -798,13 +804,14 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         local = np.empty((n, len(lookahead), 2))
         local[:, :, 0] = (c * dx + s_ * dy) / lookahead
         local[:, :, 1] = (-s_ * dx + c * dy) / lookahead
-        out = np.empty((n, 5 + 2 * len(lookahead)))
+        out = np.empty((n, 6 + 2 * len(lookahead)))
         out[:, 0] = self._state[:, 3] / vehicle.max_speed
-        out[:, 1] = self._steer_cmd / vehicle.max_steering
+        out[:, 1] = self._state[:, 4] / vehicle.max_steering
         out[:, 2] = lateral
         out[:, 3] = np.sin(err)
         out[:, 4] = np.cos(err)
-        out[:, 5:] = local.reshape(n, -1)
+        out[:, 5] = self._state[:, 5] / vehicle.max_steering
+        out[:, 6:] = local.reshape(n, -1)
         return np.clip(out, -3.0, 3.0).astype(np.float32)
 
     def _observe_lidar(self, obs_type: LidarObservation) -> NDArray[np.float32]:

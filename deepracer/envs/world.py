@@ -134,6 +134,19 @@ class WorldConfig:
     """Action noise."""
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
     """Per-episode domain randomisation (off by default)."""
+    vehicle: str = ""
+    """Vehicle profile the car drives with here (``vehicles/<name>.yaml`` or a path);
+    empty for the default (see :mod:`deepracer.physics.profiles`)."""
+
+    def __post_init__(self) -> None:
+        if self.vehicle:
+            from deepracer.physics.profiles import load_profile
+
+            try:
+                load_profile(self.vehicle)
+            except ConfigError as exc:
+                # A ValueError: the loader puts the world file's name in front.
+                raise ValueError(f"vehicle: {exc}") from None
 
 
 def world_file(name_or_path: str | Path) -> Path | None:

@@ -303,15 +303,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def top_speed(config: EnvConfig) -> float:
     """The fastest speed the config's action space can command [m/s]."""
     from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
+    from deepracer.envs.config import vehicle_of
 
     actions = make_action_type(config.action_space)
+    vehicle = vehicle_of(config)
     if isinstance(actions, DiscreteActions):
         fastest = max(speed for _, speed in actions.actions)
     elif isinstance(actions, ContinuousActions):
         fastest = actions.speed[1]
     else:  # a third-party action type: the car's own cap
-        fastest = config.vehicle.max_speed
-    return min(fastest, config.vehicle.max_speed)
+        fastest = vehicle.max_speed
+    return min(fastest, vehicle.max_speed)
 
 
 def lap_ratios(records: list[TrialRecord], line: Any) -> list[dict[str, Any]]:
@@ -350,20 +352,18 @@ def _compare_with_raceline(
     records: list[TrialRecord], config: EnvConfig, world: str, out: Path
 ) -> None:
     """Prints and writes ``raceline_comparison.json``: each lap against the race line."""
+    from deepracer.envs.config import vehicle_of
+    from deepracer.envs.world import load_world
     from deepracer.raceline import raceline_for_world
     from deepracer.tracks import get_track
 
-    world_config = config.world if not isinstance(config.world, str) else None
-    track_name = world_config.track if world_config is not None else None
-    if track_name is None:
-        from deepracer.envs.world import load_world
-
-        track_name = load_world(world).track
+    world_config = config.world if not isinstance(config.world, str) else load_world(world)
+    track_name = world_config.track
     if not get_track(track_name).is_loop:
         print(f"no race line: {track_name} is not a closed track")
         return
     line = raceline_for_world(
-        world_config or world, vehicle=config.vehicle, v_max=top_speed(config)
+        world_config, vehicle=vehicle_of(config, world_config), v_max=top_speed(config)
     )
     rows = lap_ratios(records, line)
     print(

@@ -2,7 +2,7 @@
 
 Contents:
     VehicleParams: geometry, limits and response of the DeepRacer car.
-    CarState, step, step_batch: the kinematic bicycle with speed lag and grip limit.
+    CarState, rest_state, step, step_batch: the car with lagging steering and speed.
     car_points: the origin, model point and wheel centres of a car pose.
     DYNAMICS: registry of dynamics models by name.
 """
@@ -12,10 +12,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from deepracer.physics.kinematic import CarState, step, step_batch
+from deepracer.physics.kinematic import STATE_SIZE, CarState, rest_state, step, step_batch
 from deepracer.physics.vehicle import GRAVITY, VehicleParams
 
-__all__ = ["DYNAMICS", "GRAVITY", "CarState", "VehicleParams", "car_points", "step", "step_batch"]
+__all__ = [
+    "DYNAMICS",
+    "GRAVITY",
+    "STATE_SIZE",
+    "CarState",
+    "VehicleParams",
+    "car_points",
+    "rest_state",
+    "step",
+    "step_batch",
+]
 
 DYNAMICS: dict[str, Callable[..., CarState]] = {"kinematic": step}
 """Dynamics models by name: ``f(state, steer, v_cmd, params, dt, friction) -> state``."""

@@ -23,12 +23,20 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "a number > 0"
 
 
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "a number >= 0"
+
+
 @dataclass(frozen=True, kw_only=True)
 class VehicleParams:
     """Geometry, limits and response of the simulated car.
 
-    The defaults reproduce the DeepRacer car. Grip belongs to the surface, so the
-    friction coefficient is a world setting (:class:`deepracer.envs.world.SurfaceConfig`).
+    The defaults are the URDF's geometry with an ideal response: steering acts at once
+    and fully, as a kinematic bicycle (the ``kinematic`` profile). The Gazebo car does
+    not; its fitted response lives in vehicle profiles (:mod:`deepracer.physics.profiles`).
+    Grip belongs to the surface, so the friction coefficient is a world setting
+    (:class:`deepracer.envs.world.SurfaceConfig`); ``grip_scale`` says how much of it
+    the car turns into cornering and traction.
     """
 
     wheelbase: float = field(default=0.164, metadata={"check": _positive})
@@ -47,13 +55,36 @@ class VehicleParams:
     """Commanded speed is clipped to at least this [m/s] (the simapp's hard clip)."""
     max_speed: float = field(default=4.0, metadata={"check": _positive})
     """Commanded speed is clipped to at most this [m/s] (the simapp's hard clip)."""
-    speed_time_constant: float = field(default=0.25, metadata={"check": _positive})
-    """First-order lag of the actual speed behind the command [s].
+    speed_time_constant: float = field(default=0.25, metadata={"check": _non_negative})
+    """First-order lag of the actual speed behind the command [s]; 0 = none.
 
-    Our choice: the Gazebo car's wheel velocity controllers (PID effort control at
-    60 Hz) need a few frames to reach a new set point; console simtraces show the car
-    taking about 0.2-0.3 s to get going. The surface's traction limit (mu * g) also
-    caps the acceleration.
+    The surface's traction limit (``grip_scale * mu * g``) also caps the acceleration.
+    """
+    traction_limit: bool = True
+    """Cap the speed's change at ``grip`` per second (the tyres' longitudinal limit).
+
+    The Gazebo car's wheel controllers reach a new speed within the lag alone, so the
+    calibrated profiles turn this off.
+    """
+    steering_time_constant: float = field(default=0.0, metadata={"check": _non_negative})
+    """First-order lag of the actual steering angle behind the command [s]; 0 = none.
+
+    The Gazebo car's steering hinges are position-controlled joints: after a new
+    command the path's curvature builds up over a few tenths of a second.
+    """
+    effective_wheelbase: float = field(default=0.164, metadata={"check": _positive})
+    """The wheelbase the steering turns with: path curvature = tan(steering) / this [m].
+
+    The URDF's 0.164 m for an ideal bicycle; the Gazebo car's tyres slip, so it turns
+    wider, as a longer car would.
+    """
+    grip_scale: float = field(default=1.0, metadata={"check": _positive})
+    """Share of the surface friction the car uses: grip = grip_scale * mu * g [-]."""
+    control_delay: float = field(default=0.0, metadata={"check": _non_negative})
+    """Time from a command to the car acting on it [s], at most one control step.
+
+    Applied at sub-step resolution (1/60 s at 4 sub-steps of 1/15 s): the first
+    ``round(control_delay / h)`` sub-steps of a step still use the previous command.
     """
     substeps: int = field(default=4, metadata={"check": lambda n: None if n >= 1 else "n >= 1"})
     """Integration sub-steps per control step (4 at 15 Hz = the 60 Hz controller rate)."""
@@ -66,4 +97,20 @@ class VehicleParams:
     @property
     def min_turning_radius(self) -> float:
         """Rear-axle radius at full steering lock, ignoring grip [m]."""
-        return self.wheelbase / math.tan(self.max_steering)
+        return self.effective_wheelbase / math.tan(self.max_steering)
+
+    def delay_substeps(self, dt: float) -> int:
+        """Sub-steps of a step of ``dt`` seconds that still use the previous command."""
+        return min(round(self.control_delay * self.substeps / dt), self.substeps)
+
+    def check_step(self, dt: float) -> None:
+        """Raises ValueError if the car cannot run at control step ``dt``.
+
+        Raises:
+            ValueError: ``control_delay`` exceeds one control step.
+        """
+        if self.control_delay > dt * (1.0 + 1e-9):
+            raise ValueError(
+                f"vehicle: control_delay {self.control_delay:g} s exceeds one control step"
+                f" ({dt:g} s); at most one step of delay is modelled"
+            )

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_bytes, atomic_write_text
+from deepracer.physics.profiles import default_vehicle, resolve_vehicle
 from deepracer.physics.vehicle import VehicleParams
 from deepracer.raceline.profile import CarLimits, closed_profile, curvature, standing_profile
 from deepracer.raceline.solver import (
@@ -154,7 +155,7 @@ def compute_raceline(
     Raises:
         TrackError: The track is not closed or no line passes the on-track check.
     """
-    vehicle = vehicle or VehicleParams()
+    vehicle = vehicle or default_vehicle()
     corridor = build_corridor(track, spacing)
     solution = optimise_line(
         track,
@@ -213,7 +214,7 @@ def raceline_for_world(
 
     Args:
         world: World name, YAML path or loaded world.
-        vehicle: The car (default: DeepRacer's).
+        vehicle: The car (default: the world's vehicle profile).
         v_max: Top speed if below the car's (an action space's fastest action) [m/s].
         margin: Keep this much further inside than the off-track rule requires [m].
     """
@@ -221,7 +222,7 @@ def raceline_for_world(
     from deepracer.tracks import get_track
 
     config = world if isinstance(world, WorldConfig) else load_world(world)
-    vehicle = vehicle or VehicleParams()
+    vehicle = vehicle or resolve_vehicle(None, config.vehicle)
     limits = CarLimits.of(vehicle, config.surface.friction, v_max)
     return _cached_line(get_track(config.track), limits, vehicle, margin)
 

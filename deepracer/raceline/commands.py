@@ -22,25 +22,31 @@ __all__ = ["add_raceline"]
 
 def _cmd_raceline(args: argparse.Namespace) -> int:
     from deepracer.io import atomic_write_text
-    from deepracer.physics.vehicle import VehicleParams
+    from deepracer.physics.profiles import load_profile, resolve_vehicle
     from deepracer.raceline import CarLimits, compute_raceline, plot_raceline, write_csv
     from deepracer.tracks import get_track
 
     friction = args.friction
+    world_vehicle = ""
     if args.world is not None:
         from deepracer.envs.world import load_world
 
         world = load_world(args.world)
         friction = world.surface.friction if friction is None else friction
+        world_vehicle = world.vehicle
     friction = 0.5 if friction is None else friction
     if friction <= 0 or args.margin < 0 or (args.v_max is not None and args.v_max <= 0):
         raise DeepRacerError("--friction and --v-max must be > 0 and --margin >= 0")
     track = get_track(args.track, reverse=args.reverse)
-    vehicle = VehicleParams()
+    if args.vehicle is not None:
+        vehicle = load_profile(args.vehicle).params
+    else:
+        vehicle = resolve_vehicle(None, world_vehicle)
     limits = CarLimits.of(vehicle, friction, args.v_max)
     print(
         f"{track.name}: top speed {limits.v_max:g} m/s, grip {limits.grip:.3g} m/s^2"
         f" (mu {friction:g}), speed lag {limits.tau:g} s,"
+        f" steering lag {vehicle.steering_time_constant:g} s,"
         f" min radius {1.0 / limits.kappa_steer:.3f} m; candidates (lap time before ->"
         " after refinement; penalties included before):"
     )
@@ -75,7 +81,12 @@ def add_raceline(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("track", metavar="TRACK", help="track name or route-file path")
-    parser.add_argument("--world", help="take the surface friction from this world")
+    parser.add_argument("--world", help="take the surface friction and car from this world")
+    parser.add_argument(
+        "--vehicle",
+        metavar="PROFILE",
+        help="vehicle profile name or path (default: the world's, else the default profile)",
+    )
     parser.add_argument(
         "--friction", type=float, help="tyre friction mu (default: the world's, else 0.5)"
     )

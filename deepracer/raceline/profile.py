@@ -4,13 +4,17 @@ The car of :mod:`deepracer.physics.kinematic` has three limits a path's speed mu
 respect, and no others:
 
 * top speed ``v_max`` (the action space's cap, 4 m/s);
-* grip: the path curvature at speed v is capped at ``mu * g / v**2``, so a corner of
+* grip: the path curvature at speed v is capped at ``grip_scale * mu * g / v**2``, so a corner of
   curvature kappa is taken at most at ``sqrt(mu * g / |kappa|)``; the steering angle
-  caps the curvature itself at ``tan(max_steering) / wheelbase`` at any speed;
+  caps the curvature itself at ``tan(max_steering) / effective_wheelbase``;
+* the steering lag: the steering angle follows its command with time constant
+  tau_s, so the path curvature changes at most at about ``kappa_steer / tau_s`` per
+  second, and a stretch where the curvature changes by ``dkappa/ds`` per metre is
+  driven at most at ``kappa_rate / |dkappa/ds|``;
 * the speed lag: speed follows the command with time constant tau, and the change
-  is capped at ``mu * g`` per second, so the car accelerates at most at
-  ``min((v_max - v) / tau, mu * g)`` and brakes at most at
-  ``min((v - v_min) / tau, mu * g)``. Longitudinal and lateral grip are separate caps
+  is capped at the grip per second for a traction-limited car, so it accelerates at
+  most at ``min((v_max - v) / tau, accel)`` and brakes at most at
+  ``min((v - v_min) / tau, accel)``. Longitudinal and lateral grip are separate caps
   in the simulator (no friction circle), so they are here.
 
 The profile is the classic one: the speed cap of every point, then a forward pass
@@ -50,8 +54,12 @@ class CarLimits(NamedTuple):
         v_max: Top speed [m/s].
         v_min: Lowest commandable speed [m/s] (braking aims at it).
         tau: Speed-lag time constant [s].
-        grip: Friction limit ``mu * g`` [m/s^2].
+        grip: Friction limit ``grip_scale * mu * g`` [m/s^2].
         kappa_steer: Largest path curvature the steering allows [1/m].
+        kappa_rate: Fastest change of the path curvature the steering allows [1/(m s)]
+            (infinite for steering without lag).
+        accel: Cap on speeding up and slowing down [m/s^2]: the grip for a
+            traction-limited car, else none (the lag alone).
     """
 
     v_max: float
@@ -59,6 +67,8 @@ class CarLimits(NamedTuple):
     tau: float
     grip: float
     kappa_steer: float
+    kappa_rate: float = math.inf
+    accel: float = math.inf
 
     @classmethod
     def of(cls, vehicle: VehicleParams, friction: float, v_max: float | None = None) -> CarLimits:
@@ -70,12 +80,19 @@ class CarLimits(NamedTuple):
             v_max: Top speed if lower than the car's (an action space's fastest action).
         """
         top = vehicle.max_speed if v_max is None else min(v_max, vehicle.max_speed)
+        kappa_steer = 1.0 / vehicle.min_turning_radius
+        grip = vehicle.grip_scale * friction * GRAVITY
+        tau_s = vehicle.steering_time_constant
         return cls(
             v_max=top,
             v_min=vehicle.min_speed,
-            tau=vehicle.speed_time_constant,
-            grip=friction * GRAVITY,
-            kappa_steer=math.tan(math.radians(vehicle.max_steering_deg)) / vehicle.wheelbase,
+            # No lag is the limit of a tiny one: the grip cap then sets the acceleration.
+            tau=max(vehicle.speed_time_constant, 1e-9),
+            grip=grip,
+            kappa_steer=kappa_steer,
+            # A full-lock command from straight ahead starts at this rate.
+            kappa_rate=kappa_steer / tau_s if tau_s > 0.0 else math.inf,
+            accel=grip if vehicle.traction_limit else math.inf,
         )
 
 
@@ -117,34 +134,41 @@ def curvature(points: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 @_jit
-def _grow(u, ds, target, tau, grip, accelerate):  # type: ignore[no-untyped-def]
+def _grow(u, ds, target, tau, accel, accelerate):  # type: ignore[no-untyped-def]
     # v**2 after ds of full acceleration (or, backwards in distance, full braking).
     h = 0.5 * ds
     for _ in range(2):
         v = math.sqrt(u)
         a = (target - v) / tau if accelerate else (v - target) / tau
-        a = min(max(a, 0.0), grip)
+        a = min(max(a, 0.0), accel)
         v_mid = math.sqrt(u + a * h)
         a = (target - v_mid) / tau if accelerate else (v_mid - target) / tau
-        a = min(max(a, 0.0), grip)
+        a = min(max(a, 0.0), accel)
         u += 2.0 * a * h
     return u
 
 
 @_jit
-def _speed_caps(kappa, v_max, grip):  # type: ignore[no-untyped-def]
+def _speed_caps(kappa, ds, v_max, grip, kappa_rate):  # type: ignore[no-untyped-def]
     n = kappa.shape[0]
     cap = np.empty(n)
     for i in range(n):
         k = abs(kappa[i])
         cap[i] = v_max * v_max if k * v_max * v_max <= grip else grip / k
+        if kappa_rate < math.inf:
+            a = i - 1 if i > 0 else n - 1
+            c = i + 1 if i + 1 < n else 0
+            span = ds[a] + ds[i]
+            change = abs(kappa[c] - kappa[a]) / span if span > 0.0 else 0.0
+            if change * math.sqrt(cap[i]) > kappa_rate:
+                cap[i] = (kappa_rate / change) ** 2
     return cap
 
 
 @_jit
-def _closed(kappa, ds, v_max, v_min, tau, grip):  # type: ignore[no-untyped-def]
+def _closed(kappa, ds, v_max, v_min, tau, grip, kappa_rate, accel):  # type: ignore[no-untyped-def]
     n = kappa.shape[0]
-    cap = _speed_caps(kappa, v_max, grip)
+    cap = _speed_caps(kappa, ds, v_max, grip, kappa_rate)
     start = 0
     for i in range(n):
         if cap[i] < cap[start]:
@@ -155,11 +179,11 @@ def _closed(kappa, ds, v_max, v_min, tau, grip):  # type: ignore[no-untyped-def]
     for k in range(1, n):
         i = (start + k) % n
         prev = (i - 1) % n
-        u[i] = min(cap[i], _grow(u[prev], ds[prev], v_max, tau, grip, True))
+        u[i] = min(cap[i], _grow(u[prev], ds[prev], v_max, tau, accel, True))
     back = cap[start]
     for k in range(1, n):
         i = (start - k) % n
-        back = min(u[i], _grow(back, ds[i], v_min, tau, grip, False))
+        back = min(u[i], _grow(back, ds[i], v_min, tau, accel, False))
         u[i] = back
     time = 0.0
     for i in range(n):
@@ -169,16 +193,16 @@ def _closed(kappa, ds, v_max, v_min, tau, grip):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _standing(kappa, ds, v_max, v_min, tau, grip):  # type: ignore[no-untyped-def]
+def _standing(kappa, ds, v_max, v_min, tau, grip, kappa_rate, accel):  # type: ignore[no-untyped-def]
     n = kappa.shape[0]
-    cap = _speed_caps(kappa, v_max, grip)
+    cap = _speed_caps(kappa, ds, v_max, grip, kappa_rate)
     u = np.empty(n + 1)
     u[0] = 0.0
     for i in range(1, n + 1):
-        u[i] = min(cap[i % n], _grow(u[i - 1], ds[i - 1], v_max, tau, grip, True))
+        u[i] = min(cap[i % n], _grow(u[i - 1], ds[i - 1], v_max, tau, accel, True))
     back = u[n]
     for i in range(n - 1, -1, -1):
-        back = min(u[i], _grow(back, ds[i], v_min, tau, grip, False))
+        back = min(u[i], _grow(back, ds[i], v_min, tau, accel, False))
         u[i] = back
     time = 0.0
     for i in range(n):
@@ -223,5 +247,12 @@ def standing_profile(
     return speed, float(time)
 
 
-def _numbers(limits: CarLimits) -> tuple[float, float, float, float]:
-    return limits.v_max, limits.v_min, limits.tau, limits.grip
+def _numbers(limits: CarLimits) -> tuple[float, float, float, float, float, float]:
+    return (
+        limits.v_max,
+        limits.v_min,
+        limits.tau,
+        limits.grip,
+        limits.kappa_rate,
+        limits.accel,
+    )

@@ -46,7 +46,7 @@ from deepracer.accel import ENABLED as _COMPILED
 from deepracer.accel import _jit
 from deepracer.errors import TrackError
 from deepracer.physics.vehicle import VehicleParams
-from deepracer.raceline.profile import CarLimits, _closed, _curvature, curvature
+from deepracer.raceline.profile import CarLimits, _closed, _curvature, _numbers, curvature
 from deepracer.tracks import Track
 
 __all__ = [
@@ -167,7 +167,7 @@ _STEER_WEIGHT = 10.0  # [s m^2]
 
 
 @_jit
-def _objective(alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer):  # type: ignore[no-untyped-def]
+def _objective(alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer, k_rate, accel):  # type: ignore[no-untyped-def]
     kappa, ds = _curvature(cx + alpha * nx, cy + alpha * ny)
     penalty = 0.0
     for i in range(alpha.shape[0]):
@@ -178,18 +178,24 @@ def _objective(alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer):
             penalty += _BOUND_WEIGHT * (alpha[i] - hi[i]) ** 2
         elif alpha[i] < lo[i]:
             penalty += _BOUND_WEIGHT * (lo[i] - alpha[i]) ** 2
-    _, time = _closed(kappa, ds, v_max, v_min, tau, grip)
+    _, time = _closed(kappa, ds, v_max, v_min, tau, grip, k_rate, accel)
     return time + penalty
 
 
 @_jit
-def _fd_gradient(x, basis, alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer):  # type: ignore[no-untyped-def]
-    base = _objective(alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer)
+def _fd_gradient(  # type: ignore[no-untyped-def]
+    x, basis, alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer, k_rate, accel
+):
+    base = _objective(
+        alpha, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer, k_rate, accel
+    )
     grad = np.empty(x.shape[0])
     h = 1e-6
     for k in range(x.shape[0]):
         shifted = alpha + h * basis[:, k]
-        value = _objective(shifted, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer)
+        value = _objective(
+            shifted, cx, cy, nx, ny, lo, hi, v_max, v_min, tau, grip, k_steer, k_rate, accel
+        )
         grad[k] = (value - base) / h
     return base, grad
 
@@ -253,6 +259,8 @@ class _Problem:
             limits.tau,
             limits.grip,
             limits.kappa_steer,
+            limits.kappa_rate,
+            limits.accel,
         )
 
     def alpha(self, x: FloatArray) -> FloatArray:
@@ -450,7 +458,7 @@ def optimise_line(
         bad = ~(on & inside)
         if not bad.any():
             kappa, ds = curvature(corridor.points(alpha))
-            _, lap = _closed(kappa, ds, *limits[:4])
+            _, lap = _closed(kappa, ds, *_numbers(limits))
             return LineSolution(alpha, float(lap), candidates, int(tightened.sum()))
         say(f"  tightening {int(bad.sum())} stations the exact wheel check rejects")
         # Pull the bound on the violated side in by 1 cm around each failure.

@@ -89,6 +89,7 @@ def compare_and_plot(result: Any) -> None:
     into the run directory.
     """
     from deepracer.analysis import analyze
+    from deepracer.envs.config import vehicle_of
     from deepracer.evaluation.evaluate import top_speed
     from deepracer.evaluation.runs import run_setup
     from deepracer.raceline import raceline_for_world, write_csv
@@ -96,7 +97,7 @@ def compare_and_plot(result: Any) -> None:
     out = result.run_dir
     setup = run_setup(out, None, 1)
     config, world = setup.config, setup.world
-    line = raceline_for_world(world, vehicle=config.vehicle, v_max=top_speed(config))
+    line = raceline_for_world(world, vehicle=vehicle_of(config), v_max=top_speed(config))
     write_csv(line, out / "raceline.csv")
     laps = [t.lap_time for t in result.trials if t.lap_time is not None]
     best = (

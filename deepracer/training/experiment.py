@@ -318,6 +318,25 @@ def env_config(
     return config
 
 
+def pin_vehicle(experiment: ExperimentConfig) -> ExperimentConfig:
+    """Returns ``experiment`` with its car written out in full under ``env.vehicle``.
+
+    A run keeps the car it was trained with even if a profile file or the default
+    profile changes later: resuming, evaluating and exporting it drive the same car.
+    """
+    from deepracer.envs.config import vehicle_of
+
+    cars = {world: vehicle_of(env_config(experiment, world)) for world in experiment.worlds}
+    car = cars[experiment.worlds[0]]
+    if any(other != car for other in cars.values()):
+        raise ConfigError(
+            f"worlds: {', '.join(experiment.worlds)} drive different vehicles; a run trains"
+            " one car (set env.vehicle to choose it)"
+        )
+    env = {**experiment.env, "vehicle": to_mapping(car)}
+    return replace(experiment, env=env)
+
+
 def dump_experiment(experiment: ExperimentConfig) -> str:
     """Returns the resolved experiment as YAML (written into every run directory)."""
     return yaml.safe_dump(to_mapping(experiment), sort_keys=False)

@@ -89,9 +89,9 @@ def expert_dataset(
     drivers = []
     for env, config in zip(envs, configs, strict=True):
         line = raceline_for_world(
-            env.world, vehicle=config.vehicle, v_max=top_speed(config), margin=EXPERT_MARGIN
+            env.world, vehicle=env.vehicle, v_max=top_speed(config), margin=EXPERT_MARGIN
         )
-        drivers.append(LineFollower(line, config.vehicle))
+        drivers.append(LineFollower(line, env.vehicle))
     actions = make_action_type(configs[0].action_space)
     try:
         while len(observations) < steps:

@@ -77,6 +77,7 @@ from deepracer.training.experiment import (
     ExperimentConfig,
     dump_experiment,
     env_config,
+    pin_vehicle,
 )
 from deepracer.training.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.training.plots import training_plot
@@ -421,6 +422,7 @@ def _prepare_run(
         clean_partial_files(out)
     else:
         out.mkdir(parents=True, exist_ok=True)
+        experiment = pin_vehicle(experiment)
         atomic_write_text(out / "experiment.yaml", dump_experiment(experiment))
         reward.copy_source(out)
         sign_run(out)  # created here: this machine may run its reward file later

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from deepracer.config.resources import DATA_KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
@@ -24,7 +26,7 @@ def test_dockerfile_installs_the_package_and_runs_our_entry_point(name: str) -> 
     for source in re.findall(r"^COPY (\S+(?: \S+)*) \S+$", text, re.MULTILINE):
         for path in source.split():
             assert (ROOT / path).exists(), f"{name}: COPY {path}"
-    for data in ("envs", "presets", "actions", "rewards", "experiments"):
+    for data in DATA_KINDS:
         assert f"COPY {data} ./{data}" in text  # force-included into the wheel
     extras = re.search(r'"\.\[([a-z,]+)\]"', text)
     assert extras is not None

@@ -17,13 +17,13 @@ def to_action(steer_deg: float, speed: float) -> list[float]:
 
 def pure_pursuit(env: RacingEnv, lookahead: float = 0.45, speed: float = 1.2) -> list[float]:
     """Steers the rear axle towards the centre-line point ``lookahead`` ahead."""
-    x, y, yaw, _ = env.car_state
+    x, y, yaw = env.car_state[:3]
     track = env.track
     s, _, _ = track.center.project([[x, y]])
     tx, ty = track.point_at(s + lookahead)[0]
     alpha = math.atan2(ty - y, tx - x) - yaw
     dist = math.hypot(tx - x, ty - y)
-    wheelbase = env.config.vehicle.wheelbase
+    wheelbase = env.vehicle.effective_wheelbase
     steer = math.degrees(math.atan2(2.0 * wheelbase * math.sin(alpha), dist))
     return to_action(max(-30.0, min(30.0, steer)), speed)
 

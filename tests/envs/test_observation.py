@@ -10,6 +10,7 @@ from shapely.geometry import LineString
 
 from deepracer.envs import RacingEnv
 from deepracer.envs.observation import LidarConfig, ray_cast
+from tests.envs.drivers import CONTINUOUS, to_action
 
 
 def test_ray_cast_matches_shapely() -> None:
@@ -49,9 +50,21 @@ def test_sector_lidars_follow_the_ranges() -> None:
 def test_state_vector_on_the_centre_line() -> None:
     env = RacingEnv({"world": "straight", "observation": "state"})
     obs, _ = env.reset(seed=0, options={"start_ndist": 0.2})
-    speed, steer, lateral, sin_err, cos_err = obs[:5]
-    assert (speed, steer) == (0.0, 0.0)
+    speed, steer, lateral, sin_err, cos_err, steer_cmd = obs[:6]
+    assert (speed, steer, steer_cmd) == (0.0, 0.0, 0.0)
     assert lateral == pytest.approx(0.0, abs=1e-6)
     assert (sin_err, cos_err) == pytest.approx((0.0, 1.0), abs=1e-6)
-    lookahead = obs[5:].reshape(-1, 2)
+    lookahead = obs[6:].reshape(-1, 2)
     np.testing.assert_allclose(lookahead, [[1.0, 0.0]] * len(lookahead), atol=1e-5)
+
+
+def test_the_state_vector_shows_the_lagging_steering_and_its_command() -> None:
+    env = RacingEnv({"world": "straight", "observation": "state", "action_space": CONTINUOUS})
+    env.reset(seed=0, options={"start_ndist": 0.2})
+    obs, *_ = env.step(to_action(20.0, 1.0))  # judged at rest, then driven one step
+    car = env.vehicle
+    assert car.steering_time_constant > 0  # the default car's wheels lag
+    actual, command = obs[1], obs[5]
+    assert actual == pytest.approx(env.car_state[4] / car.max_steering, abs=1e-6)
+    assert command == pytest.approx(env.car_state[5] / car.max_steering, abs=1e-6)
+    assert 0.0 < actual < command == pytest.approx(20.0 / 30.0, abs=0.05)  # noise aside

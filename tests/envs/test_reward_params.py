@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from deepracer.envs import RacingEnv
 from deepracer.envs.reward_params import compute_progress
+from deepracer.physics import rest_state
 
 ndist = st.floats(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True)
 
@@ -81,10 +82,10 @@ def test_backing_over_the_start_line_is_no_lap(start: float, back: float) -> Non
 def test_a_car_that_backs_over_the_start_line_does_not_complete_a_lap() -> None:
     env = RacingEnv({"world": "oval", "start": {"round_robin_advance": 0.0}})
     env.reset(seed=0)
-    x, y, yaw, _ = env.car_state
+    x, y, yaw = env.car_state[:3]
     # Turn the car round on the start line: driving on, it crosses the line backwards.
     # (No public API places a car; this is the state the env integrates from.)
-    env._state = (x, y, yaw + np.pi, 1.0)
+    env._state = rest_state(x, y, yaw + np.pi, 1.0)
     statuses, progress = [], []
     for _ in range(25):
         _, _, terminated, truncated, info = env.step(5)  # straight on at 1 m/s

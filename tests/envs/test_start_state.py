@@ -10,6 +10,7 @@ import pytest
 from deepracer import accel
 from deepracer.envs import RacingEnv
 from deepracer.envs.vector import RacingVectorEnv
+from tests.envs.drivers import CONTINUOUS, to_action
 
 CONFIG: dict[str, Any] = {"world": "reinvent_base", "observation": "state"}
 
@@ -44,19 +45,20 @@ def test_the_default_start_given_as_a_state_is_the_default_start() -> None:
 
 
 def test_a_moving_start_drives_on_at_its_speed() -> None:
-    env = RacingEnv(CONFIG)
+    env = RacingEnv({**CONFIG, "action_space": CONTINUOUS})
     _, info = env.reset(seed=0)
     p = info["params"]
     moved = []
     for speed in (0.0, 2.0):
         state = {"x": p["x"], "y": p["y"], "yaw": p["heading"], "speed": speed}
         env.reset(options={"state": state})
-        env.step(3)  # judges the start pose, then drives one step of 1/15 s
-        _, _, _, _, after = env.step(3)  # judges the pose that step reached
+        hold = to_action(0.0, max(speed, 0.1))  # straight on at the speed it has
+        env.step(hold)  # judges the start pose, then drives one step of 1/15 s
+        _, _, _, _, after = env.step(hold)  # judges the pose that step reached
         moved.append(np.hypot(after["params"]["x"] - p["x"], after["params"]["y"] - p["y"]))
-    # At 2 m/s the car covers nearly 2/15 m (it eases towards the command); from rest
-    # it has only begun to roll.
-    assert 0.12 < moved[1] <= 2.0 / 15.0, moved
+    # At 2 m/s the car covers 2/15 m (less the action noise); from rest it has only
+    # begun to roll.
+    assert 0.12 < moved[1] <= 2.0 / 15.0 + 0.01, moved
     assert moved[0] < 0.02, moved
 
 
@@ -94,13 +96,37 @@ def test_one_state_serves_every_car() -> None:
     np.testing.assert_allclose(obs[0], obs[1])
 
 
+def test_a_start_with_the_wheels_turned_turns_at_once() -> None:
+    """The steering state is the car's: a lagging car given it needs no time to turn."""
+    env = RacingEnv({**CONFIG, "action_space": CONTINUOUS})
+    _, info = env.reset(seed=0)
+    p = info["params"]
+    turned = []
+    for steering in (0.0, 20.0):
+        state = {"x": p["x"], "y": p["y"], "yaw": p["heading"], "speed": 1.0}
+        env.reset(options={"state": {**state, "steering": steering}})
+        assert env.car_state[4] == pytest.approx(np.radians(steering))
+        env.step(to_action(20.0, 1.0))
+        _, _, _, _, after = env.step(to_action(20.0, 1.0))
+        turned.append(after["params"]["heading"] - p["heading"])
+    car = env.vehicle
+    full = np.degrees(1.0 / 15.0 * np.tan(np.radians(20.0)) / car.effective_wheelbase)
+    assert turned[1] == pytest.approx(full, rel=0.1)  # the action noise aside
+    assert turned[0] < 0.8 * turned[1]
+
+
 @pytest.mark.parametrize(
     ("state", "message"),
     [
         ({"x": 2.0, "y": 0.75}, r"reset option 'state': missing keys \['yaw'\]"),
         (
             {"x": 2.0, "y": 0.75, "yaw": 0.0, "z": 1.0},
-            r"reset option 'state': unknown keys \['z'\]; valid: \['x', 'y', 'yaw', 'speed'\]",
+            r"reset option 'state': unknown keys \['z'\]; valid: \['x', 'y', 'yaw', 'speed',"
+            r" 'steering'\]",
+        ),
+        (
+            {"x": 2.0, "y": 0.75, "yaw": 0.0, "steering": -45},
+            r"reset option 'state': steering -45 deg is beyond the car's \+-30 deg",
         ),
         (
             {"x": float("nan"), "y": 0.75, "yaw": 0.0},

@@ -16,7 +16,7 @@ from deepracer.envs import EnvConfig
 from deepracer.errors import DeepRacerError
 from deepracer.evaluation.evaluate import evaluate
 from deepracer.logs import read_simtrace
-from deepracer.physics import VehicleParams
+from deepracer.physics.profiles import default_vehicle
 from tests.envs.drivers import CONTINUOUS, to_action
 
 KEYS = {
@@ -66,9 +66,9 @@ class Pursuit:
     """Pure pursuit of the state observation's 0.5 m look-ahead point at 1.5 m/s."""
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        x, y = float(obs[7]), float(obs[8])  # the point in the car frame, / 0.5 m
+        x, y = float(obs[8]), float(obs[9])  # the point in the car frame, / 0.5 m
         alpha = math.atan2(y, x)
-        wheelbase = VehicleParams().wheelbase
+        wheelbase = default_vehicle().effective_wheelbase
         steer = math.degrees(math.atan2(2.0 * wheelbase * math.sin(alpha), 0.5 * math.hypot(x, y)))
         action = to_action(max(-30.0, min(30.0, steer)), 1.5)
         return np.array(action, dtype=np.float32), None

@@ -111,7 +111,7 @@ def test_state_run_exports_through_the_cli(
     assert manifest["source"]["algorithm"] == "ppo"
     assert manifest["observation"]["type"] == "state"
     assert manifest["observation"]["inputs"] == [
-        {"name": "observation", "key": None, "shape": ["batch", 15], "dtype": "float32"}
+        {"name": "observation", "key": None, "shape": ["batch", 16], "dtype": "float32"}
     ]
     assert manifest["action"]["type"] == "discrete" and manifest["action"]["count"] == 10
     assert [o["name"] for o in manifest["onnx"]["outputs"]] == ["action", "probabilities"]

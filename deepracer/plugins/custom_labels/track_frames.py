@@ -166,7 +166,7 @@ def render_track_frames(
     names = {"forward": ["forward"], "reverse": ["reverse"]}.get(directions, ["forward", "reverse"])
     rng = np.random.default_rng([seed, 1])
     near, far = window
-    vehicle = env.config.vehicle
+    vehicle = env.vehicle
     total = frames_per_class * len(TRACK_CLASSES) * candidates_per_frame
     per_direction = -(-total // len(tracks))
 
@@ -220,6 +220,7 @@ def render_track_frames(
             yaw=car_yaw,
             speed=0.0,
             steering=0.0,
+            steering_cmd=0.0,
             origin=origin,
             where=track.locate(model_point),
             vehicle=vehicle,
