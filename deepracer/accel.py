@@ -562,6 +562,7 @@ def _state_kernel(
     vectors,
     length,
     is_loop,
+    head,
     out,
 ):
     for n in range(cars.shape[0]):
@@ -585,7 +586,8 @@ def _state_kernel(
         out[car, 2] = _clip3(lateral)
         out[car, 3] = _clip3(math.sin(err))
         out[car, 4] = _clip3(math.cos(err))
-        out[car, 5] = _clip3(state[car, 5] / max_steer)
+        if head == 6:
+            out[car, 5] = _clip3(state[car, 5] / max_steer)
         for k in range(lookahead.shape[0]):
             d = lookahead[k]
             # Look-ahead distances increase: continue the walk from the last segment.
@@ -601,8 +603,8 @@ def _state_kernel(
             )
             dx = ax - mx
             dy = ay - my
-            out[car, 6 + 2 * k] = _clip3((c * dx + s * dy) / d)
-            out[car, 7 + 2 * k] = _clip3((-s * dx + c * dy) / d)
+            out[car, head + 2 * k] = _clip3((c * dx + s * dy) / d)
+            out[car, head + 1 + 2 * k] = _clip3((-s * dx + c * dy) / d)
 
 
 def state_observation(
@@ -615,8 +617,12 @@ def state_observation(
     lookahead: FloatArray,
     vehicle: Any,
     out: NDArray[np.float32],
+    head: int = 6,
 ) -> None:
-    """Writes the ``state`` observation of the listed cars into ``out`` rows."""
+    """Writes the ``state`` observation of the listed cars into ``out`` rows.
+
+    ``head`` is 6 with the last steering command as element 5, else 5 without it.
+    """
     line = pack.center
     _state_kernel(
         cars,
@@ -634,5 +640,6 @@ def state_observation(
         line[2],
         pack.length,
         pack.is_loop,
+        head,
         out,
     )

@@ -129,6 +129,9 @@ class StateConfig:
         default=(0.25, 0.5, 1.0, 1.5, 2.0), metadata={"check": _positive_all}
     )
     """Distances ahead along the centre line whose points the policy sees [m]."""
+    steering_command: bool = True
+    """Include the last steering command (element 5). Runs from before vehicle
+    profiles had no such element; they keep their 15 floats."""
 
 
 class StateObservation:
@@ -141,7 +144,8 @@ class StateObservation:
            (positive = left of centre, so |value| > 1 is beyond the border);
         3-4. sin and cos of (car heading - centre-line direction);
         5. last commanded steering / max steering: with the actual angle, what the
-           car's steering will still do (a lagging, delayed car's hidden state);
+           car's steering will still do (a lagging, delayed car's hidden state); left
+           out with ``steering_command: false``, which shifts the rest down by one;
         6+. for each look-ahead distance d: the centre-line point d metres ahead of the
            model point's projection, in the car frame relative to the model point,
            divided by d (x forward, y left): it encodes the upcoming curvature.
@@ -149,10 +153,12 @@ class StateObservation:
 
     def __init__(self, config: StateConfig | None = None) -> None:
         self.config = config or StateConfig()
-        self._size = 6 + 2 * len(self.config.lookahead)
+        self.head = 6 if self.config.steering_command else 5
+        """Elements before the look-ahead points."""
+        self._size = self.head + 2 * len(self.config.lookahead)
 
     def space(self) -> gym.spaces.Box:
-        """Returns ``Box(-3, 3, (6 + 2 * len(lookahead),), float32)``."""
+        """Returns ``Box(-3, 3, (head + 2 * len(lookahead),), float32)``."""
         return gym.spaces.Box(-3.0, 3.0, shape=(self._size,), dtype=np.float32)
 
     def observe(self, car: CarView) -> NDArray[np.float32]:
@@ -172,8 +178,9 @@ class StateObservation:
             lateral,
             math.sin(err),
             math.cos(err),
-            car.steering_cmd / vehicle.max_steering,
         ]
+        if self.head == 6:
+            out.append(car.steering_cmd / vehicle.max_steering)
         for d in self.config.lookahead:
             ax, ay, _ = track.pose_at(where.s + d)
             dx, dy = ax - mx, ay - my

@@ -179,9 +179,11 @@ class _Kernels:
         x, y, yaw, v, delta, steer_cmd, speed_cmd = self.state[0].tolist()
         return x, y, yaw, v, delta, steer_cmd, speed_cmd
 
-    def observe_state(self, track: Track, lookahead: NDArray[np.float64]) -> NDArray[np.float32]:
+    def observe_state(
+        self, track: Track, lookahead: NDArray[np.float64], head: int
+    ) -> NDArray[np.float32]:
         """The state observation of the pose last passed to :meth:`geometry`."""
-        out = np.empty((1, 6 + 2 * len(lookahead)), dtype=np.float32)
+        out = np.empty((1, head + 2 * len(lookahead)), dtype=np.float32)
         accel.state_observation(
             accel.pack_track(track),
             self.cars,
@@ -192,6 +194,7 @@ class _Kernels:
             lookahead,
             self.vehicle,
             out,
+            head,
         )
         row: NDArray[np.float32] = out[0]
         return row
@@ -562,7 +565,8 @@ class RacingEnv(gym.Env[Any, Any]):
         if self._state_kernel:
             assert self._kernels is not None
             lookahead = self._lookahead
-            return self._kernels.observe_state(self.track, lookahead)
+            head = 6 if self.config.state.steering_command else 5
+            return self._kernels.observe_state(self.track, lookahead, head)
         x, y, yaw, v, steering, steering_cmd, _ = self._state
         view = CarView(
             track=self.track,

@@ -764,7 +764,8 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
 
     def _observe_state(self, obs_type: StateObservation) -> NDArray[np.float32]:
         if self._compiled:
-            obs = np.empty((self.num_envs, 6 + 2 * len(obs_type.config.lookahead)), np.float32)
+            head = obs_type.head
+            obs = np.empty((self.num_envs, head + 2 * len(obs_type.config.lookahead)), np.float32)
             lookahead = np.asarray(obs_type.config.lookahead, dtype=np.float64)
             for t, cars in self._groups():
                 accel.state_observation(
@@ -777,6 +778,7 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
                     lookahead,
                     self.vehicle,
                     obs,
+                    head,
                 )
             return obs
         g = self._geometry
@@ -804,14 +806,16 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         local = np.empty((n, len(lookahead), 2))
         local[:, :, 0] = (c * dx + s_ * dy) / lookahead
         local[:, :, 1] = (-s_ * dx + c * dy) / lookahead
-        out = np.empty((n, 6 + 2 * len(lookahead)))
+        head = obs_type.head
+        out = np.empty((n, head + 2 * len(lookahead)))
         out[:, 0] = self._state[:, 3] / vehicle.max_speed
         out[:, 1] = self._state[:, 4] / vehicle.max_steering
         out[:, 2] = lateral
         out[:, 3] = np.sin(err)
         out[:, 4] = np.cos(err)
-        out[:, 5] = self._state[:, 5] / vehicle.max_steering
-        out[:, 6:] = local.reshape(n, -1)
+        if head == 6:
+            out[:, 5] = self._state[:, 5] / vehicle.max_steering
+        out[:, head:] = local.reshape(n, -1)
         return np.clip(out, -3.0, 3.0).astype(np.float32)
 
     def _observe_lidar(self, obs_type: LidarObservation) -> NDArray[np.float32]:

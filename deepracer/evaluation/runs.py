@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from deepracer.training.presets import PresetConfig
 
 __all__ = [
+    "LEGACY_VEHICLE",
     "RunSetup",
     "add_trust_reward",
     "latest_checkpoint",
@@ -44,6 +45,9 @@ __all__ = [
     "run_experiment",
     "run_setup",
 ]
+
+LEGACY_VEHICLE = "kinematic"
+"""The car of runs written before vehicle profiles (their experiment names none)."""
 
 _LATEST = Path("checkpoints") / "latest.json"
 """Where ``deepracer train`` points to its last complete checkpoint, in a run."""
@@ -258,7 +262,9 @@ def run_experiment(run_dir: Path) -> Any:
     The reward function and preset a run trained with are copied into it
     (``reward_function.py``, ``preset.yaml``); they stand in for the names the
     experiment gives, which may be paths that exist only where the run was trained
-    (a SageMaker container, another machine).
+    (a SageMaker container, another machine). A run that records no car was trained
+    before vehicle profiles existed, with the ``kinematic`` car and a state vector
+    without the steering command: it keeps both.
 
     Raises:
         DeepRacerError: ``experiment.yaml`` is missing or invalid.
@@ -273,6 +279,12 @@ def run_experiment(run_dir: Path) -> Any:
         changes["reward"] = str(run_dir / "reward_function.py")
     if (run_dir / "preset.yaml").is_file():
         changes["preset"] = str(run_dir / "preset.yaml")
+    if "vehicle" not in experiment.env:
+        # Runs record their car since vehicle profiles exist; one that does not was
+        # trained with the ideal car of that time and the 15-float state vector
+        # without the steering command, which it keeps.
+        state = {**experiment.env.get("state", {}), "steering_command": False}
+        changes["env"] = {**experiment.env, "vehicle": LEGACY_VEHICLE, "state": state}
     return replace(experiment, **changes)
 
 

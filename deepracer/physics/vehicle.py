@@ -58,7 +58,7 @@ class VehicleParams:
     speed_time_constant: float = field(default=0.25, metadata={"check": _non_negative})
     """First-order lag of the actual speed behind the command [s]; 0 = none.
 
-    The surface's traction limit (``grip_scale * mu * g``) also caps the acceleration.
+    With ``traction_limit`` the grip (``grip_scale * mu * g``) also caps the acceleration.
     """
     traction_limit: bool = True
     """Cap the speed's change at ``grip`` per second (the tyres' longitudinal limit).

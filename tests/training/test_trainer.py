@@ -14,11 +14,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
 pytest.importorskip("stable_baselines3")
 
 from deepracer.cli import main
+from deepracer.envs import RacingEnv
 from deepracer.errors import ConfigError, DeepRacerError
+from deepracer.evaluation.runs import run_setup
 from deepracer.logs import read_simtrace
 from deepracer.training.experiment import load_experiment
 from deepracer.training.trainer import train
@@ -357,3 +360,41 @@ def test_ctrl_c_writes_a_checkpoint(tmp_path: Path) -> None:
     assert checkpoint["timesteps"] > 0
     rows = json.loads(metrics.read_text())["metrics"]
     assert len(rows) == checkpoint["episodes"]
+
+
+def test_a_run_keeps_the_car_it_trained_with(tmp_path: Path) -> None:
+    from deepracer.config.loader import load_yaml, to_mapping
+    from deepracer.physics.profiles import load_profile
+
+    out = tmp_path / "run"
+    tiny_run(out, "env.vehicle=console-2022")
+    saved = load_yaml(out / "experiment.yaml")
+    assert saved["env"]["vehicle"] == to_mapping(load_profile("console-2022").params)
+    setup = run_setup(out, None, 200)
+    assert RacingEnv(setup.config).vehicle == load_profile("console-2022").params
+
+
+def test_a_run_from_before_vehicle_profiles_keeps_its_car_and_observation(
+    tmp_path: Path,
+) -> None:
+    """Such a run names no car: it drove the kinematic car and saw 15 floats."""
+    from deepracer.config.loader import load_yaml
+    from deepracer.physics.profiles import load_profile
+
+    out = tmp_path / "run"
+    tiny_run(out, "env.vehicle=kinematic", "env.state={steering_command: false}")
+    saved = load_yaml(out / "experiment.yaml")
+    del saved["env"]["vehicle"], saved["env"]["state"]  # what such a run recorded
+    (out / "experiment.yaml").write_text(yaml.safe_dump(saved))
+    setup = run_setup(out, None, 200)
+    env = RacingEnv(setup.config)
+    assert env.vehicle == load_profile("kinematic").params
+    assert env.observation_space.shape == (15,)
+    assert main(["evaluate", str(out), "--trials", "1"]) == 0
+
+
+def test_worlds_with_different_cars_cannot_train_together(tmp_path: Path) -> None:
+    world = tmp_path / "w.yaml"
+    world.write_text("track: oval\nvehicle: kinematic\n")
+    with pytest.raises(ConfigError, match="drive different vehicles; a run trains one car"):
+        tiny_run(tmp_path / "run", f"worlds=[oval, {world}]")
