@@ -96,6 +96,13 @@ def test_matches_with_continuous_actions_and_randomization(tmp_path: Path) -> No
     assert compare(config, n=4, steps=300) > 3
 
 
+@pytest.mark.parametrize("vehicle", ["kinematic", "console-2022"])
+def test_matches_with_each_car_and_the_legacy_state_vector(vehicle: str) -> None:
+    config = {**CONFIG, "vehicle": vehicle, "state": {"steering_command": False}}
+    assert RacingVectorEnv(2, config).single_observation_space.shape == (15,)
+    assert compare(config, n=3, steps=200) > 0
+
+
 def test_cars_spread_over_several_worlds() -> None:
     worlds = ["oval", "kidney", "generated_1"]
     compare({"episode": {"max_steps": 100}}, n=6, steps=250, worlds=worlds)
