@@ -1,6 +1,6 @@
 """Lap quality: how close a trained model's lap comes to the race line's.
 
-Usage: python benchmarks/lap_quality.py [--only state|camera] [--minutes M] [--out DIR]
+Usage: python benchmarks/lap_quality.py [--only state|camera] [--minutes M] [--out DIR] [--reuse]
 
 Trains ``experiments/fast_lap.yaml`` (state vector) and
 ``experiments/fast_lap_camera.yaml`` (160x120 camera) on re:Invent 2018 within
@@ -23,7 +23,6 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from deepracer.config.loader import from_mapping
 from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.envs.config import vehicle_of
 from deepracer.evaluation.evaluate import evaluate, top_speed
@@ -54,22 +53,25 @@ def follower_lap(config: EnvConfig, line: RaceLine, seed: int = 0) -> float:
     return float(info["sim_time"])
 
 
-def measure(kind: str, minutes: float, out: Path) -> dict[str, float]:
-    """Trains, evaluates and compares one experiment; returns its figures."""
+def measure(kind: str, minutes: float, out: Path, *, reuse: bool = False) -> dict[str, float]:
+    """Trains (unless ``reuse`` and ``out`` holds a finished run), evaluates, compares."""
     name = EXPERIMENTS[kind]
-    experiment = load_experiment(name, overrides=[f"train.max_minutes={minutes}"])
-    result = train(experiment, out, argv=["lap_quality.py"], echo=lambda line: None)
-    env_cfg, world, algorithm = run_setup(out, None, 5000)
-    config = from_mapping(EnvConfig, env_cfg, source=str(out))
-    line = raceline_for_world(world, vehicle=vehicle_of(config), v_max=top_speed(config))
-    policy = load_policy(out / "best.zip", algorithm)
+    figures: dict[str, float] = {}
+    if not (reuse and (out / "best.zip").is_file()):
+        experiment = load_experiment(name, overrides=[f"train.max_minutes={minutes}"])
+        result = train(experiment, out, argv=["lap_quality.py"], echo=lambda line: None)
+        figures[f"{kind}_train_minutes"] = result.seconds / 60.0
+        figures[f"{kind}_train_steps"] = float(result.timesteps)
+    setup = run_setup(out, None, 5000)
+    config = setup.config
+    line = raceline_for_world(setup.world, vehicle=vehicle_of(config), v_max=top_speed(config))
+    policy = load_policy(out / "best.zip", setup, out)
     records = evaluate(policy, config, out / "lap_quality", trials=3)
     laps = [r.lap_time for r in records if r.status == "lap_complete"]
     best = min(laps) if laps else float("nan")
     expert = follower_lap(config, line)
     return {
-        f"{kind}_train_minutes": result.seconds / 60.0,
-        f"{kind}_train_steps": float(result.timesteps),
+        **figures,
         f"{kind}_laps_of_3": float(len(laps)),
         f"{kind}_best_lap_s": best,
         f"{kind}_raceline_s": line.standing_lap_time,
@@ -84,13 +86,16 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(EXPERIMENTS))
     parser.add_argument("--minutes", type=float, default=30.0, help="training budget each")
     parser.add_argument("--out", type=Path, help="keep the runs here (default: a temp dir)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="score runs already trained under --out again"
+    )
     args = parser.parse_args()
     kinds = [args.only] if args.only else ["state", "camera"]
     root = args.out or Path(tempfile.mkdtemp(prefix="lap_quality-"))
     results: dict[str, float] = {}
     for kind in kinds:
         print(f"training {EXPERIMENTS[kind]} into {root / kind} ...", file=sys.stderr, flush=True)
-        results.update(measure(kind, args.minutes, root / kind))
+        results.update(measure(kind, args.minutes, root / kind, reuse=args.reuse))
     for key, value in results.items():
         print(f"{key:>28}: {value:10.3f}")
     print("RESULT " + " ".join(f"{k}={v:.3f}" for k, v in results.items()))
