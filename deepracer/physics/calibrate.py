@@ -228,7 +228,7 @@ def calibrate(
     costs: dict[float, float] = {}
     best: tuple[VehicleParams, float] | None = None
     for delay in delays:
-        # Two starts: the default and the last delay's answer (the cost has local minima).
+        # Two starts: the default and the best answer so far (the cost has local minima).
         tries = [fit_vehicle(data, starts, base, delay, friction=friction)]
         if best is not None:
             previous = [getattr(best[0], n) for n in FITTED]

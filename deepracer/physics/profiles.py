@@ -70,8 +70,10 @@ class Calibration:
     surface_friction: float = 0.5
     """Friction coefficient of the logs' surface, which ``grip_scale`` is relative to."""
     errors_cm: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Mean position error of the model point [cm] by set (``fitted``, ``held_out``,
-    ``before``, ``constant_velocity``) and horizon (``1``, ``15``, ``45`` steps)."""
+    """Mean position error of the model point [cm] by horizon (``1``, ``15``, ``45``
+    steps) for: ``fitted`` and ``held_out``, the fitted car on the episodes it was
+    fitted on and on those held out; ``before``, the car the fit started from, and
+    ``constant_velocity``, extrapolation, both on all the episodes."""
     uncertainty: dict[str, float] = field(default_factory=dict)
     """Standard deviation of each fitted parameter over episode bootstrap refits."""
     date: str = ""
