@@ -11,7 +11,7 @@ four at each and keeping the best.
 Part of the episodes (a quarter by default, drawn with the seed) are held out of the
 fit and replayed afterwards: their errors say how the profile does on driving it has
 not seen. The spread of the parameters over refits on episodes drawn with
-replacement (a bootstrap) is their uncertainty.
+replacement (a bootstrap, the delay chosen again each time) is their uncertainty.
 
 Contents:
     FITTED: the parameters the fit moves.
@@ -68,7 +68,8 @@ class CalibrationResult:
         fitted: Errors of the fitted car on the episodes it was fitted on.
         held_out: Errors of the fitted car on the held-out episodes (None if none).
         delay_costs: Fit cost at each control delay tried [s -> cost].
-        uncertainty: Bootstrap standard deviation of each fitted parameter.
+        uncertainty: Bootstrap standard deviation of each fitted parameter and of
+            the control delay (re-chosen in every round).
     """
 
     profile: VehicleProfile
@@ -226,6 +227,7 @@ def calibrate(
     substeps = base.substeps
     delays = [k * _NOMINAL_DT / substeps for k in range(substeps + 1)]
     costs: dict[float, float] = {}
+    per_delay: dict[float, VehicleParams] = {}
     best: tuple[VehicleParams, float] | None = None
     for delay in delays:
         # Two starts: the default and the best answer so far (the cost has local minima).
@@ -237,6 +239,7 @@ def calibrate(
             )
         car, cost = min(tries, key=lambda fit: fit[1])
         costs[delay] = cost
+        per_delay[delay] = car
         say(
             f"control delay {delay * 1000:5.1f} ms: cost {cost:8.3f}; "
             + ", ".join(f"{n} {getattr(car, n):.4f}" for n in FITTED)
@@ -245,7 +248,7 @@ def calibrate(
             best = (car, cost)
     assert best is not None
     car = best[0]
-    spread = _bootstrap(fit_logs, car, bootstrap, samples, friction, rng, say)
+    spread = _bootstrap(fit_logs, per_delay, bootstrap, samples, friction, rng, say)
     before = replay_errors(logs, base, horizons=HORIZONS, friction=friction)
     fitted = replay_errors(data, car, horizons=HORIZONS, friction=friction)
     held = (
@@ -284,31 +287,40 @@ def _by_horizon(values: Sequence[float]) -> dict[str, float]:
 
 def _bootstrap(
     logs: LogSet,
-    car: VehicleParams,
+    per_delay: dict[float, VehicleParams],
     rounds: int,
     samples: int,
     friction: float,
     rng: np.random.Generator,
     say: Callable[[str], None],
 ) -> dict[str, float]:
-    """Standard deviation of each fitted parameter over refits on resampled episodes."""
+    """Standard deviation of each fitted parameter over refits on resampled episodes.
+
+    Each round picks the delay again: a longer delay and a quicker steering lag can
+    explain the same logs almost equally well, and the spread must show that.
+    """
     if rounds < 2:
         return {}
-    start = [getattr(car, n) for n in FITTED]
+    names = (*FITTED, "control_delay")
     draws = []
     n = len(logs.episodes)
     for r in range(rounds):
         picked = [logs.episodes[i] for i in rng.integers(0, n, n).tolist()]
         data = ReplayData.of(dataclasses.replace(logs, episodes=picked))
-        refit, _ = fit_vehicle(
-            data,
-            _sample(data.starts, samples, rng),
-            car,
-            car.control_delay,
-            friction=friction,
-            initial=start,
-        )
-        draws.append([getattr(refit, name) for name in FITTED])
-        say(f"bootstrap {r + 1}/{rounds}")
+        starts = _sample(data.starts, samples, rng)
+        fits = [
+            fit_vehicle(
+                data,
+                starts,
+                car,
+                delay,
+                friction=friction,
+                initial=[getattr(car, name) for name in FITTED],
+            )
+            for delay, car in per_delay.items()
+        ]
+        refit, _ = min(fits, key=lambda fit: fit[1])
+        draws.append([getattr(refit, name) for name in names])
+        say(f"bootstrap {r + 1}/{rounds}: control delay {refit.control_delay * 1000:.1f} ms")
     spread = np.std(np.array(draws), axis=0, ddof=1)
-    return dict(zip(FITTED, (float(s) for s in spread), strict=True))
+    return dict(zip(names, (float(s) for s in spread), strict=True))

@@ -75,7 +75,8 @@ class Calibration:
     fitted on and on those held out; ``before``, the car the fit started from, and
     ``constant_velocity``, extrapolation, both on all the episodes."""
     uncertainty: dict[str, float] = field(default_factory=dict)
-    """Standard deviation of each fitted parameter over episode bootstrap refits."""
+    """Standard deviation of each fitted parameter (and the control delay) over refits
+    on episodes drawn with replacement."""
     date: str = ""
     """When it was fitted (ISO date)."""
 

@@ -89,7 +89,7 @@ def test_the_command_writes_a_profile_the_env_can_drive(
     profile = load_profile(out)
     assert profile.name == "mine"
     assert profile.params.steering_time_constant == pytest.approx(0.25, rel=0.05)
-    assert set(profile.calibration.uncertainty) == set(FITTED)  # type: ignore[union-attr]
+    assert set(profile.calibration.uncertainty) == {*FITTED, "control_delay"}  # type: ignore[union-attr]
     plots = sorted(p.name for p in (tmp_path / "cars/mine-plots").iterdir())
     assert plots == [
         "curvature_vs_steering.png",

@@ -36,7 +36,7 @@ def test_the_shipped_profiles() -> None:
         assert calibration is not None, name
         # Each fitted profile says what it was fitted on and how well it replays it.
         assert calibration.logs and calibration.simapp and calibration.fitted_steps > 1000
-        assert set(calibration.uncertainty) == set(FITTED)
+        assert set(calibration.uncertainty) == {*FITTED, "control_delay"}
         held, fitted = calibration.errors_cm["held_out"], calibration.errors_cm["fitted"]
         assert held["15"] < 0.5 * calibration.errors_cm["constant_velocity"]["15"]
         assert fitted["15"] < 0.5 * calibration.errors_cm["before"]["15"]
