@@ -37,4 +37,6 @@ def _register_envs() -> None:
         gym.register(
             id="DeepRacer/TimeTrial-v0",
             entry_point="deepracer.envs.racing_env:RacingEnv",
+            # gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")
+            vector_entry_point="deepracer.envs.vector:RacingVectorEnv",
         )

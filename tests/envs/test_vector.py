@@ -177,3 +177,27 @@ def test_camera_observations_match_single_envs(tmp_path: Path) -> None:
         actions = np.array([4, 5, 6]) if step % 2 else np.array([5, 5, 7])
         a, *_ = reference.step(actions)
         b, *_ = batched.step(actions)
+
+
+def test_gymnasium_make_vec_gives_the_vector_env() -> None:
+    import gymnasium as gym
+
+    import deepracer  # noqa: F401  (registers the id)
+
+    made = gym.make_vec(
+        "DeepRacer/TimeTrial-v0",
+        num_envs=3,
+        vectorization_mode="vector_entry_point",
+        config=CONFIG,
+    )
+    assert isinstance(made, RacingVectorEnv) and made.num_envs == 3
+    direct = RacingVectorEnv(3, CONFIG)
+    obs_a, _ = made.reset(seed=5)
+    obs_b, _ = direct.reset(seed=5)
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        actions = rng.integers(0, made.single_action_space.n, size=3)  # type: ignore[attr-defined]
+        obs_a, rew_a, *_ = made.step(actions)
+        obs_b, rew_b, *_ = direct.step(actions)
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(rew_a, rew_b)
