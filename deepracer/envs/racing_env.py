@@ -368,8 +368,8 @@ class RacingEnv(gym.Env[Any, Any]):
         if self._observation_reset is not None:
             self._observation_reset(self.world, self.variation, self._image_rng)
         geometry = self._geometry()
-        self._progress = compute_progress(geometry[2].ndist - self._start_ndist, 0.0)
-        self._last_point = geometry[1]
+        self._progress = compute_progress(geometry.where.ndist - self._start_ndist, 0.0)
+        self._last_point = geometry.model_point
         params = self._params(geometry, steering_deg=0.0, speed=0.0, progress=self._progress)
         self._trajectory.clear()
         self._trajectory.append((params["x"], params["y"]))
@@ -386,13 +386,13 @@ class RacingEnv(gym.Env[Any, Any]):
         speed = min(max(speed, vehicle.min_speed), vehicle.max_speed)
         self._steps += 1
         geometry = self._geometry()
-        where = geometry[2]
+        where = geometry.where
         progress = compute_progress(where.ndist - self._start_ndist, self._progress)
         params = self._params(geometry, steering_deg=steering_deg, speed=speed, progress=progress)
         self._trajectory.append((params["x"], params["y"]))
-        self._status = status = self._judge(params, geometry[1], progress)
+        self._status = status = self._judge(params, geometry.model_point, progress)
         self._progress = progress
-        self._last_point = geometry[1]
+        self._last_point = geometry.model_point
         reward = self.reward_function(params)
         episode = self.config.episode
         put_back = status in _RESETTABLE and self._resets_used < episode.resets
@@ -441,9 +441,9 @@ class RacingEnv(gym.Env[Any, Any]):
         self._still_count = 0
         self._geometry_cache = None
         geometry = self._geometry()
-        self._last_point = geometry[1]
+        self._last_point = geometry.model_point
         # Progress continues from the new point (a few cm from where the car left).
-        self._progress = compute_progress(geometry[2].ndist - self._start_ndist, self._progress)
+        self._progress = compute_progress(geometry.where.ndist - self._start_ndist, self._progress)
 
     @property
     def car_state(self) -> CarState:
@@ -500,7 +500,8 @@ class RacingEnv(gym.Env[Any, Any]):
         speed: float,
         progress: float,
     ) -> dict[str, Any]:
-        _, model_point, where, all_on, any_on = geometry
+        model_point, where = geometry.model_point, geometry.where
+        all_on, any_on = geometry.all_wheels_on_track, geometry.any_wheel_on_track
         heading = math.degrees(self._state[2])
         if heading <= -180.0:
             heading += 360.0
@@ -561,7 +562,8 @@ class RacingEnv(gym.Env[Any, Any]):
         }
 
     def _observe(self) -> Any:
-        origin, _, where, _, _ = self._geometry()
+        geometry = self._geometry()
+        origin, where = geometry.origin, geometry.where
         if self._state_kernel:
             assert self._kernels is not None
             lookahead = self._lookahead
@@ -599,4 +601,4 @@ class RacingEnv(gym.Env[Any, Any]):
                 self.track, rear_axle_offset=self.vehicle.rear_axle_offset
             )
         # The path ends at the current model point, where the car is now.
-        return self._topdown.frame(self._state, [*self._trajectory, self._geometry()[1]])
+        return self._topdown.frame(self._state, [*self._trajectory, self._geometry().model_point])
