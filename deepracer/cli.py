@@ -207,28 +207,11 @@ def _camera_view(camera_type: Any, env: Any, seed: int) -> Callable[[], Any]:
     observation fed the env's world, this episode's lighting draw and the pose; call
     this after ``env.reset()``.
     """
-    from deepracer.envs.observation import CarView
-    from deepracer.physics import car_points
-
     camera = camera_type(env.config.camera)
     camera.reset(env.world, env.variation, np.random.default_rng(seed))
 
     def view() -> Any:
-        x, y, yaw, speed, steering, steering_cmd, _ = env.car_state
-        origin, model_point, _ = car_points(x, y, yaw, env.vehicle)
-        car = CarView(
-            track=env.track,
-            x=x,
-            y=y,
-            yaw=yaw,
-            speed=speed,
-            steering=steering,
-            steering_cmd=steering_cmd,
-            origin=origin,
-            where=env.track.locate(model_point),
-            vehicle=env.vehicle,
-        )
-        return camera.observe(car)
+        return camera.observe(env.car_view())
 
     return view
 

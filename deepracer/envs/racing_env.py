@@ -561,16 +561,11 @@ class RacingEnv(gym.Env[Any, Any]):
             "lap_count": self._lap_count,
         }
 
-    def _observe(self) -> Any:
+    def car_view(self) -> CarView:
+        """The car as observations see it now: any observation type can be fed it."""
         geometry = self._geometry()
-        origin, where = geometry.origin, geometry.where
-        if self._state_kernel:
-            assert self._kernels is not None
-            lookahead = self._lookahead
-            head = 6 if self.config.state.steering_command else 5
-            return self._kernels.observe_state(self.track, lookahead, head)
         x, y, yaw, v, steering, steering_cmd, _ = self._state
-        view = CarView(
+        return CarView(
             track=self.track,
             x=x,
             y=y,
@@ -578,11 +573,18 @@ class RacingEnv(gym.Env[Any, Any]):
             speed=v,
             steering=steering,
             steering_cmd=steering_cmd,
-            origin=origin,
-            where=where,
+            origin=geometry.origin,
+            where=geometry.where,
             vehicle=self.vehicle,
         )
-        return self.observation_type.observe(view)
+
+    def _observe(self) -> Any:
+        if self._state_kernel:
+            assert self._kernels is not None
+            self._geometry()  # the kernels read the pose it located
+            head = 6 if self.config.state.steering_command else 5
+            return self._kernels.observe_state(self.track, self._lookahead, head)
+        return self.observation_type.observe(self.car_view())
 
     # -- rendering ----------------------------------------------------------------------
 

@@ -68,3 +68,13 @@ def test_the_state_vector_shows_the_lagging_steering_and_its_command() -> None:
     assert actual == pytest.approx(env.car_state[4] / car.max_steering, abs=1e-6)
     assert command == pytest.approx(env.car_state[5] / car.max_steering, abs=1e-6)
     assert 0.0 < actual < command == pytest.approx(20.0 / 30.0, abs=0.05)  # noise aside
+
+
+def test_car_view_is_what_the_observations_see() -> None:
+    env = RacingEnv({"world": "oval", "observation": "state", "action_space": CONTINUOUS})
+    obs, _ = env.reset(seed=3)
+    for _ in range(10):
+        obs, *_ = env.step(to_action(12.0, 1.5))
+    view = env.car_view()
+    assert (view.x, view.y, view.yaw, view.speed) == env.car_state[:4]
+    np.testing.assert_allclose(env.observation_type.observe(view), obs, atol=1e-6)
