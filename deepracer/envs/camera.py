@@ -34,7 +34,7 @@ from deepracer.rendering.camera import (
 )
 
 if TYPE_CHECKING:
-    from deepracer.envs.observation import CarView, EpisodeVariation
+    from deepracer.envs.view import CarView, EpisodeVariation
     from deepracer.envs.world import WorldConfig
     from deepracer.tracks import Track
 

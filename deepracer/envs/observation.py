@@ -5,7 +5,7 @@ adding a sensor (the camera) is a new class plus a registry entry. Several names
 an env config give a ``Dict`` observation keyed by name.
 
 Contents:
-    CarView: the snapshot of the car an observation is computed from.
+    CarView, EpisodeVariation: what observations see (from deepracer.envs.view).
     StateConfig, StateObservation: a compact vector a policy learns from quickly.
     LidarConfig, LidarObservation: 64 ranges to the track borders over 360 degrees.
     SectorLidarObservation: 8 binary sectors (the ``SECTOR_LIDAR`` sensor).
@@ -27,9 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepracer.envs.camera import CameraConfig
+from deepracer.envs.view import CarView, EpisodeVariation
 from deepracer.errors import ConfigError, suggest
-from deepracer.physics import VehicleParams
-from deepracer.tracks import Track, TrackPoint
 
 __all__ = [
     "OBSERVATIONS",
@@ -46,58 +45,6 @@ __all__ = [
     "make_observation",
     "ray_cast",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class CarView:
-    """A snapshot of one car, for observations.
-
-    Attributes:
-        track: The track in the driving direction.
-        x: Rear-axle x [m].
-        y: Rear-axle y [m].
-        yaw: Heading [rad].
-        speed: Actual speed [m/s].
-        steering: Actual steering angle [rad].
-        steering_cmd: Last commanded steering, still in flight under a control delay [rad].
-        origin: Car origin (x, y) [m].
-        where: Track geometry of the model point.
-        vehicle: Vehicle parameters.
-    """
-
-    track: Track
-    x: float
-    y: float
-    yaw: float
-    speed: float
-    steering: float
-    steering_cmd: float
-    origin: tuple[float, float]
-    where: TrackPoint
-    vehicle: VehicleParams
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeVariation:
-    """The per-episode draw of domain randomisation (see ``RandomizationConfig``).
-
-    Attributes:
-        friction: Friction coefficient of this episode [-].
-        speed_scale: Battery level: scale on the speed the motor reaches [-].
-        brightness: Image intensity factor [-].
-        contrast: Contrast factor about mid-grey [-].
-        gamma: Gamma on intensities in [0, 1] [-].
-        camera_height_offset: Added to the camera height [m].
-        camera_pitch_offset_deg: Added to the camera pitch [deg].
-    """
-
-    friction: float
-    speed_scale: float = 1.0
-    brightness: float = 1.0
-    contrast: float = 1.0
-    gamma: float = 1.0
-    camera_height_offset: float = 0.0
-    camera_pitch_offset_deg: float = 0.0
 
 
 class ObservationType(Protocol):

@@ -151,8 +151,8 @@ def render_track_frames(
             ``frames_per_class`` needs (a track without right bends driven forward
             only, say); the message says what to change.
     """
-    from deepracer.envs.observation import CarView
     from deepracer.envs.racing_env import RacingEnv
+    from deepracer.envs.view import CarView
 
     env = RacingEnv({"world": world, "observation": "camera"})
     # Resetting once with the seed fixes the camera's episode variation and noise
