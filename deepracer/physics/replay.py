@@ -135,8 +135,10 @@ def initial_states(data: ReplayData, starts: IntArray, p: VehicleParams) -> Floa
     """The car at each start: logged pose, speed from the previous row, steering warmed up."""
     back = p.rear_axle_offset + p.model_point_offset
     max_steer = math.radians(p.max_steering_deg)
-    # The steering state: drive the commands of up to WARMUP earlier rows, from rest at
-    # the episode's start (only the steering and command columns are kept).
+    # The steering state: drive the commands of up to WARMUP earlier rows from straight
+    # ahead (at rest at an episode's start; 2 s is several steering time constants, so
+    # where the warm-up starts mid-episode its guess has faded). Only the steering and
+    # command columns are kept.
     warm = np.zeros((len(starts), STATE_SIZE))
     for k in range(WARMUP, 0, -1):
         row = starts - k
