@@ -4,19 +4,16 @@ Contents:
     VehicleParams: geometry, limits and response of the DeepRacer car.
     CarState, rest_state, step, step_batch: the car with lagging steering and speed.
     car_points: the origin, model point and wheel centres of a car pose.
-    DYNAMICS: registry of dynamics models by name.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from deepracer.physics.kinematic import STATE_SIZE, CarState, rest_state, step, step_batch
 from deepracer.physics.vehicle import GRAVITY, VehicleParams
 
 __all__ = [
-    "DYNAMICS",
     "GRAVITY",
     "STATE_SIZE",
     "CarState",
@@ -26,9 +23,6 @@ __all__ = [
     "step",
     "step_batch",
 ]
-
-DYNAMICS: dict[str, Callable[..., CarState]] = {"kinematic": step}
-"""Dynamics models by name: ``f(state, steer, v_cmd, params, dt, friction) -> state``."""
 
 
 def car_points(
