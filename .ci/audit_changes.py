@@ -77,18 +77,18 @@ CHANGES = (
     ),
     Change(
         "no correction for crossing the finish line backwards",
-        "deepracer/envs/reward_params.py",
+        "deepracer/rewards/params.py",
         "    if progress > prev_progress + 50.0:  # crossed it backwards\n"
         "        progress -= 100.0\n",
         "",
-        "tests/envs/test_reward_params.py::test_the_simapps_finish_line_rules",
+        "tests/rewards/test_params.py::test_the_simapps_finish_line_rules",
     ),
     Change(
         "the vectorised env's progress without the backward correction",
         "deepracer/envs/vector.py",
         "    p = np.where(p > prev + 50.0, p - 100.0, p)\n",
         "",
-        "tests/envs/test_reward_params.py::test_the_vector_envs_progress_on_the_named_cases",
+        "tests/rewards/test_params.py::test_the_vector_envs_progress_on_the_named_cases",
     ),
 )
 

@@ -27,9 +27,9 @@ from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.envs.config import vehicle_of
 from deepracer.evaluation.evaluate import evaluate, top_speed
 from deepracer.evaluation.runs import load_policy, run_setup
+from deepracer.experiment import load_experiment
 from deepracer.raceline import RaceLine, raceline_for_world
 from deepracer.raceline.follow import LineFollower
-from deepracer.training.experiment import load_experiment
 from deepracer.training.trainer import train
 
 EXPERIMENTS = {"state": "fast_lap", "camera": "fast_lap_camera"}

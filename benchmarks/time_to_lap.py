@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from deepracer.training.experiment import load_experiment
+from deepracer.experiment import load_experiment
 from deepracer.training.trainer import train
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from deepracer.envs.model_metadata import load_model_metadata
-from deepracer.training.experiment import load_experiment
+from deepracer.experiment import load_experiment
 from deepracer.training.runlog import RunLog
 from deepracer.training.trainer import _make_vec_env
 from deepracer.training.workers import WorldWorkers

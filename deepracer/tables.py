@@ -1,14 +1,15 @@
-"""Plain-text tables for the command line.
+"""Tables: plain text for the command line, Markdown for reports.
 
 Contents:
     format_table: align a header and rows into columns.
+    markdown_table: a header and rows as a Markdown table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-__all__ = ["format_table"]
+__all__ = ["format_table", "markdown_table"]
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
@@ -28,3 +29,29 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: se
         ).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Formats a Markdown table: ``| a | b |`` lines under a ``|---|---|`` rule.
+
+    Cells are written with ``str``; a ``|`` in a cell is escaped and a line break
+    becomes a space, so no cell can break the table. An empty cell is written ``| |``.
+
+    Args:
+        header: The column titles.
+        rows: The cells, one sequence per row, as many as ``header``.
+
+    Returns:
+        The table's lines joined by newlines, without a final newline.
+
+    Raises:
+        ValueError: A row has more or fewer cells than ``header``.
+    """
+
+    def line(cells: Sequence[object]) -> str:
+        if len(cells) != len(header):
+            raise ValueError(f"a row of {len(cells)} cells under {len(header)} columns: {cells!r}")
+        text = (str(c).replace("|", "\\|").replace("\n", " ") for c in cells)
+        return "|" + "|".join(f" {t} " if t else " " for t in text) + "|"
+
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])

@@ -30,6 +30,7 @@ import secrets
 from pathlib import Path
 
 from deepracer.io import atomic_write_text
+from deepracer.runs.layout import REWARD
 
 __all__ = ["CONFIG_DIR_ENV", "SIGNATURE_FILE", "config_dir", "run_is_trusted", "sign_run"]
 
@@ -37,7 +38,7 @@ SIGNATURE_FILE = "signature.json"
 """The run directory's signature: ``{"version": 1, "reward_hmac": hex}``."""
 CONFIG_DIR_ENV = "DEEPRACER_CONFIG_DIR"
 """Overrides :func:`config_dir` (tests, or a machine whose home is read-only)."""
-_REWARD = "reward_function.py"
+_REWARD = REWARD
 _KEY = "run-signing.key"
 _CONTEXT = b"deepracer run reward v1\n"
 

@@ -1,15 +1,16 @@
 """Log analysis: read simtrace and metrics files, and plot them (``deepracer analyze``).
 
 Contents:
-    analyze, add_analyze, find_logs, LogFiles: see :mod:`deepracer.analysis.analyze`.
+    analyze, find_logs, LogFiles: see :mod:`deepracer.analysis.analyze`.
     Simtrace, load_simtrace, load_simtraces, summarize_episodes, actual_speed and the
         metrics, action-space and race-line readers: see :mod:`deepracer.analysis.logs`.
     The plot functions: see :mod:`deepracer.analysis.plots`.
+    add_analyze (the ``deepracer analyze`` command): see :mod:`deepracer.analysis.commands`.
 """
 
 from __future__ import annotations
 
-from deepracer.analysis.analyze import LogFiles, add_analyze, analyze, find_logs
+from deepracer.analysis.analyze import LogFiles, analyze, find_logs
 from deepracer.analysis.logs import (
     SIMTRACE_VARIANTS,
     ActionSpace,
@@ -51,7 +52,6 @@ __all__ = [
     "TrainingEpisode",
     "actions_plot",
     "actual_speed",
-    "add_analyze",
     "analyze",
     "completion_plot",
     "concat_simtraces",

@@ -20,17 +20,14 @@ place with files wins):
 Contents:
     LogFiles, find_logs: what a folder holds.
     analyze: write the PNGs.
-    add_analyze: register the ``deepracer analyze`` subcommand.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -56,9 +53,17 @@ from deepracer.analysis.plots import (
     track_plot,
 )
 from deepracer.errors import DeepRacerError
+from deepracer.runs.layout import (
+    HYPERPARAMETERS,
+    HYPERPARAMETERS_NAME,
+    LEGACY_MODEL_METADATA,
+    MODEL_METADATA,
+    TRAINING_METRICS,
+    RunFiles,
+)
 from deepracer.tracks import Track, get_track
 
-__all__ = ["LogFiles", "add_analyze", "analyze", "find_logs"]
+__all__ = ["LogFiles", "analyze", "find_logs"]
 
 _TRAINING_SIMTRACE = (
     "training-simtrace/*-iteration.csv",
@@ -68,13 +73,18 @@ _TRAINING_SIMTRACE = (
 )
 _ROBOMAKER_LOGS = ("*.log", "*.txt", "logs/training/*.log")
 _TRAINING_METRICS = (
-    "training_metrics.json",
+    TRAINING_METRICS,
     "metrics/TrainingMetrics.json",
     "TrainingMetrics.json",
 )
-_EVALUATION_FOLDERS = ("evaluations/*", "evaluation/*", "sim-trace/evaluation/*")
-_METADATA = ("model_metadata.json", "model/model_metadata.json")
-_HYPERPARAMETERS = ("hyperparameters.json", "ip/hyperparameters.json")
+_EVALUATION_FOLDERS = (
+    "evaluation-*",
+    "evaluations/*",
+    "evaluation/*",
+    "sim-trace/evaluation/*",
+)
+_METADATA = (MODEL_METADATA, LEGACY_MODEL_METADATA)
+_HYPERPARAMETERS = (HYPERPARAMETERS, HYPERPARAMETERS_NAME)
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,7 @@ def find_logs(root: str | Path) -> LogFiles:
         logs = [p for pattern in _ROBOMAKER_LOGS for p in sorted(root.glob(pattern))]
         training = tuple(p for p in logs if p.is_file() and _has_marker(p))
     evaluation, evaluation_metrics = _evaluation(root)
-    experiment = root / "experiment.yaml"
+    experiment = RunFiles(root).experiment
     return LogFiles(
         root=root,
         training_simtrace=training,
@@ -409,50 +419,3 @@ def analyze(
     for reason in skipped:
         echo(f"skipped {reason}")
     return written
-
-
-def _cmd_analyze(args: argparse.Namespace) -> int:
-    analyze(
-        Path(args.run),
-        out_dir=args.out,
-        raceline=args.raceline,
-        track=args.track,
-        episodes=args.episodes,
-    )
-    return 0
-
-
-def add_analyze(subparsers: Any) -> None:
-    """Registers ``deepracer analyze``."""
-    parser = subparsers.add_parser(
-        "analyze",
-        help="plot a run's or a console / DRfC log folder's training and evaluation logs",
-        description=(
-            "Write the log-analysis notebooks' plots as PNG files: the track with the"
-            " training trajectories coloured by speed and the race line, reward and"
-            " progress per iteration, lap completion rate, action usage and the"
-            " evaluation laps. Reads our run directories and console / DeepRacer for"
-            " Cloud simtrace files (15-19 columns, with or without header) and"
-            " Robomaker logs; plots whose inputs are absent are skipped."
-        ),
-    )
-    parser.add_argument("run", metavar="RUN_DIR", help="a run directory or a log folder")
-    parser.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/analysis)")
-    parser.add_argument(
-        "--raceline",
-        metavar="CSV",
-        help="race line CSV with x,y (and speed) columns (default: RUN_DIR/raceline.csv)",
-    )
-    parser.add_argument(
-        "--track",
-        metavar="NAME_OR_PATH",
-        help="track name or route file (default: the run's evaluation world)",
-    )
-    parser.add_argument(
-        "--episodes",
-        metavar="K",
-        type=int,
-        default=20,
-        help="training episodes drawn on track.png, the last K (default 20)",
-    )
-    parser.set_defaults(func=_cmd_analyze)

@@ -45,6 +45,7 @@ import numpy.typing as npt
 
 from deepracer.errors import DeepRacerError
 from deepracer.logs.simtrace import SIMTRACE_COLUMNS
+from deepracer.runs.layout import MODEL_METADATA_NAME, TRAINING_METRICS
 
 __all__ = [
     "SIMTRACE_VARIANTS",
@@ -608,7 +609,7 @@ def read_training_metrics(path: str | Path) -> list[TrainingEpisode]:
     """
     path = Path(path)
     result = []
-    for i, row in enumerate(_metrics_rows(path, "training_metrics.json")):
+    for i, row in enumerate(_metrics_rows(path, TRAINING_METRICS)):
         result.append(
             TrainingEpisode(
                 episode=_field(path, i, row, "episode", int),
@@ -712,7 +713,7 @@ def read_action_space(path: str | Path) -> ActionSpace:
             {low, high}}``.
     """
     path = Path(path)
-    data = _load_json(path, "model_metadata.json")
+    data = _load_json(path, MODEL_METADATA_NAME)
     space = data.get("action_space") if isinstance(data, dict) else None
     try:
         if isinstance(space, list) and space:

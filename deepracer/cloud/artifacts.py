@@ -39,7 +39,8 @@ from deepracer.cloud.storage import Storage, StorageError, download_prefix, uplo
 from deepracer.config.loader import load_yaml, to_mapping
 from deepracer.config.resources import available, resolve
 from deepracer.errors import DeepRacerError
-from deepracer.training.experiment import ExperimentConfig, dump_experiment, env_config
+from deepracer.experiment import ExperimentConfig, dump_experiment, env_config
+from deepracer.runs.layout import RunFiles
 
 __all__ = [
     "download_run",
@@ -143,8 +144,8 @@ def experiment_files(
         DeepRacerError: A file the experiment names is missing or invalid (checked as
             ``deepracer train`` checks it).
     """
+    from deepracer.models.presets import load_preset, to_deepracer_hyperparameters
     from deepracer.rewards import load_reward_function
-    from deepracer.training.presets import load_preset, to_deepracer_hyperparameters
     from deepracer.training.trainer import run_model_metadata
 
     preset_path = resolve("presets", experiment.preset)
@@ -266,10 +267,11 @@ def upload_experiment(
 
 
 def _is_run(folder: Path) -> bool:
-    return (folder / "experiment.yaml").is_file() and (
-        (folder / "model.zip").is_file()
-        or (folder / "best.zip").is_file()
-        or (folder / "checkpoints" / "latest.json").is_file()
+    files = RunFiles(folder)
+    return files.is_run() and (
+        files.final_model.is_file()
+        or files.best_model.is_file()
+        or (files.checkpoints / "latest.json").is_file()
     )
 
 

@@ -47,7 +47,7 @@ def _endpoint(experiment: Any, given: str | None) -> str | None:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from deepracer.training.experiment import load_experiment
+    from deepracer.experiment import load_experiment
 
     return load_experiment(args.experiment, args.set)
 
@@ -120,7 +120,7 @@ def _launch_local(experiment: Any, args: argparse.Namespace) -> int:
 
     worlds = list(experiment.worlds)
     if args.dry_run:
-        from deepracer.training.presets import load_preset
+        from deepracer.models.presets import load_preset
 
         n_envs = experiment.train.n_envs or load_preset(experiment.preset).n_envs
         print(f"local launch of {experiment.name!r}: one learner, {len(worlds)} worker processes")
@@ -134,7 +134,7 @@ def _launch_local(experiment: Any, args: argparse.Namespace) -> int:
                == "Continue" else " (checkpoint, then stop; --resume continues)")
         )  # fmt: skip
         return 0
-    from deepracer.training.rundir import run_dir_for
+    from deepracer.runs.lock import run_dir_for
     from deepracer.training.trainer import train
 
     with run_dir_for(args.out, experiment.name) as out:

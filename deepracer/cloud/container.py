@@ -51,6 +51,7 @@ from typing import Any
 from deepracer.cloud.layout import CUSTOM_FILES_CHANNEL, EXPERIMENT_CHANNEL, EXPERIMENT_FILE
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.rewards.loader import interrupt_by_signal
+from deepracer.runs.layout import RunFiles
 
 __all__ = ["ContainerPaths", "main", "run_training"]
 
@@ -140,8 +141,8 @@ def load_job_experiment(paths: ContainerPaths, hyperparameters: dict[str, str]) 
     """
     from deepracer.cloud.artifacts import TRACKS_DIR, localize_experiment
     from deepracer.config.loader import load_yaml
+    from deepracer.experiment import apply_overrides, env_config, experiment_from_mapping
     from deepracer.tracks import TRACKS_PATH_ENV
-    from deepracer.training.experiment import apply_overrides, env_config, experiment_from_mapping
 
     _check_channels(paths)
     name = hyperparameters.get("experiment", EXPERIMENT_FILE)
@@ -172,7 +173,7 @@ def _with_metrics(say: Callable[[str], None], run_dir: Path) -> Callable[[str], 
         if not line.startswith(EVALUATION_LINE):
             return
         try:
-            entry = json.loads((run_dir / "evaluations.json").read_text())[-1]
+            entry = json.loads(RunFiles(run_dir).evaluations.read_text())[-1]
         except (OSError, ValueError, IndexError):
             return  # a metric line is a nicety; never let it stop training
         seconds = float(entry.get("wall_seconds") or 0.0)
@@ -209,7 +210,7 @@ def run_training(
     run_dir = paths.run_dir
     say = _with_metrics(echo or (lambda line: print(line, flush=True)), run_dir)
     hyperparameters = _hyperparameters(paths, env)
-    if (run_dir / "experiment.yaml").is_file():
+    if RunFiles(run_dir).is_run():
         say(f"resuming {run_dir} from its last checkpoint (the job was interrupted)")
         # The job's own run, restored from its checkpoint channel on a new machine:
         # its reward file is the one the user uploaded for this job.

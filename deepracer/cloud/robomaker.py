@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import ConfigError, DeepRacerError, suggest
-from deepracer.training.experiment import ExperimentConfig
+from deepracer.experiment import ExperimentConfig
 
 __all__ = [
     "LAUNCH_FILE",

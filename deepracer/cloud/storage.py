@@ -5,8 +5,9 @@ Both backends speak the same small :class:`Storage` protocol with S3's key layou
 drop-in stand-in for a bucket. The S3 backend works with any S3-compatible server
 (MinIO, a moto server, ...) through ``endpoint_url``.
 
-boto3 is optional: it is imported inside the S3 code paths only, so this module and
-:class:`LocalStorage` work without it.
+boto3 is optional: it is imported inside the S3 code paths only (through the AWS
+layer :mod:`deepracer.cloud.aws`, which also classifies S3's errors), so this module
+and :class:`LocalStorage` work without it.
 
 Uploads are verified. Local writes go through a temporary file, fsync and a rename.
 S3 uploads send ``Content-MD5``, so S3 rejects a body corrupted in transit. They then
@@ -46,9 +47,10 @@ from typing import IO, Any, Protocol
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+from deepracer.cloud import aws
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import ConfigError, DeepRacerError
-from deepracer.io import temporary_beside
+from deepracer.io import atomic_write
 
 __all__ = [
     "ATTEMPTS",
@@ -87,11 +89,6 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _CREDENTIAL_HINT = (
     "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`"
 )
-_REJECTED_CREDENTIALS = frozenset(
-    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
-)
-_ACCESS_DENIED = frozenset({"AccessDenied", "Forbidden", "403", "AllAccessDisabled"})
-_NOT_FOUND = frozenset({"NoSuchKey", "NotFound", "404"})
 _BAD_DIGEST = frozenset({"BadDigest", "InvalidDigest"})
 
 
@@ -178,16 +175,6 @@ def _key_parts(key: str) -> builtins.list[str]:
 # --------------------------------------------------------------------------- files
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Makes a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class _ReadFailed(Exception):
     """Reading the source of a copy failed (``error``), not writing its target."""
 
@@ -209,27 +196,16 @@ def _copy(source: IO[bytes], out: IO[bytes]) -> None:
 
 
 def _atomic_write(path: Path, fill: Callable[[IO[bytes]], object]) -> None:
-    """Writes ``path`` through a temporary file in its folder, fsync and ``os.replace``.
+    """Writes ``path`` whole or not at all (:func:`deepracer.io.atomic_write`).
 
-    A reader (or a crash) sees the old file or the complete new one, never a torn one;
-    the temporary file is removed on any failure.
+    Its temporary file ends with ``_TEMP_SUFFIX``, so :func:`_is_temp` can skip one a
+    crash left.
 
     Args:
         path: The destination.
         fill: Writes the content to the open temporary file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temporary_beside(path, _TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    atomic_write(path, fill, suffix=_TEMP_SUFFIX)
 
 
 def _is_temp(name: str) -> bool:
@@ -431,31 +407,35 @@ class LocalStorage:
 # --------------------------------------------------------------------------- S3
 
 
+_NO_S3_CLIENT = "cannot create an S3 client: {error}"
+_S3_CLIENT = aws.ClientMessages(
+    boto3=f"s3:// storage needs boto3: {aws.AWS_EXTRA}",
+    region=_NO_S3_CLIENT,
+    profile=_NO_S3_CLIENT,
+    service=_NO_S3_CLIENT,
+    endpoint="invalid S3 endpoint URL {endpoint_url!r}: {error}",
+    other=_NO_S3_CLIENT,
+)
+
+
 def _make_client(region: str | None, endpoint_url: str | None) -> Any:
-    """Builds a boto3 S3 client (standard retries, 5 attempts); imports boto3 here only."""
-    try:
-        import boto3.session
-        import botocore.config
-        import botocore.exceptions
-    except ImportError:
-        raise StorageError("s3:// storage needs boto3: pip install 'deepracer[aws]'") from None
-    options: dict[str, Any] = {"retries": {"max_attempts": 5, "mode": "standard"}}
+    """Builds a boto3 S3 client through :func:`deepracer.cloud.aws.client` (5 attempts).
+
+    ``region`` None lets boto3 decide (AWS_DEFAULT_REGION, the AWS configuration).
+    """
     # botocore >= 1.36 adds a CRC32 to every upload by default. We send Content-MD5
     # ourselves, and a part with a CRC32 on a multipart upload created without one can
     # be refused ("Checksum Type mismatch"), by S3 and by S3-compatible servers alike.
-    if "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS:
-        options["request_checksum_calculation"] = "when_required"
-    try:
-        return boto3.session.Session().client(
-            "s3",
-            region_name=region,
-            endpoint_url=endpoint_url,
-            config=botocore.config.Config(**options),
-        )
-    except ValueError as exc:  # botocore's "Invalid endpoint: ..."
-        raise StorageError(f"invalid S3 endpoint URL {endpoint_url!r}: {exc}") from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise StorageError(f"cannot create an S3 client: {exc}") from exc
+    # (An older botocore, without the option, never adds one.)
+    return aws.client(
+        "s3",
+        region=region,
+        endpoint_url=endpoint_url,
+        options={"request_checksum_calculation": "when_required"},
+        env_region=False,
+        messages=_S3_CLIENT,
+        error=StorageError,
+    )
 
 
 def _md5_b64(digest: bytes) -> str:
@@ -528,48 +508,44 @@ class S3Storage:
             exc: The exception a boto3 call raised.
             key: The object key, or None for a bucket-level call (list).
         """
-        try:
-            from botocore import exceptions as bx
-        except ImportError:  # a fake client without botocore: nothing to translate
+        kind = aws.error_kind(exc)  # None without botocore (a fake client) or not botocore's
+        if kind is None:
             return None
         target = self.url(key) if key is not None else self.name
-        if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        if kind is aws.ErrorKind.NO_CREDENTIALS:
             return StorageError(f"no AWS credentials found (for {target}): {_CREDENTIAL_HINT}")
-        if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionError):
-            endpoint = getattr(exc, "kwargs", {}).get("endpoint_url") or self.endpoint_url
+        if kind is aws.ErrorKind.UNREACHABLE:
+            endpoint = aws.endpoint_of(exc, self.endpoint_url or "S3")
             return StorageError(
-                f"cannot reach {endpoint or 'S3'} (for {target}): {exc}; check the "
+                f"cannot reach {endpoint} (for {target}): {exc}; check the "
                 "endpoint URL and your network"
             )
-        if isinstance(exc, bx.ClientError):
+        if kind.answered:
             return self._translate_client_error(exc, key, target)
-        if isinstance(exc, bx.BotoCoreError):
-            return StorageError(f"{target}: {exc}")
-        return None
+        return StorageError(f"{target}: {exc}")
 
     def _translate_client_error(self, exc: Any, key: str | None, target: str) -> StorageError:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = str(error.get("Message", "")) or code
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "NoSuchBucket" or (key is None and (status == 404 or code in _NOT_FOUND)):
+        code = aws.error_code(exc)
+        message = aws.error_message(exc, default=code)
+        kind = aws.code_kind(code, aws.http_status(exc))
+        if code == "NoSuchBucket" or (key is None and kind is aws.ErrorKind.NOT_FOUND):
             at = f" at {self.endpoint_url}" if self.endpoint_url else ""
             flag = f" --endpoint-url {self.endpoint_url}" if self.endpoint_url else ""
             return StorageError(
                 f"s3://{self.bucket}: bucket does not exist{at} "
                 f"(create it with `aws s3 mb s3://{self.bucket}{flag}`)"
             )
-        if code in _REJECTED_CREDENTIALS:
+        if kind is aws.ErrorKind.REJECTED_CREDENTIALS:
             return StorageError(
                 f"{target}: the AWS credentials were rejected ({code}: {message}); "
                 f"{_CREDENTIAL_HINT}"
             )
-        if code in _ACCESS_DENIED or status == 403:
+        if kind is aws.ErrorKind.ACCESS_DENIED:
             return StorageError(
                 f"{target}: access denied ({message}); check the IAM permissions of your "
                 "AWS credentials and the bucket policy"
             )
-        if code in _NOT_FOUND or status == 404:
+        if kind is aws.ErrorKind.NOT_FOUND:
             return _NotFound(f"{target}: no such object")
         if code in _BAD_DIGEST:
             return _Corrupt(f"S3 rejected the body of {target} as corrupted ({code})")

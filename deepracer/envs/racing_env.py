@@ -53,12 +53,12 @@ from deepracer.envs.observation import (
     StateObservation,
     make_observation,
 )
-from deepracer.envs.reward_params import build_params, compute_progress
 from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.physics import STATE_SIZE, CarState, VehicleParams, car_points, rest_state, step
 from deepracer.rendering.topdown import TopDownRenderer
 from deepracer.rewards import RewardFunction, load_reward_function
+from deepracer.rewards.params import build_params, compute_progress
 from deepracer.tracks import Track, TrackPoint, get_track
 
 __all__ = ["STATUS_DISPLAY_NAMES", "EpisodeStatus", "RacingEnv", "draw_variation"]

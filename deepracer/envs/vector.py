@@ -52,13 +52,13 @@ from deepracer.envs.observation import (
     StateObservation,
     make_observation,
 )
-from deepracer.envs.reward_params import build_params
 from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import ConfigError, RewardFunctionError
 from deepracer.physics import STATE_SIZE, CarState, VehicleParams, rest_state, step_batch
 from deepracer.rewards import REWARD_LIMIT, RewardFunction, load_reward_function
 from deepracer.rewards.loader import interrupted_since, sigint_count
+from deepracer.rewards.params import build_params
 from deepracer.tracks import Track, TrackPoint, get_track
 
 __all__ = ["RacingVectorEnv"]
@@ -861,7 +861,7 @@ def _pick(bounds: FloatArray, u: Any) -> Any:
 
 
 def _progress(delta: FloatArray, prev: FloatArray) -> FloatArray:
-    """Vectorised :func:`deepracer.envs.reward_params.compute_progress`."""
+    """Vectorised :func:`deepracer.rewards.params.compute_progress`."""
     p = 100.0 * delta
     p = np.where(p <= 0.0, p + 100.0, p)
     p = np.where(prev > p + 50.0, p + 100.0, p)

@@ -23,12 +23,10 @@ Contents:
     evaluate: run the trials and write the files.
     top_speed: the fastest speed an env config's actions command.
     lap_ratios: each lap's time against the race line and the lower bound.
-    add_evaluate: register the ``deepracer evaluate`` subcommand.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -39,12 +37,12 @@ from typing import Any
 
 from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.envs.racing_env import STATUS_DISPLAY_NAMES
-from deepracer.errors import DeepRacerError, TrackError
-from deepracer.evaluation.runs import add_trust_reward
+from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.logs import RecordSimtrace
+from deepracer.runs.layout import EVALUATION_METRICS, EVALUATION_SIMTRACE
 
-__all__ = ["TrialRecord", "add_evaluate", "evaluate"]
+__all__ = ["TrialRecord", "compare_with_raceline", "evaluate"]
 
 _COUNTED = ("off_track", "reversed", "immobilized")
 """Failure statuses counted per trial and per lap."""
@@ -157,7 +155,8 @@ def evaluate(
     )
     env = RecordSimtrace(
         RacingEnv(config, reward_function=reward_function),
-        out / "evaluation-simtrace" / "0-iteration.csv",
+        out / EVALUATION_SIMTRACE / "0-iteration.csv",
+        number_episodes=True,
     )
     records = []
     try:
@@ -171,7 +170,7 @@ def evaluate(
         laps = [lap for r in records for lap in r.laps]
         rows = [lap.metrics_row(trial=k) for k, lap in enumerate(laps, 1)]
     document = {"metrics": rows}  # no "version": as DeepRacer
-    atomic_write_text(out / "evaluation_metrics.json", json.dumps(document, indent=2) + "\n")
+    atomic_write_text(out / EVALUATION_METRICS, json.dumps(document, indent=2) + "\n")
     return records
 
 
@@ -227,79 +226,6 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
     )
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
-
-    for name in ("trials", "max_steps"):
-        if getattr(args, name) < 1:
-            raise DeepRacerError(f"--{name.replace('_', '-')} must be >= 1")
-    if args.resets < 0 or args.off_track_penalty < 0:
-        raise DeepRacerError("--resets and --off-track-penalty must be >= 0")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise DeepRacerError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
-    model_path, run_dir = resolve_model(Path(args.run))
-    setup = run_setup(run_dir, args.world, args.max_steps, trust_reward=args.trust_reward)
-    config, world = setup.config, setup.world
-    policy = load_policy(model_path, setup, run_dir)
-    note = setup.reward_note()
-    if note:
-        print(note)
-    out = Path(args.out) if args.out else run_dir / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
-    records = evaluate(
-        policy,
-        config,
-        out,
-        reward_function=setup.reward_function(),
-        trials=args.trials,
-        resets=args.resets,
-        penalty=args.off_track_penalty,
-        seed=args.seed,
-        time_limit=args.time_limit,
-    )
-    if args.time_limit is None:
-        print(f"model {model_path} on {world}: {args.trials} greedy trials, {args.resets} resets")
-        print(
-            f"{'trial':>5}  {'status':<13} {'progress %':>10} {'time s':>8} {'resets':>6}"
-            f" {'off-track':>9}"
-        )
-        for r in records:
-            print(
-                f"{r.trial:>5}  {r.status:<13} {r.progress:>10.1f} {r.lap_time:>8.2f}"
-                f" {r.resets:>6} {r.off_track:>9}"
-            )
-    else:
-        print(
-            f"model {model_path} on {world}: {args.trials} time trials of"
-            f" {args.time_limit:g} s, {args.resets} resets"
-        )
-        print(
-            f"{'trial':>5} {'laps':>4} {'best lap s':>10} {'mean lap s':>10} {'resets':>6}"
-            f" {'off-track':>9}  final status"
-        )
-        for r in records:
-            times = r.lap_times
-            best = f"{min(times):.2f}" if times else "-"
-            mean = f"{sum(times) / len(times):.2f}" if times else "-"
-            print(
-                f"{r.trial:>5} {len(times):>4} {best:>10} {mean:>10} {r.resets:>6}"
-                f" {r.off_track:>9}  {r.status}"
-            )
-    if not args.no_raceline:
-        try:
-            _compare_with_raceline(records, config, world, out)
-        except TrackError as exc:
-            # The trials are measured and written; a race line the solver cannot
-            # find must not turn that into a failed evaluation.
-            print(f"no race line comparison: {exc}")
-    print(f"wrote {out / 'evaluation_metrics.json'} and {out / 'evaluation-simtrace'}")
-    if args.announce:
-        # Lazily: the speech plugin (and espeak-ng) only when a summary is asked for.
-        from deepracer.plugins.speech.announce import announce_evaluation
-
-        print(announce_evaluation(records, out, Path(args.announce)))
-    return 0
-
-
 def top_speed(config: EnvConfig) -> float:
     """The fastest speed the config's action space can command [m/s]."""
     from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
@@ -348,7 +274,7 @@ def lap_ratios(records: list[TrialRecord], line: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _compare_with_raceline(
+def compare_with_raceline(
     records: list[TrialRecord], config: EnvConfig, world: str, out: Path
 ) -> None:
     """Prints and writes ``raceline_comparison.json``: each lap against the race line."""
@@ -379,57 +305,3 @@ def _compare_with_raceline(
         )
     summary = {"raceline": line.summary(), "laps": rows}
     atomic_write_text(out / "raceline_comparison.json", json.dumps(summary, indent=2) + "\n")
-
-
-def add_evaluate(subparsers: Any) -> None:
-    """Registers ``deepracer evaluate``."""
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a trained model in console-style greedy trials",
-        description=(
-            "Drive a run's best model (or a model file) in greedy trials from the start"
-            " line, optionally putting the car back after failures with a time penalty,"
-            " and write evaluation_metrics.json (DeepRacer schema) and the simtrace."
-            " With --time-limit each trial is a time trial of continuous laps."
-        ),
-    )
-    parser.add_argument("run", metavar="RUN_DIR_OR_MODEL")
-    parser.add_argument("--world", help="world (default: the run's evaluation world)")
-    parser.add_argument("--trials", type=int, default=3, help="trials (default 3)")
-    parser.add_argument(
-        "--resets", type=int, default=0, help="failures put back per trial (default 0)"
-    )
-    parser.add_argument(
-        "--off-track-penalty",
-        type=float,
-        default=2.0,
-        help="seconds frozen after a reset (default 2, the simapp's OFF_TRACK_PENALTY)",
-    )
-    parser.add_argument(
-        "--time-limit",
-        type=float,
-        metavar="S",
-        help="time trial: drive continuous laps for S seconds of simulated time per trial,"
-        " counting laps, the best lap and resets (default: race mode, one lap per trial)",
-    )
-    parser.add_argument(
-        "--max-steps",
-        type=int,
-        default=5000,
-        help="step cap per trial in race mode (a time trial ends on its time limit)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", help="output folder (default: RUN/evaluations/<time>)")
-    add_trust_reward(parser, "compute rewards for the simtrace")
-    parser.add_argument(
-        "--no-raceline",
-        action="store_true",
-        help="skip comparing the laps with the world's race line (it takes a few seconds)",
-    )
-    parser.add_argument(
-        "--announce",
-        metavar="FILE.wav",
-        help="after the trials, speak a race summary (best lap, laps completed, race-line"
-        " ratio) into FILE.wav with the local speech engine (extra: speech)",
-    )
-    parser.set_defaults(func=_cmd_evaluate)

@@ -79,7 +79,7 @@ def run_trials(
     """
     env: Any = RacingEnv(config)
     if simtrace is not None:
-        env = RecordSimtrace(env, simtrace)
+        env = RecordSimtrace(env, simtrace, number_episodes=True)
     results = []
     try:
         for trial in range(trials):

@@ -15,116 +15,40 @@ Contents:
     RunSetup, run_setup: how a run's model is driven (env, world, preset, reward).
     run_experiment: a run's experiment, pointed at the run's own reward and preset.
     load_policy: a model file's weights in the network the run's files describe.
-    add_trust_reward: the ``--trust-reward`` option of the commands that read runs.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepracer.errors import DeepRacerError
+from deepracer.runs import RunFiles
+from deepracer.runs.reading import (
+    LEGACY_VEHICLE,
+    latest_checkpoint,
+    resolve_model,
+    run_experiment,
+)
 
 if TYPE_CHECKING:
     import gymnasium as gym
 
     from deepracer.envs import EnvConfig, RacingEnv
-    from deepracer.training.presets import PresetConfig
+    from deepracer.models.presets import PresetConfig
 
 __all__ = [
     "LEGACY_VEHICLE",
     "RunSetup",
-    "add_trust_reward",
     "latest_checkpoint",
     "load_policy",
     "resolve_model",
     "run_experiment",
     "run_setup",
 ]
-
-LEGACY_VEHICLE = "kinematic"
-"""The car of runs written before vehicle profiles (their experiment names none)."""
-
-_LATEST = Path("checkpoints") / "latest.json"
-"""Where ``deepracer train`` points to its last complete checkpoint, in a run."""
-
-
-def resolve_model(target: Path, *, echo: Callable[[str], None] = print) -> tuple[Path, Path]:
-    """Returns ``(model file, run directory)`` of a run directory or a model file.
-
-    A run directory's ``best.zip`` (the console evaluates its best model) wins over
-    its final ``model.zip``; a run without either (training crashed or was killed)
-    falls back to the checkpoint ``checkpoints/latest.json`` names, with a note. A
-    model file inside a run's ``checkpoints/`` belongs to that run.
-
-    Args:
-        target: A run directory or a model ``.zip``.
-        echo: Receives the note when a checkpoint stands in for the final model.
-
-    Raises:
-        DeepRacerError: Nothing to evaluate, or a broken ``checkpoints/latest.json``.
-    """
-    if target.is_dir():
-        for name in ("best.zip", "model.zip"):
-            if (target / name).is_file():
-                return target / name, target
-        checkpoint = latest_checkpoint(target)
-        if checkpoint is not None:
-            echo(
-                f"note: {target} has no best.zip or model.zip (training stopped early?);"
-                f" using its last checkpoint {checkpoint}"
-            )
-            return checkpoint, target
-        raise DeepRacerError(
-            f"{target}: no best.zip, model.zip or {_LATEST.as_posix()} in this directory:"
-            " pass a run directory that `deepracer train` wrote, or the path of a model .zip"
-        )
-    if target.is_file():
-        run = target.parent.parent
-        if target.parent.name == "checkpoints" and (run / "experiment.yaml").is_file():
-            return target, run
-        return target, target.parent
-    raise DeepRacerError(f"no such run directory or model file: {target}")
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """Returns the model file ``run_dir/checkpoints/latest.json`` names; None without one.
-
-    Raises:
-        DeepRacerError: The file is not JSON, lacks a ``model`` path, or names a
-            missing file.
-    """
-    latest = run_dir / _LATEST
-    if not latest.is_file():
-        return None
-    expected = (
-        'expected a JSON object whose "model" is the checkpoint\'s model file relative to'
-        ' the run directory (e.g. "checkpoints/model_512.zip"), as `deepracer train`'
-        " writes it"
-    )
-    try:
-        data = json.loads(latest.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise DeepRacerError(
-            f"{latest}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg});"
-            f" {expected}"
-        ) from None
-    except (OSError, ValueError) as exc:  # unreadable, or bytes that are no text at all
-        raise DeepRacerError(f"{latest}: cannot read it as JSON ({exc}); {expected}") from None
-    model = data.get("model") if isinstance(data, dict) else None
-    if not isinstance(model, str) or not model:
-        found = "missing" if model is None else repr(model)
-        raise DeepRacerError(f'{latest}: field "model" is {found}; {expected}')
-    path = run_dir / model
-    if not path.is_file():
-        raise DeepRacerError(
-            f'{latest}: field "model" names {model}, which is not a file in {run_dir}'
-        )
-    return path
 
 
 @dataclass(frozen=True)
@@ -180,21 +104,6 @@ def _unscored(params: dict[str, Any]) -> float:
     return 0.0
 
 
-def add_trust_reward(parser: Any, purpose: str) -> None:
-    """Adds ``--trust-reward`` to a command that reads run directories.
-
-    Args:
-        parser: The command's argparse parser.
-        purpose: What the command imports the reward for (help text).
-    """
-    parser.add_argument(
-        "--trust-reward",
-        action="store_true",
-        help=f"import the run's reward_function.py to {purpose} even if the run was not"
-        " created on this machine (it is the run's code: only for runs you trust)",
-    )
-
-
 _BARE_PRESETS = {"ppo": "quickstart_ppo", "sac": "sac_continuous"}
 """The presets a model file outside a run directory is rebuilt with."""
 
@@ -219,13 +128,13 @@ def run_setup(
     from deepracer.config.loader import from_mapping
     from deepracer.envs import EnvConfig
     from deepracer.envs.model_metadata import load_model_metadata
-    from deepracer.training.experiment import env_config
-    from deepracer.training.presets import load_preset
+    from deepracer.experiment import env_config
+    from deepracer.models.presets import load_preset
     from deepracer.trust import run_is_trusted
 
-    metadata_path = run_dir / "model_metadata.json"
-    saved = run_dir / "experiment.yaml"
-    if not saved.is_file():
+    files = RunFiles(run_dir)
+    metadata_path = files.model_metadata
+    if not files.is_run():
         name = world or "oval"
         data: dict[str, Any] = {
             "world": name,
@@ -245,7 +154,7 @@ def run_setup(
     if not metadata_path.is_file():
         raise DeepRacerError(
             f"{metadata_path}: missing; a run directory holds the model's action space"
-            " there (`deepracer train` writes it next to experiment.yaml)"
+            " there (`deepracer train` writes it)"
         )
     metadata = load_model_metadata(metadata_path)
     name = world or experiment.eval.world or experiment.worlds[0]
@@ -254,38 +163,6 @@ def run_setup(
     trusted = trust_reward or run_is_trusted(run_dir)
     untrusted = None if trusted else Path(experiment.reward)
     return RunSetup(env_cfg, name, load_preset(experiment.preset), untrusted, True)
-
-
-def run_experiment(run_dir: Path) -> Any:
-    """Returns a run's saved experiment, pointed at the run's own file copies.
-
-    The reward function and preset a run trained with are copied into it
-    (``reward_function.py``, ``preset.yaml``); they stand in for the names the
-    experiment gives, which may be paths that exist only where the run was trained
-    (a SageMaker container, another machine). A run that records no car was trained
-    before vehicle profiles existed, with the ``kinematic`` car and a state vector
-    without the steering command: it keeps both.
-
-    Raises:
-        DeepRacerError: ``experiment.yaml`` is missing or invalid.
-    """
-    from deepracer.config.loader import load_yaml
-    from deepracer.training.experiment import experiment_from_mapping
-
-    saved = run_dir / "experiment.yaml"
-    experiment = experiment_from_mapping(load_yaml(saved), source=str(saved))
-    changes: dict[str, Any] = {}
-    if (run_dir / "reward_function.py").is_file():
-        changes["reward"] = str(run_dir / "reward_function.py")
-    if (run_dir / "preset.yaml").is_file():
-        changes["preset"] = str(run_dir / "preset.yaml")
-    if "vehicle" not in experiment.env:
-        # Runs record their car since vehicle profiles exist; one that does not was
-        # trained with the ideal car of that time and the 15-float state vector
-        # without the steering command, which it keeps.
-        state = {**experiment.env.get("state", {}), "steering_command": False}
-        changes["env"] = {**experiment.env, "vehicle": LEGACY_VEHICLE, "state": state}
-    return replace(experiment, **changes)
 
 
 _MAX_WEIGHTS = 1 << 30
@@ -298,7 +175,7 @@ def load_policy(path: Path, setup: RunSetup, run_dir: Path) -> Any:
     No code from the model file runs: stable-baselines3's ``load`` unpickles the
     zip's ``data`` entry (cloudpickled schedules, spaces, classes), so a crafted model
     could do anything. Instead the model is rebuilt from the run's preset for the
-    run's observation and action spaces (:func:`deepracer.training.presets.
+    run's observation and action spaces (:func:`deepracer.models.presets.
     build_model`), and only the zip's ``policy.pth`` is read, with torch's
     weights-only unpickler, into it.
 
@@ -364,7 +241,7 @@ def _blank_model(setup: RunSetup) -> Any:
 
     from deepracer.envs.action import make_action_type
     from deepracer.envs.observation import SensorConfigs, make_observation
-    from deepracer.training.presets import build_model
+    from deepracer.models.presets import build_model
 
     config = setup.config
     sensors = SensorConfigs(state=config.state, lidar=config.lidar, camera=config.camera)
@@ -401,7 +278,7 @@ def _check_weights(
     head_differs = any(shape(weights, k) != shape(mine, k) for k in _HEADS)
     if head_differs and set(mine) - set(_HEADS) <= set(weights):
         source = (
-            f"{run_dir / 'model_metadata.json'}: action_space"
+            f"{RunFiles(run_dir).model_metadata}: action_space"
             if setup.in_run
             else f"{path}: outside a run directory the model is driven with the"
             " default action_space (or a model_metadata.json beside it), which"
@@ -421,7 +298,7 @@ def _check_weights(
     if differ:
         key = differ[0]
         source = (
-            f"{run_dir / 'experiment.yaml'}: observation {setup.config.observation!r}"
+            f"{RunFiles(run_dir).experiment}: observation {setup.config.observation!r}"
             if setup.in_run
             else f"{path}: outside a run directory the model is driven with the state"
             " observation, which"

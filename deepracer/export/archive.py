@@ -21,12 +21,10 @@ Contents:
     export_run: write the archive.
     read_archive: an archive's members, checked against the manifest.
     check_archive: onnxruntime on the archive's model vs the torch policy.
-    add_export: register the ``deepracer export`` subcommand.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -37,8 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepracer.errors import DeepRacerError
-from deepracer.evaluation.runs import add_trust_reward
 from deepracer.io import atomic_write_bytes
+from deepracer.runs.layout import HYPERPARAMETERS_NAME, MODEL_METADATA_NAME, REWARD, RunFiles
 
 if TYPE_CHECKING:
     from deepracer.envs.model_metadata import ModelMetadata
@@ -51,12 +49,13 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST",
     "LoadedRun",
-    "add_export",
     "check_archive",
+    "check_model",
     "export_run",
     "load_run",
     "read_archive",
     "run_observations",
+    "write_archive",
 ]
 
 ARCHIVE_SUFFIX = ".tar.gz"
@@ -64,9 +63,9 @@ MANIFEST = "manifest.json"
 FORMAT = "deepracer-export"
 FORMAT_VERSION = 1
 _MODEL = "model.onnx"
-_METADATA = "model_metadata.json"
-_REWARD = "reward_function.py"
-_HYPERPARAMETERS = "hyperparameters.json"
+_METADATA = MODEL_METADATA_NAME
+_REWARD = REWARD
+_HYPERPARAMETERS = HYPERPARAMETERS_NAME
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def load_run(target: Path, *, trust_reward: bool = False) -> LoadedRun:
     from deepracer.trust import run_is_trusted
 
     model_path, run_dir = resolve_model(target)
-    metadata_path = run_dir / _METADATA
+    metadata_path = RunFiles(run_dir).model_metadata
     if not metadata_path.is_file():
         raise DeepRacerError(
             f"{run_dir}: no {_METADATA}; the archive needs it to map the model's outputs"
@@ -175,11 +174,13 @@ def _sha256(data: bytes) -> str:
 def _hyperparameters(run_dir: Path) -> tuple[bytes | None, str]:
     """The run's preset as DeepRacer's hyperparameters.json, or None and why not."""
     from deepracer.evaluation.runs import run_experiment
-    from deepracer.training.presets import load_preset, to_deepracer_hyperparameters
+    from deepracer.models.presets import load_preset, to_deepracer_hyperparameters
 
-    saved = run_dir / "experiment.yaml"
-    if not saved.is_file():
-        return None, "no experiment.yaml names the preset"
+    files = RunFiles(run_dir)
+    if files.hyperparameters.is_file():  # what the run wrote when it started
+        return files.hyperparameters.read_bytes(), ""
+    if not files.is_run():
+        return None, f"no {files.experiment.name} names the preset"
     try:
         experiment = run_experiment(run_dir)
         values = to_deepracer_hyperparameters(load_preset(experiment.preset))
@@ -242,12 +243,18 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
 
 def _default_out(run: LoadedRun) -> Path:
     name = run.run_dir.resolve().name
-    if run.model_path.parent != run.run_dir or run.model_path.name not in ("best.zip", "model.zip"):
+    files = RunFiles(run.run_dir)
+    if run.model_path not in (files.best_model, files.final_model):
         name = f"{name}-{run.model_path.stem}"
     return run.run_dir / "export" / f"{name}{ARCHIVE_SUFFIX}"
 
 
-def _write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
+def write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
+    """Writes the run's export archive (default path if ``out`` is None).
+
+    Returns:
+        The archive's path and the ONNX policy in it.
+    """
     import torch
 
     from deepracer import __version__
@@ -258,7 +265,7 @@ def _write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
     onnx_policy = _export_policy(run)
     members: dict[str, bytes] = {
         _MODEL: onnx_policy.model,
-        _METADATA: (run.run_dir / _METADATA).read_bytes(),
+        _METADATA: RunFiles(run.run_dir).model_metadata.read_bytes(),
     }
     omitted: dict[str, str] = {}
     reward = run.run_dir / _REWARD
@@ -330,7 +337,7 @@ def export_run(target: Path, out: Path | None = None, *, trust_reward: bool = Fa
 
     require_export_dependencies()
     run = load_run(Path(target), trust_reward=trust_reward)
-    path, _ = _write_archive(run, Path(out) if out is not None else None)
+    path, _ = write_archive(run, Path(out) if out is not None else None)
     return path
 
 
@@ -364,7 +371,15 @@ def read_archive(path: Path) -> dict[str, bytes]:
     return members
 
 
-def _check(run: LoadedRun, model: bytes, samples: int, seed: int) -> dict[str, ExportCheck]:
+def check_model(run: LoadedRun, model: bytes, samples: int, seed: int) -> dict[str, ExportCheck]:
+    """Compares onnxruntime on ONNX ``model`` with the run's torch policy.
+
+    Args:
+        run: The loaded run.
+        model: The ONNX model's bytes.
+        samples: Observations drawn from the space, and as many from the run's env.
+        seed: Seeds the sampling and the env.
+    """
     from deepracer.export.onnx_export import check_export, sample_observations
 
     policy = run.model.policy
@@ -395,80 +410,4 @@ def check_archive(
         DeepRacerError: See :func:`read_archive` and :func:`load_run`.
     """
     members = read_archive(Path(archive))
-    return _check(load_run(Path(target)), members[_MODEL], samples, seed)
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-def _summary(checks: dict[str, ExportCheck]) -> str:
-    parts = [f"{c.agreed}/{c.samples} {name}" for name, c in checks.items() if c.samples]
-    worst = max((c.max_abs_diff for c in checks.values() if c.samples), default=0.0)
-    ties = sum(c.ties for c in checks.values())
-    tie_note = f", {ties} ties" if ties else ""
-    return f"{', '.join(parts)} observations agree (max |diff| {worst:.1e}{tie_note})"
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    from deepracer.export.onnx_export import require_export_dependencies
-
-    if args.check < 0:
-        raise DeepRacerError(f"--check must be >= 0, got {args.check}")
-    require_export_dependencies()
-    run = load_run(Path(args.run), trust_reward=args.trust_reward)
-    out, onnx_policy = _write_archive(run, Path(args.out) if args.out else None)
-    if (run.run_dir / _REWARD).is_file() and not run.reward_trusted:
-        print(
-            f"note: {run.run_dir / _REWARD} is not in the archive: the run was not created"
-            " on this machine (or its reward file changed since); --trust-reward puts it in"
-        )
-    with tarfile.open(out, mode="r:gz") as tar:
-        names = tar.getnames()
-    inputs = ", ".join(
-        f"{i.name} {'x'.join(map(str, i.shape))} {i.dtype}" for i in onnx_policy.inputs
-    )
-    count = f" {onnx_policy.num_actions}" if onnx_policy.num_actions else ""
-    print(
-        f"exported {run.model_path} ({run.algorithm.upper()}, {onnx_policy.action_kind}{count}"
-        f" actions; input {inputs}; opset {onnx_policy.opset})"
-    )
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {', '.join(names)}")
-    if args.check == 0:
-        return 0
-    checks = _check(run, onnx_policy.model, args.check, args.seed)
-    agree = all(c.all_agree for c in checks.values())
-    print(f"round trip (onnxruntime vs torch): {_summary(checks)}")
-    if not agree:
-        print("error: the ONNX model and the torch policy disagree", flush=True)
-        return 1
-    return 0
-
-
-def add_export(subparsers: Any) -> None:
-    """Registers ``deepracer export``."""
-    parser = subparsers.add_parser(
-        "export",
-        help="export a run's policy as ONNX with model_metadata.json in one archive",
-        description=(
-            "Export a run's best model (or a model file) as an ONNX policy that takes the"
-            " raw env observation, packed with model_metadata.json, the reward function,"
-            " hyperparameters.json and a manifest into one .tar.gz; then check that"
-            " onnxruntime and the torch policy choose the same actions. docs/export.md"
-            " says what the car, DeepRacer on AWS and deepracer-for-cloud can import."
-        ),
-    )
-    parser.add_argument("run", metavar="RUN_DIR_OR_MODEL")
-    parser.add_argument(
-        "--out", metavar="PATH", help="archive path (default: RUN/export/<run name>.tar.gz)"
-    )
-    parser.add_argument(
-        "--check",
-        type=int,
-        default=64,
-        metavar="N",
-        help="compare onnxruntime with torch on N sampled and N env observations"
-        " (default 64; 0 skips)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
-    add_trust_reward(parser, "put it into the archive")
-    parser.set_defaults(func=_cmd_export)
+    return check_model(load_run(Path(target)), members[_MODEL], samples, seed)

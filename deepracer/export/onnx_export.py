@@ -20,7 +20,7 @@ Outputs (``N`` = batch):
 
 The graph comes from ``torch.onnx.export(dynamo=True)``, the ``torch.export``-based
 exporter, torch's default since 2.9; it exports every network in
-:mod:`deepracer.training.networks`. The TorchScript exporter (``dynamo=False``) is
+:mod:`deepracer.models.networks`. The TorchScript exporter (``dynamo=False``) is
 deprecated and bakes in the Python branches it cannot trace, which the attention
 blocks take (its TracerWarnings).
 

@@ -247,11 +247,28 @@ class RecordSimtrace(gym.Wrapper[Any, Any, Any, Any]):
         env: The env (or a wrapper of it) whose infos follow ``RacingEnv``'s.
         path: The simtrace CSV file.
         append: Add to an existing file (see :class:`SimtraceWriter`).
+        number_episodes: Number the ``episode`` column by the episodes recorded here
+            (0, 1, ...), as the simapp numbers evaluation trials, instead of the env's
+            ``episode_index`` (which a seeded reset sets back to 0).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], path: str | Path, append: bool = False) -> None:
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        path: str | Path,
+        append: bool = False,
+        *,
+        number_episodes: bool = False,
+    ) -> None:
         super().__init__(env)
         self.writer = SimtraceWriter(path, append=append)
+        self.number_episodes = number_episodes
+        self._episodes = -1
+
+    def _add(self, info: dict[str, Any], done: bool) -> None:
+        if self.number_episodes:
+            info = {**info, "episode_index": self._episodes}
+        self.writer.add(info, done=done)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -259,14 +276,15 @@ class RecordSimtrace(gym.Wrapper[Any, Any, Any, Any]):
         """Resets the env and buffers the ``prepare`` row."""
         self.writer.flush()  # an episode abandoned mid-way still gets written whole
         obs, info = self.env.reset(seed=seed, options=options)
-        self.writer.add(info, done=False)
+        self._episodes += 1
+        self._add(info, done=False)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         """Steps the env, buffers the row and flushes when the episode ends."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         done = bool(terminated or truncated)
-        self.writer.add(info, done=done)
+        self._add(info, done=done)
         if done:
             self.writer.flush()
         return obs, reward, terminated, truncated, info

@@ -52,6 +52,7 @@ from deepracer.config.loader import from_mapping, load_yaml, to_mapping
 from deepracer.config.resources import resolve
 from deepracer.errors import ConfigError, DeepRacerError, suggest
 from deepracer.io import atomic_write_bytes, atomic_write_text
+from deepracer.runs.layout import RunFiles
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -308,7 +309,7 @@ def load_plugin_experiment(
         ConfigError: The file, the kind, an override or a value is invalid; the
             message names the file and the field.
     """
-    from deepracer.training.experiment import apply_overrides
+    from deepracer.experiment import apply_overrides
 
     path = resolve("experiments", name_or_path)
     data = load_yaml(path)
@@ -406,7 +407,7 @@ def run_experiment(
     Raises:
         DeepRacerError: The run directory is not empty, or the plugin reports bad input.
     """
-    from deepracer.training.rundir import RunLock, is_empty_run_dir
+    from deepracer.runs.lock import RunLock, is_empty_run_dir
 
     with RunLock(run_dir):
         if not is_empty_run_dir(run_dir):
@@ -423,10 +424,9 @@ def _run_plugin(
     argv: Sequence[str] | None,
     echo: Callable[[str], None] | None,
 ) -> PluginResult:
-    atomic_write_text(run_dir / "experiment.yaml", dump_plugin_experiment(experiment))
-    atomic_write_text(
-        run_dir / "command.txt", " ".join(argv if argv is not None else sys.argv) + "\n"
-    )
+    files = RunFiles(run_dir)
+    atomic_write_text(files.experiment, dump_plugin_experiment(experiment))
+    atomic_write_text(files.command, " ".join(argv if argv is not None else sys.argv) + "\n")
     context = RunContext(
         run_dir=run_dir,
         seed=experiment.seed,

@@ -15,7 +15,7 @@ __all__ = ["add_plugin_commands"]
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from deepracer.plugins import load_plugin_experiment, run_experiment
-    from deepracer.training.rundir import run_dir_for
+    from deepracer.runs.lock import run_dir_for
 
     experiment, plugin = load_plugin_experiment(args.experiment, args.set)
     with run_dir_for(args.out, experiment.name) as out:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepracer.errors import DeepRacerError
-from deepracer.io import temporary_beside
+from deepracer.io import atomic_path
 
 __all__ = ["VIDEO_SUFFIXES", "write_video"]
 
@@ -64,22 +63,12 @@ def write_video(frames: Iterable[NDArray[np.uint8]], path: str | Path, fps: floa
         raise ValueError(f"fps must be > 0, got {fps}")
     # Fail before any frame is made (an episode may be driven to produce them).
     ffmpeg = _import_ffmpeg() if suffix == ".mp4" else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = temporary_beside(path.with_name(path.stem), suffix)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_path(path, suffix=suffix) as tmp:  # the encoder picks its format by suffix
         checked = _checked(frames)
         if ffmpeg is not None:
             _write_mp4(checked, tmp, fps, ffmpeg)
         else:
             _write_gif(checked, tmp, fps)
-        with tmp.open("rb+") as handle:  # make the data durable before the rename
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from deepracer.envs.reward_params import build_params, compute_progress
 from deepracer.errors import RewardFunctionError
 from deepracer.physics import VehicleParams, car_points
 from deepracer.rewards.loader import RewardFunction
+from deepracer.rewards.params import build_params, compute_progress
 from deepracer.tracks import Track, TrackPoint
 
 __all__ = [

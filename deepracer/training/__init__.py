@@ -1,9 +1,10 @@
 """Training: stable-baselines3 on the DeepRacer environment.
 
+The experiment files it reads live one layer down in :mod:`deepracer.experiment`, the
+presets and networks it builds models from in :mod:`deepracer.models`: evaluation
+needs both too, and must not import training.
+
 Contents:
-    experiment: experiment files (worlds, observation, action space, reward, preset, budget).
-    presets: algorithm, network and hyperparameter presets; ``build_model``.
-    networks: the DeepRacer CNNs, MLP and attention feature extractors.
     trainer: ``train`` -- run directories, logs, checkpoints, resume, best model.
     runlog: DeepRacer-format training metrics and simtrace, written atomically.
     plots: the run's ``training.png``.

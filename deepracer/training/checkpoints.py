@@ -24,7 +24,6 @@ Contents:
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -32,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from deepracer.errors import DeepRacerError
-from deepracer.io import atomic_write_text
+from deepracer.io import atomic_path, atomic_write_text
+from deepracer.runs.layout import RunFiles
 
 __all__ = [
     "CHECKPOINTS",
@@ -161,13 +161,14 @@ def resumed_experiment(out: Path, say: Callable[[str], None], *, trust_reward: b
     from deepracer.config.loader import load_yaml
     from deepracer.config.resources import resolve
     from deepracer.evaluation.runs import run_experiment
-    from deepracer.training.experiment import experiment_from_mapping
+    from deepracer.experiment import experiment_from_mapping
     from deepracer.trust import run_is_trusted, sign_run
 
-    saved = out / "experiment.yaml"
+    files = RunFiles(out)
+    saved = files.experiment
     if not saved.is_file():
-        raise DeepRacerError(f"{out}: not a run directory (no experiment.yaml) to resume")
-    copy = out / "reward_function.py"
+        raise DeepRacerError(f"{out}: not a run directory (no {saved.name}) to resume")
+    copy = files.reward
     if not copy.is_file():
         raise DeepRacerError(
             f"{copy}: missing; a run keeps the reward function it trains with there and"
@@ -203,12 +204,10 @@ def clean_partial_files(out: Path) -> None:
 
 
 def save_model(model: Any, path: Path) -> None:
-    """Saves a stable-baselines3 model through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.zip")
-    try:
+    """Saves a stable-baselines3 model whole or not at all (:func:`deepracer.io.atomic_path`).
+
+    The temporary file (``.model.zip.<random>.zip``) is one :func:`clean_partial_files`
+    removes if a kill leaves it; a failed save (a full disk) leaves nothing.
+    """
+    with atomic_path(path, suffix=".zip") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a model
-        raise

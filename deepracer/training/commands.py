@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from deepracer.errors import DeepRacerError
-from deepracer.evaluation.runs import add_trust_reward
-from deepracer.training.rundir import run_dir_for
+from deepracer.evaluation.commands import add_trust_reward
+from deepracer.runs import RunFiles
+from deepracer.runs.lock import run_dir_for
 
 __all__ = ["add_quickstart", "add_train", "print_summary"]
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from deepracer.training.experiment import load_experiment
+    from deepracer.experiment import load_experiment
     from deepracer.training.trainer import train
 
     if args.resume:
@@ -70,7 +71,7 @@ def add_train(subparsers: Any) -> None:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
-    from deepracer.training.experiment import load_experiment
+    from deepracer.experiment import load_experiment
     from deepracer.training.trainer import train
 
     experiment = load_experiment("quickstart", args.set)
@@ -93,12 +94,14 @@ def compare_and_plot(result: Any) -> None:
     from deepracer.evaluation.evaluate import top_speed
     from deepracer.evaluation.runs import run_setup
     from deepracer.raceline import raceline_for_world, write_csv
+    from deepracer.runs import RunFiles
 
     out = result.run_dir
     setup = run_setup(out, None, 1)
     config, world = setup.config, setup.world
     line = raceline_for_world(world, vehicle=vehicle_of(config), v_max=top_speed(config))
-    write_csv(line, out / "raceline.csv")
+    files = RunFiles(out)
+    write_csv(line, files.raceline)
     laps = [t.lap_time for t in result.trials if t.lap_time is not None]
     best = (
         f"best lap {min(laps):.2f} s = {min(laps) / line.standing_lap_time:.2f} x"
@@ -110,7 +113,7 @@ def compare_and_plot(result: Any) -> None:
         f" start ({line.limits.v_max:g} m/s top speed; `deepracer raceline {world}`)"
     )
     analyze(out, echo=lambda line: None)
-    print(f"plots:      {out / 'analysis'} (track, iterations, completion, actions, evaluation)")
+    print(f"plots:      {files.analysis} (track, iterations, completion, actions, evaluation)")
 
 
 def add_quickstart(subparsers: Any) -> None:
@@ -145,7 +148,8 @@ def print_summary(result: Any) -> None:
     for t in result.trials:
         lap = "-" if t.lap_time is None else f"{t.lap_time:.2f}"
         print(f"{t.trial:>5}  {t.status:<13} {t.progress:>10.1f} {lap:>10} {t.steps:>6}")
+    files = RunFiles(out)
     print(
-        f"files:      {out / 'model.zip'}, {out / 'best.zip'}, {out / 'training_metrics.json'},"
-        f" {out / 'training.png'}"
+        f"files:      {files.final_model}, {files.best_model}, {files.training_metrics},"
+        f" {files.plot}"
     )

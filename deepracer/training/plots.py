@@ -15,6 +15,7 @@ import numpy as np
 from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.evaluation import TrialResult
 from deepracer.io import atomic_write_bytes
+from deepracer.runs.layout import RunFiles
 
 __all__ = ["training_plot"]
 
@@ -97,6 +98,6 @@ def training_plot(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    path = out / "training.png"
+    path = RunFiles(out).plot
     atomic_write_bytes(path, buffer.getvalue())
     return path

@@ -8,22 +8,8 @@ checkpoints, evaluates greedily and keeps the best model. Everything written is
 written atomically, so a Ctrl-C or a ``kill -9`` at any moment leaves a run that
 ``train(..., resume=True)`` continues from its last checkpoint.
 
-The run directory::
-
-    experiment.yaml          the resolved experiment
-    command.txt, version.txt the command line and the package version
-    reward_function.py       a copy of the reward function
-    preset.yaml              a copy of the preset
-    model_metadata.json      the action space, sensor and network in DeepRacer's format
-    training_metrics.json    one row per finished episode (DeepRacer schema)
-    training-simtrace/N-iteration.csv
-    checkpoints/latest.json  the last complete checkpoint (model file, steps, episodes)
-    checkpoints/model_<steps>.zip
-    evaluations.json         every periodic greedy evaluation
-    best.zip                 the model with the best mean evaluation progress
-    model.zip                the final model
-    evaluation.json, evaluation-simtrace/0-iteration.csv, training.png
-    tensorboard/             (when tensorboard is installed)
+The run directory's layout is :mod:`deepracer.runs.layout`'s (deepracer-for-cloud's
+model folder with our files beside it).
 
 Contents:
     TrainResult: what a run achieved.
@@ -57,14 +43,38 @@ from deepracer.envs.model_metadata import (
     duplicate_actions,
     load_model_metadata,
     observation_to_sensors,
-    write_model_metadata,
 )
 from deepracer.envs.world import world_file
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.evaluation import TrialResult, run_trials
+from deepracer.experiment import (
+    ExperimentConfig,
+    dump_experiment,
+    env_config,
+    pin_vehicle,
+)
 from deepracer.io import atomic_write_text
+from deepracer.models.networks import DEEPRACER_NETWORK_NAMES
+from deepracer.models.presets import (
+    PresetConfig,
+    build_model,
+    load_preset,
+    quiet_logger,
+    to_deepracer_hyperparameters,
+)
 from deepracer.rewards import load_reward_function
 from deepracer.rewards.loader import current_reward_call
+from deepracer.runs import (
+    EVALUATION_SIMTRACE,
+    RunFiles,
+    RunLock,
+    append_command,
+    episodes_per_iteration,
+    is_empty_run_dir,
+    write_run_files,
+)
+from deepracer.runs.migrate import migrate
+from deepracer.runs.training_log import TrainingLog
 from deepracer.training.checkpoints import (
     CHECKPOINTS,
     clean_partial_files,
@@ -73,22 +83,12 @@ from deepracer.training.checkpoints import (
     save_model,
     write_checkpoint,
 )
-from deepracer.training.experiment import (
-    ExperimentConfig,
-    dump_experiment,
-    env_config,
-    pin_vehicle,
-)
-from deepracer.training.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.training.plots import training_plot
-from deepracer.training.presets import PresetConfig, build_model, load_preset, quiet_logger
-from deepracer.training.rundir import RunLock, is_empty_run_dir
-from deepracer.training.runlog import EpisodeLogger, RunLog
+from deepracer.training.runlog import EpisodeLogger
 from deepracer.trust import sign_run
 
 __all__ = ["TrainResult", "run_model_metadata", "train"]
 
-RUN_PRESET = "preset.yaml"
 EVALUATION_LINE = "evaluation at"
 """Starts the line printed after each periodic evaluation (evaluations.json is
 written first)."""
@@ -177,33 +177,34 @@ def train(
 
 
 def _start(
-    out: Path, state: dict[str, Any], say: Callable[[str], None], *, workers: bool
+    out: Path, state: PreparedRun, say: Callable[[str], None], *, workers: bool
 ) -> TrainResult:
     """Builds the envs and the model of a prepared run and trains it."""
     import torch
 
-    experiment = state["experiment"]
-    assert isinstance(experiment, ExperimentConfig)
+    experiment = state.experiment
     for world in dict.fromkeys([*experiment.worlds, experiment.eval.world or experiment.worlds[0]]):
         if world_file(world) is None:
             config = load_world(world)
             say(f"world {world}: no world file, so the {config.description}")
-    preset: PresetConfig = state["preset"]
-    metadata = state["metadata"]
+    preset = state.preset
+    metadata = state.metadata
     torch.set_num_threads(experiment.train.torch_threads)
 
     n_envs = experiment.train.n_envs or preset.n_envs
-    checkpoint = state["checkpoint"]
-    log = RunLog(
+    checkpoint = state.checkpoint
+    log = TrainingLog(
         out,
+        episodes_per_iteration=state.episodes_per_iteration,
+        workers=len(experiment.worlds),
         simtrace=experiment.train.simtrace,
         keep_episodes=checkpoint["episodes"] if checkpoint else 0,
-        iteration=checkpoint["iteration"] if checkpoint else 0,
+        keep_until_steps=checkpoint["timesteps"] if checkpoint else 0,
     )
     if workers:
         from deepracer.training.workers import WorldWorkers
 
-        status = out / "workers.json"
+        status = RunFiles(out).workers_status
         vec_env: Any = WorldWorkers(
             experiment, metadata.action_space, n_envs, log, status_file=status, say=say
         )
@@ -279,7 +280,7 @@ def _train(
     preset: PresetConfig,
     metadata: Any,
     vec_env: Any,
-    log: RunLog,
+    log: TrainingLog,
     checkpoint: dict[str, Any] | None,
     say: Callable[[str], None],
     heartbeat: Heartbeat,
@@ -322,7 +323,8 @@ def _train(
         callback.num_timesteps = model.num_timesteps
     seconds = time.perf_counter() - started
     callback.finish()
-    save_model(model, out / "model.zip")
+    files = RunFiles(out)
+    save_model(model, files.final_model)
     eval_config = env_config(
         experiment,
         experiment.eval.world or experiment.worlds[0],
@@ -331,14 +333,14 @@ def _train(
     )
     # Like the console, evaluate the best checkpoint (by mean greedy progress, then lap
     # time), not whatever the last update left.
-    final = _load_model(preset, out / "best.zip") if (out / "best.zip").is_file() else model
+    final = _load_model(preset, files.best_model) if files.best_model.is_file() else model
     heartbeat.beat(time.perf_counter(), "evaluating the best model")
     trials = run_trials(
         final,
         eval_config,
         trials=experiment.eval.trials,
         seed=experiment.train.seed + 1_000_000,
-        simtrace=out / "evaluation-simtrace" / "0-iteration.csv",
+        simtrace=files.claim_evaluation_folder() / EVALUATION_SIMTRACE / "0-iteration.csv",
         deadline=callback.deadline,
     )
     if len(trials) < experiment.eval.trials:
@@ -365,12 +367,33 @@ def _train(
         "stopped_by": result.stopped_by,
         "trials": [{k: v for k, v in asdict(t).items() if k != "path"} for t in trials],
     }
-    atomic_write_text(out / "evaluation.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(files.summary, json.dumps(summary, indent=2) + "\n")
     training_plot(out, eval_config, trials, log.rows, callback.evaluations)
     return result
 
 
 # -- run directory ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run ready to train: everything checked, its fixed files on disk.
+
+    Attributes:
+        files: The run directory.
+        experiment: The experiment (a resume's own copy, with its reward and preset).
+        preset: Its preset.
+        metadata: The model_metadata.json written for it.
+        checkpoint: The checkpoint a resume continues from; None for a fresh start.
+        episodes_per_iteration: ``num_episodes_between_training`` of its logs.
+    """
+
+    files: RunFiles
+    experiment: ExperimentConfig
+    preset: PresetConfig
+    metadata: ModelMetadata
+    checkpoint: dict[str, Any] | None
+    episodes_per_iteration: int
 
 
 def _prepare_run(
@@ -381,8 +404,9 @@ def _prepare_run(
     argv: Sequence[str] | None,
     say: Callable[[str], None],
     trust_reward: bool,
-) -> dict[str, Any]:
+) -> PreparedRun:
     """Validates everything and writes (or re-reads) the run's fixed files."""
+    files = RunFiles(out)
     if resume:
         experiment = resumed_experiment(out, say, trust_reward=trust_reward)
     elif experiment is None:
@@ -416,30 +440,37 @@ def _prepare_run(
         load_world(world)
         env_config(experiment, world, action_space=metadata.action_space)
     metadata = run_model_metadata(experiment, preset, metadata)
+    hyperparameters = to_deepracer_hyperparameters(replace(preset, n_envs=n_envs))
     checkpoint = None
     if resume:
+        names = [load_world(w).name or w for w in experiment.worlds]
+        if migrate(files, hyperparameters=hyperparameters, world_names=names):
+            say(f"note: {out} moved to the deepracer-for-cloud layout (model/, ip/)")
         checkpoint = read_checkpoint(out, say)
         clean_partial_files(out)
     else:
         out.mkdir(parents=True, exist_ok=True)
         experiment = pin_vehicle(experiment)
-        atomic_write_text(out / "experiment.yaml", dump_experiment(experiment))
-        reward.copy_source(out)
+        write_run_files(
+            files,
+            experiment=dump_experiment(experiment),
+            preset=resolve("presets", experiment.preset).read_text(),
+            metadata=metadata,
+            hyperparameters=hyperparameters,
+            version=__version__,
+        )
+        reward.copy_source(out, files.reward.name)
         sign_run(out)  # created here: this machine may run its reward file later
-        # The run keeps its preset too, so it evaluates and exports wherever it moves
-        # (a run trained in a container names files that only the container has).
-        atomic_write_text(out / RUN_PRESET, resolve("presets", experiment.preset).read_text())
-        write_model_metadata(out / "model_metadata.json", metadata)
-        atomic_write_text(out / "version.txt", __version__ + "\n")
     command = " ".join(argv if argv is not None else sys.argv)
-    with (out / "command.txt").open("a", encoding="utf-8") as handle:
-        handle.write(("resume: " if resume else "") + command + "\n")
-    return {
-        "experiment": experiment,
-        "preset": preset,
-        "metadata": metadata,
-        "checkpoint": checkpoint,
-    }
+    append_command(files, ("resume: " if resume else "") + command)
+    return PreparedRun(
+        files=files,
+        experiment=experiment,
+        preset=preset,
+        metadata=metadata,
+        checkpoint=checkpoint,
+        episodes_per_iteration=episodes_per_iteration(files),
+    )
 
 
 def run_model_metadata(
@@ -469,17 +500,20 @@ def run_model_metadata(
 # -- environments and model ------------------------------------------------------------
 
 
-def _make_vec_env(experiment: ExperimentConfig, action_space: Any, n_envs: int, log: RunLog) -> Any:
+def _make_vec_env(
+    experiment: ExperimentConfig, action_space: Any, n_envs: int, log: TrainingLog
+) -> Any:
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     def factory(i: int) -> Callable[[], Any]:
-        world = experiment.worlds[i % len(experiment.worlds)]
+        worker = i % len(experiment.worlds)  # DRfC's worker: one per world
+        world = experiment.worlds[worker]
         config = env_config(experiment, world, action_space=action_space)
 
         def make() -> Any:
             env = RacingEnv(config)
-            return Monitor(EpisodeLogger(env, log, env.world.name or world))
+            return Monitor(EpisodeLogger(env, log, env.world.name or world, worker))
 
         return make
 
@@ -522,7 +556,7 @@ def _make_model(
     checkpoint: dict[str, Any] | None,
     seed: int,
 ) -> Any:
-    tensorboard = str(out / "tensorboard") if _has_tensorboard() else None
+    tensorboard = str(RunFiles(out).tensorboard) if _has_tensorboard() else None
     if checkpoint is None:
         return build_model(preset, vec_env, seed=seed, tensorboard_log=tensorboard)
     model = _load_model(preset, out / checkpoint["model"], env=vec_env, tensorboard=tensorboard)
@@ -564,7 +598,7 @@ class _RunCallback(BaseCallback):
         self,
         experiment: ExperimentConfig,
         out: Path,
-        log: RunLog,
+        log: TrainingLog,
         action_space: Any,
         checkpoint: dict[str, Any] | None,
         say: Callable[[str], None],
@@ -589,7 +623,7 @@ class _RunCallback(BaseCallback):
             evaluation=True,
         )
         self.evaluations: list[dict[str, Any]] = []
-        path = out / "evaluations.json"
+        path = RunFiles(out).evaluations
         if checkpoint and path.is_file():
             self.evaluations = [e for e in _evaluations(path) if e["timesteps"] <= self.start_steps]
         self.best = max((_score(e) for e in self.evaluations), default=None)
@@ -684,8 +718,11 @@ class _RunCallback(BaseCallback):
             "training_progress": _mean_progress(self.log.recent(50)),
         }
         self.evaluations.append(entry)
+        # The trials go into training_metrics.json as the simapp's evaluation rows too,
+        # written now: a checkpoint at these steps keeps them on resume.
+        self.log.evaluation(trials, timesteps=self.num_timesteps, dt=self.eval_config.dt)
         atomic_write_text(
-            self.out / "evaluations.json", json.dumps(self.evaluations, indent=2) + "\n"
+            RunFiles(self.out).evaluations, json.dumps(self.evaluations, indent=2) + "\n"
         )
         # One plain line per evaluation (no thousands separators): SageMaker's metric
         # definitions read these numbers from the job's log.
@@ -697,7 +734,7 @@ class _RunCallback(BaseCallback):
         score = _score(entry)
         if self.best is None or score > self.best:
             self.best = score
-            save_model(self.model, self.out / "best.zip")
+            save_model(self.model, RunFiles(self.out).best_model)
 
     def _progress(self, final: bool = False) -> None:
         total = self.experiment.train.total_timesteps

@@ -46,6 +46,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
+from deepracer.runs.training_log import FinishedEpisode
 
 __all__ = ["WorkerCrashed", "WorldWorkers"]
 
@@ -65,14 +66,14 @@ class WorkerCrashed(DeepRacerError):
 
 @dataclass
 class _EpisodeSink:
-    """Stands in for the run's RunLog inside a worker: collects finished episodes."""
+    """Stands in for the run's TrainingLog inside a worker: collects finished episodes."""
 
     simtrace: bool
-    finished: list[dict[str, Any]] = field(default_factory=list)
+    finished: list[tuple[int, FinishedEpisode]] = field(default_factory=list)
     car: int = 0
 
-    def complete(self, rows: list[list[Any]], **kwargs: Any) -> None:
-        self.finished.append({"car": self.car, "rows": rows, **kwargs})
+    def complete(self, finished: FinishedEpisode) -> None:
+        self.finished.append((self.car, finished))
 
 
 def _make_envs(
@@ -81,14 +82,16 @@ def _make_envs(
     from stable_baselines3.common.monitor import Monitor
 
     from deepracer.envs import RacingEnv
-    from deepracer.training.experiment import env_config
+    from deepracer.experiment import env_config
     from deepracer.training.runlog import EpisodeLogger
 
     config = env_config(experiment, world, action_space=action_space)
     envs: list[gym.Env[Any, Any]] = []
-    for _ in cars:
+    for car in cars:
         env = RacingEnv(config)
-        envs.append(Monitor(EpisodeLogger(env, sink, env.world.name or world)))  # type: ignore[arg-type]
+        # Car i drives world i % len(worlds): that world's index is the DRfC worker.
+        worker = car % len(experiment.worlds)
+        envs.append(Monitor(EpisodeLogger(env, sink, env.world.name or world, worker)))
     return envs
 
 
@@ -159,7 +162,9 @@ def _describe(exc: BaseException) -> str:
 
 def _step(
     envs: list[gym.Env[Any, Any]], actions: np.ndarray, sink: _EpisodeSink
-) -> tuple[list[Any], list[float], list[bool], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[
+    list[Any], list[float], list[bool], list[dict[str, Any]], list[tuple[int, FinishedEpisode]]
+]:
     observations, rewards, dones, infos = [], [], [], []
     for j, (env, action) in enumerate(zip(envs, actions, strict=True)):
         sink.car = j
@@ -204,7 +209,7 @@ class WorldWorkers(VecEnv):
             failure_behavior, max_restarts, worker_timeout).
         action_space: The resolved action space (model_metadata's).
         n_envs: Cars in total; car ``i`` drives world ``i % len(worlds)``.
-        log: The run's RunLog, which receives the finished episodes in car order.
+        log: The run's TrainingLog, which receives the finished episodes in car order.
         status_file: Where the workers' state is written (``workers.json``).
         say: Receives the crash and restart reports.
         start_method: multiprocessing start method (``forkserver`` where available).
@@ -425,7 +430,7 @@ class WorldWorkers(VecEnv):
         rewards = np.zeros(self.num_envs, dtype=np.float32)
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        finished: list[dict[str, Any]] = []
+        finished: list[tuple[int, FinishedEpisode]] = []
         for worker in self.workers:
             status, payload = self._receive(worker, self.timeout)
             if status == "crashed":
@@ -442,12 +447,10 @@ class WorldWorkers(VecEnv):
                 dones[car] = step_dones[j]
                 infos[car] = step_infos[j]
             for episode in episodes:
-                episode["car"] = worker.cars[episode["car"]]
-                finished.append(episode)
+                finished.append((worker.cars[episode[0]], episode[1]))
         # Episodes ending on the same step are logged in car order, as in-process.
-        for episode in sorted(finished, key=lambda e: e["car"]):
-            episode.pop("car")
-            self.log.complete(episode.pop("rows"), **episode)
+        for _, episode in sorted(finished, key=lambda e: e[0]):
+            self.log.complete(episode)
         return self._observations(), rewards, dones, infos
 
     def _crashed_step(

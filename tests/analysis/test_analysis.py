@@ -14,7 +14,6 @@ import pytest
 from deepracer.analysis import (
     SIMTRACE_VARIANTS,
     actual_speed,
-    add_analyze,
     analyze,
     episodes_on_track,
     find_logs,
@@ -26,6 +25,7 @@ from deepracer.analysis import (
     read_training_metrics,
     summarize_episodes,
 )
+from deepracer.analysis.commands import add_analyze
 from deepracer.errors import DeepRacerError
 from deepracer.logs import SIMTRACE_COLUMNS
 from deepracer.tracks import get_track

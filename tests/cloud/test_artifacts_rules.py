@@ -26,7 +26,7 @@ from deepracer.cloud.layout import ArtifactLayout
 from deepracer.cloud.storage import LocalStorage, S3Storage, Storage
 from deepracer.config.loader import to_mapping
 from deepracer.errors import DeepRacerError
-from deepracer.training.experiment import ExperimentConfig, load_experiment
+from deepracer.experiment import ExperimentConfig, load_experiment
 
 from . import test_artifacts
 from .test_artifacts import RUN_FILES, _tarball

@@ -19,7 +19,7 @@ from deepracer.cli import main as cli
 from deepracer.cloud.artifacts import experiment_files
 from deepracer.cloud.container import ROOT_ENV, ContainerPaths, run_training
 from deepracer.cloud.layout import ArtifactLayout
-from deepracer.training.experiment import load_experiment
+from deepracer.experiment import load_experiment
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_PPO = ROOT / "tests" / "training" / "tiny_ppo.yaml"
@@ -79,8 +79,9 @@ def test_a_job_trains_into_model_dir_and_the_result_evaluates(
     assert re.search(r" eval_progress=[0-9.]+", metric) and " timesteps=" in metric
     assert re.search(r" progress=[0-9.]+", metric)
     model = root / "model"
-    for name in ("model.zip", "experiment.yaml", "reward_function.py", "model_metadata.json",
-                 "preset.yaml", "training_metrics.json", "workers.json"):  # fmt: skip
+    for name in ("model.zip", "experiment.yaml", "reward_function.py",
+                 "model/model_metadata.json", "ip/hyperparameters.json", "preset.yaml",
+                 "training_metrics.json", "workers.json"):  # fmt: skip
         assert (model / name).is_file(), name
     workers = json.loads((model / "workers.json").read_text())["workers"]
     assert [w["world"] for w in workers] == ["oval", "kidney"]

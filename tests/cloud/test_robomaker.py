@@ -12,7 +12,7 @@ import pytest
 from deepracer.cloud import robomaker
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import ConfigError, DeepRacerError
-from deepracer.training.experiment import ExperimentConfig, load_experiment
+from deepracer.experiment import ExperimentConfig, load_experiment
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/DeepRacerRole"

@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from deepracer.cloud import sagemaker as sm_mod
 from deepracer.cloud.layout import EXPERIMENT_FILE, ArtifactLayout
 from deepracer.cloud.sagemaker import (
     CHECKPOINT_LOCAL_PATH,
@@ -21,6 +20,7 @@ from deepracer.cloud.sagemaker import (
     JobStatus,
     call,
     check_request,
+    checks,
     client,
     create_training_job,
     describe_job,
@@ -30,12 +30,13 @@ from deepracer.cloud.sagemaker import (
     list_jobs,
     metric_definitions,
     model_trainer_launch,
+    sdk,
     stop_job,
     training_hyperparameters,
     training_job_request,
 )
 from deepracer.errors import ConfigError, DeepRacerError
-from deepracer.training.experiment import ExperimentConfig, load_experiment
+from deepracer.experiment import ExperimentConfig, load_experiment
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -266,7 +267,7 @@ def test_bad_s3_location_names_launch_s3(base_request: dict[str, Any]) -> None:
 def test_checks_without_botocore_keep_the_model_free_rules(
     monkeypatch: pytest.MonkeyPatch, base_request: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr(sm_mod, "_input_shape", lambda: None)
+    monkeypatch.setattr(checks, "_input_shape", lambda: None)
     check_request(base_request)
     # No enum to check against, but the built-in patterns still apply.
     check_request(with_changes(base_request, "ResourceConfig.InstanceType", "ml.c5.xlarg"))
@@ -824,4 +825,4 @@ def test_model_trainer_checks_the_request_first(monkeypatch: pytest.MonkeyPatch)
 
 def test_sdk_configs_prefers_the_core_module(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_sdk(monkeypatch, core_configs=True)
-    assert sm_mod._sdk_configs() is sys.modules["sagemaker.core.training.configs"]
+    assert sdk._sdk_configs() is sys.modules["sagemaker.core.training.configs"]

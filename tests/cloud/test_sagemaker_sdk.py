@@ -18,7 +18,7 @@ import pytest
 
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.cloud.sagemaker import model_trainer_launch, training_job_request
-from deepracer.training.experiment import load_experiment
+from deepracer.experiment import load_experiment
 
 from .conftest import guarded_mock_aws
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LinearRing, Point, Polygon
 
 from deepracer.envs.model_metadata import generate_console_style, generate_seed_style
-from deepracer.envs.reward_params import PARAM_KEYS, build_params
+from deepracer.rewards.params import PARAM_KEYS, build_params
 from deepracer.tracks import get_track
 
 TRACK = get_track("reInvent2019_track")

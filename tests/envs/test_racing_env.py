@@ -13,8 +13,8 @@ from gymnasium.utils.env_checker import check_env
 
 import deepracer
 from deepracer.envs import RacingEnv
-from deepracer.envs.reward_params import PARAM_KEYS
 from deepracer.errors import ConfigError
+from deepracer.rewards.params import PARAM_KEYS
 from tests.conftest import CLOSED_TRACKS
 from tests.envs.drivers import CONTINUOUS, pure_pursuit, run_episode, to_action
 

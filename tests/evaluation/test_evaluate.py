@@ -132,7 +132,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_run(trained: Path, dest: Path, *, models: bool = True) -> Path:
     """Copies what evaluating a run reads; without ``models`` only the checkpoint."""
     dest.mkdir()
-    for name in ("experiment.yaml", "model_metadata.json"):
+    for name in ("experiment.yaml", "model/model_metadata.json"):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(trained / name, dest / name)
     shutil.copytree(trained / "checkpoints", dest / "checkpoints")
     if models:
@@ -282,7 +283,7 @@ def test_metadata_that_does_not_match_the_model_is_one_clear_error(
     trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Any, expected: str
 ) -> None:
     run = copy_run(trained, tmp_path / "run")
-    path = run / "model_metadata.json"
+    path = run / "model" / "model_metadata.json"
     metadata = json.loads(path.read_text())
     edit(metadata)
     path.write_text(json.dumps(metadata))
@@ -308,7 +309,7 @@ def test_broken_metadata_is_one_clear_error(
     expected: str,
 ) -> None:
     run = copy_run(trained, tmp_path / "run")
-    path = run / "model_metadata.json"
+    path = run / "model" / "model_metadata.json"
     if text is None:
         path.unlink()
     else:
@@ -358,12 +359,12 @@ def test_model_of_another_algorithm_is_one_clear_error(trained: Path, tmp_path: 
     (run / "preset.yaml").write_text(
         "algorithm: sac\nnetwork: mlp\nn_envs: 1\nhyperparameters: {}\n"
     )
-    metadata = json.loads((run / "model_metadata.json").read_text())
+    metadata = json.loads((run / "model" / "model_metadata.json").read_text())
     metadata["action_space"] = {
         "steering_angle": {"low": -30.0, "high": 30.0},
         "speed": {"low": 0.5, "high": 3.0},
     }
     metadata["action_space_type"] = "continuous"
-    (run / "model_metadata.json").write_text(json.dumps(metadata))
+    (run / "model" / "model_metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(DeepRacerError, match=r"cannot load a SAC model from it: its weights"):
         load_policy(run / "best.zip", run_setup(run, None, 10), run)

@@ -20,7 +20,8 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
 from deepracer.errors import DeepRacerError
-from deepracer.export import add_export, check_archive, export_run, read_archive
+from deepracer.export import check_archive, export_run, read_archive
+from deepracer.export.commands import add_export
 from deepracer.export.onnx_export import (
     check_export,
     env_observation_space,
@@ -104,7 +105,8 @@ def test_state_run_exports_through_the_cli(
     for name, entry in manifest["members"].items():
         assert entry["sha256"] == hashlib.sha256(data[name]).hexdigest()
         assert entry["bytes"] == len(data[name])
-    assert data["model_metadata.json"] == (runs["state"] / "model_metadata.json").read_bytes()
+    metadata = runs["state"] / "model" / "model_metadata.json"
+    assert data["model_metadata.json"] == metadata.read_bytes()
     assert data["reward_function.py"] == (runs["state"] / "reward_function.py").read_bytes()
     assert manifest["format"] == "deepracer-export" and manifest["onnx"]["opset"] == 18
     assert manifest["source"]["model"].endswith("best.zip")
@@ -153,7 +155,7 @@ def test_model_zip_outside_a_run(runs: dict[str, Path], tmp_path: Path) -> None:
     folder = tmp_path / "bare"
     folder.mkdir()
     shutil.copy(runs["continuous"] / "model.zip", folder / "policy.zip")
-    shutil.copy(runs["continuous"] / "model_metadata.json", folder)
+    shutil.copy(runs["continuous"] / "model" / "model_metadata.json", folder)
     path = export_run(folder / "policy.zip")
     assert path == folder / "export" / "bare-policy.tar.gz"
     members = read_archive(path)
@@ -170,7 +172,7 @@ def test_sac_on_a_dict_observation_squashes_like_predict() -> None:
 
     from deepracer.envs import EnvConfig, RacingEnv
     from deepracer.envs.camera import CameraConfig
-    from deepracer.training.networks import check_network
+    from deepracer.models.networks import check_network
 
     env = RacingEnv(
         EnvConfig(
@@ -206,7 +208,7 @@ def test_run_directory_without_a_model(tmp_path: Path) -> None:
 
 
 def _rewrite_metadata(run: Path, action_space: Any) -> None:
-    path = run / "model_metadata.json"
+    path = run / "model" / "model_metadata.json"
     data = json.loads(path.read_text())
     data["action_space"] = action_space
     data["action_space_type"] = "continuous" if isinstance(action_space, dict) else "discrete"
@@ -219,7 +221,7 @@ def test_metadata_with_another_action_count(runs: dict[str, Path], tmp_path: Pat
     expected = r"action_space has 5 discrete actions .* expects 10 discrete actions"
     with pytest.raises(DeepRacerError, match=expected) as info:
         export_run(run)
-    assert str(info.value).startswith(f"{run / 'model_metadata.json'}: ")
+    assert str(info.value).startswith(f"{run / 'model' / 'model_metadata.json'}: ")
 
 
 def test_metadata_continuous_for_a_discrete_model(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from deepracer.envs.reward_params import PARAM_KEYS
 from deepracer.errors import RewardFunctionError
 from deepracer.rewards import RewardFunction
 from deepracer.rewards.check import (
@@ -19,6 +18,7 @@ from deepracer.rewards.check import (
     scripted_params,
     scripted_samples,
 )
+from deepracer.rewards.params import PARAM_KEYS
 from deepracer.tracks import Track, get_track
 
 STEPS_MAX = 50

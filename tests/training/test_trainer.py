@@ -22,8 +22,8 @@ from deepracer.cli import main
 from deepracer.envs import RacingEnv
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.evaluation.runs import run_setup
+from deepracer.experiment import load_experiment
 from deepracer.logs import read_simtrace
-from deepracer.training.experiment import load_experiment
 from deepracer.training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,8 @@ def test_run_directory_holds_everything(tmp_path: Path) -> None:
         "command.txt",
         "version.txt",
         "reward_function.py",
-        "model_metadata.json",
+        "model/model_metadata.json",
+        "ip/hyperparameters.json",
         "training_metrics.json",
         "evaluations.json",
         "best.zip",
@@ -65,8 +66,10 @@ def test_run_directory_holds_everything(tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     metrics = json.loads((out / "training_metrics.json").read_text())
     assert metrics["version"] == 2.0 and metrics["best_model_metric"] == "progress"
-    rows = metrics["metrics"]
-    assert [r["episode"] for r in rows] == list(range(len(rows))) and rows
+    rows = [r for r in metrics["metrics"] if r["phase"] == "training"]
+    assert [r["episode"] for r in rows] == list(range(1, len(rows) + 1)) and rows
+    evaluations = [r for r in metrics["metrics"] if r["phase"] == "evaluation"]
+    assert evaluations and all(r["episode"] <= len(rows) for r in evaluations)
     assert {
         "reward_score",
         "metric_time",
@@ -79,14 +82,17 @@ def test_run_directory_holds_everything(tmp_path: Path) -> None:
         "episode_status",
     } <= set(rows[0])
     simtrace = sorted((out / "training-simtrace").glob("*-iteration.csv"))
-    assert simtrace and simtrace[0].name == "1-iteration.csv"
+    assert simtrace and simtrace[0].name == "0-iteration.csv"  # from 0, as DRfC
     traced = {int(r["episode"]) for f in simtrace for r in read_simtrace(f)}
-    assert traced == {r["episode"] for r in rows}
+    assert traced == {r["episode"] - 1 for r in rows}  # the simtrace counts from 0
+    (final,) = out.glob("evaluation-" + "[0-9]" * 14)
+    trials = read_simtrace(final / "evaluation-simtrace" / "0-iteration.csv")
+    assert sorted({int(r["episode"]) for r in trials}) == [0, 1]  # one number a trial
     assert len(result.trials) == 2 and result.timesteps >= 512
     assert result.steps_per_second == pytest.approx(result.timesteps / result.seconds)
     if importlib.util.find_spec("tensorboard") is not None:
         assert list((out / "tensorboard").rglob("events.out.tfevents*"))
-    metadata = json.loads((out / "model_metadata.json").read_text())
+    metadata = json.loads((out / "model" / "model_metadata.json").read_text())
     assert metadata["action_space_type"] == "discrete" and len(metadata["action_space"]) == 10
 
 
@@ -111,7 +117,8 @@ def test_resume_continues_to_the_budget(tmp_path: Path) -> None:
     after = json.loads((out / "training_metrics.json").read_text())["metrics"]
     assert result.timesteps >= 1024
     assert after[: len(before)] == before
-    assert [r["episode"] for r in after] == list(range(len(after)))
+    training = [r["episode"] for r in after if r["phase"] == "training"]
+    assert training == list(range(1, len(training) + 1))
     assert "resume: pytest" in (out / "command.txt").read_text()
 
 
@@ -119,7 +126,16 @@ def test_two_worlds_train_one_model(tmp_path: Path) -> None:
     out = tmp_path / "run"
     tiny_run(out, experiment="two_worlds")
     rows = json.loads((out / "training_metrics.json").read_text())["metrics"]
-    assert {r["world_name"] for r in rows} == {"oval", "kidney"}
+    training = [r for r in rows if r["phase"] == "training"]
+    assert {r["world_name"] for r in training} == {"oval", "kidney"}
+    # DRfC's multi-worker layout: one simtrace folder per world, numbered 0, 1.
+    assert not (out / "training-simtrace").exists()
+    for worker, world in enumerate(("oval", "kidney")):
+        mine = [r for r in training if r["worker"] == worker]
+        assert {r["world_name"] for r in mine} == {world}
+        files = list((out / str(worker) / "training-simtrace").glob("*-iteration.csv"))
+        traced = {int(r["episode"]) for f in files for r in read_simtrace(f)}
+        assert traced == set(range(len(mine)))  # the worker's own count, from 0
 
 
 def test_bad_experiments_fail_before_training(tmp_path: Path) -> None:
@@ -306,7 +322,8 @@ def test_two_runs_started_in_the_same_second_get_two_directories(tmp_path: Path)
     for run in runs:
         assert (run / "evaluation.json").is_file()
         rows = json.loads((run / "training_metrics.json").read_text())["metrics"]
-        assert [r["episode"] for r in rows] == list(range(len(rows)))
+        training = [r["episode"] for r in rows if r["phase"] == "training"]
+        assert training == list(range(1, len(training) + 1))
 
 
 def test_resuming_a_run_that_is_training_names_the_pid(
@@ -322,7 +339,7 @@ def test_resuming_a_run_that_is_training_names_the_pid(
             assert child.poll() is None and time.time() < deadline, "training did not start"
             time.sleep(0.05)
         assert main(["train", "--resume", str(out)]) == 2
-        assert f"{out}: in use by pid {child.pid} " in capsys.readouterr().err
+        assert f"{out}: run is in use by pid {child.pid} " in capsys.readouterr().err
         assert main(["train", "quickstart", "--out", str(out)]) == 2  # nor a new run there
         assert f"in use by pid {child.pid}" in capsys.readouterr().err
     finally:

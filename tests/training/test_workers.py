@@ -17,7 +17,8 @@ pytest.importorskip("stable_baselines3")
 
 from deepracer.envs.model_metadata import load_model_metadata
 from deepracer.errors import DeepRacerError
-from deepracer.training.experiment import load_experiment
+from deepracer.experiment import load_experiment
+from deepracer.runs.training_log import FinishedEpisode
 from deepracer.training.trainer import train
 from deepracer.training.workers import WorkerCrashed, WorldWorkers
 
@@ -38,8 +39,8 @@ class _Log:
     def __init__(self) -> None:
         self.episodes: list[dict[str, Any]] = []
 
-    def complete(self, rows: list[Any], **kwargs: Any) -> None:
-        self.episodes.append({"rows": len(rows), **kwargs})
+    def complete(self, finished: FinishedEpisode) -> None:
+        self.episodes.append({**vars(finished), "rows": len(finished.steps)})
 
 
 def _workers(tmp_path: Path, *overrides: str) -> WorldWorkers:
@@ -196,4 +197,5 @@ def test_killing_a_worker_mid_run_loses_no_checkpoint(tmp_path: Path, behavior: 
     assert any("kidney" in line and "died" in line for line in lines)
     assert (run / "model.zip").is_file()
     metrics = json.loads((run / "training_metrics.json").read_text())["metrics"]
-    assert [r["episode"] for r in metrics] == list(range(len(metrics)))
+    training = [r["episode"] for r in metrics if r["phase"] == "training"]
+    assert training == list(range(1, len(training) + 1))

@@ -23,31 +23,18 @@ Contents:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from deepracer.plugins import Plugin, Reference
-
-if TYPE_CHECKING:
-    from deepracer.plugins import PluginResult, RunContext
+from deepracer.plugins.kit import DeferredRun, between, positive
 
 __all__ = ["ChurnConfig", "plugin"]
 
 
-def _between(low: float, high: float, what: str = "a number") -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"{what} in [{low:g}, {high:g}]"
-
-    return check
-
-
 def _fraction_open(value: float) -> str | None:
     return None if 0.0 < value < 1.0 else "a fraction strictly between 0 and 1"
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
 
 
 def _discounts(values: Sequence[float]) -> str | None:
@@ -75,16 +62,18 @@ class ChurnConfig:
     """The ``churn:`` section: data, cleaning, models, threshold and sensitivity."""
 
     # -- data
-    customers: int = field(default=6000, metadata={"check": _between(200, 100_000, "an integer")})
+    customers: int = field(
+        default=6000, metadata={"check": between(200, 100_000, "an integer", interval=True)}
+    )
     """Synthetic customers (rows). The SVM's cost grows about quadratically: keep <= 10k."""
-    churn_rate: float = field(default=0.10, metadata={"check": _between(0.01, 0.5)})
+    churn_rate: float = field(default=0.10, metadata={"check": between(0.01, 0.5, interval=True)})
     """Synthetic: mean true churn probability (the article's table: about 10 %)."""
-    signal: float = field(default=1.0, metadata={"check": _between(0.05, 5.0)})
+    signal: float = field(default=1.0, metadata={"check": between(0.05, 5.0, interval=True)})
     """Synthetic: scales every slope of the true churn model; 1 gives a Bayes AUC near
     0.73, 0.5 near 0.62."""
-    missing: float = field(default=0.05, metadata={"check": _between(0.0, 0.5)})
+    missing: float = field(default=0.05, metadata={"check": between(0.0, 0.5, interval=True)})
     """Synthetic: share of missing cells in the ordinary numeric columns."""
-    outliers: float = field(default=0.005, metadata={"check": _between(0.0, 0.1)})
+    outliers: float = field(default=0.005, metadata={"check": between(0.0, 0.1, interval=True)})
     """Synthetic: share of customers whose consumption is recorded 30-100x too high."""
     csv: str | None = None
     """A user's customer table (CSV with a header; relative to the working directory)
@@ -99,20 +88,22 @@ class ChurnConfig:
     """CSV: columns to ignore (dates, free text)."""
 
     # -- cleaning (the article's rules)
-    max_missing: float = field(default=0.4, metadata={"check": _between(0.0, 1.0)})
+    max_missing: float = field(default=0.4, metadata={"check": between(0.0, 1.0, interval=True)})
     """Drop a feature missing in more than this share of the training rows."""
-    outlier_sd: float = field(default=6.0, metadata={"check": _positive})
+    outlier_sd: float = field(default=6.0, metadata={"check": positive})
     """Remove customers with a value more than this many standard deviations from the
     training mean (0/1 columns are not tested)."""
-    low_variance: float = field(default=0.95, metadata={"check": _between(0.5, 1.0)})
+    low_variance: float = field(default=0.95, metadata={"check": between(0.5, 1.0, interval=True)})
     """Drop a feature whose most common value covers more than this share of rows."""
-    collinear_rho: float = field(default=0.95, metadata={"check": _between(0.5, 1.0)})
+    collinear_rho: float = field(default=0.95, metadata={"check": between(0.5, 1.0, interval=True)})
     """Drop the later feature of a pair whose |Pearson rho| exceeds this."""
 
     # -- evaluation
-    test_size: float = field(default=0.3, metadata={"check": _between(0.05, 0.8)})
+    test_size: float = field(default=0.3, metadata={"check": between(0.05, 0.8, interval=True)})
     """Share of customers held out as the test set (stratified)."""
-    cv_folds: int = field(default=10, metadata={"check": _between(2, 50, "an integer")})
+    cv_folds: int = field(
+        default=10, metadata={"check": between(2, 50, "an integer", interval=True)}
+    )
     """Folds of the cross-validation on the training share; its out-of-fold scores
     are the validation data the threshold is chosen on."""
     fallout: float = field(default=0.10, metadata={"check": _fraction_open})
@@ -123,15 +114,19 @@ class ChurnConfig:
         default=("logit", "svm", "rf"), metadata={"check": _models}
     )
     """Base models of the soft vote: logistic regression, calibrated RBF SVM, random forest."""
-    partitions: int = field(default=9, metadata={"check": _between(1, 50, "an integer")})
+    partitions: int = field(
+        default=9, metadata={"check": between(1, 50, "an integer", interval=True)}
+    )
     """Members of the partition ensemble: each sees every churner and a disjoint
     1/partitions of the non-churners (the article: 9 for 1:9 imbalance)."""
-    trees: int = field(default=30, metadata={"check": _between(1, 2000, "an integer")})
+    trees: int = field(
+        default=30, metadata={"check": between(1, 2000, "an integer", interval=True)}
+    )
     """Trees per random forest (there is one forest per member and fold)."""
     bagging: bool = True
     """Also fit imbalanced-learn's BalancedBaggingClassifier, the library alternative
     to the partition ensemble."""
-    jobs: int = field(default=1, metadata={"check": _between(1, 64, "an integer")})
+    jobs: int = field(default=1, metadata={"check": between(1, 64, "an integer", interval=True)})
     """Cross-validation folds fitted in parallel processes (results do not change)."""
 
     # -- sensitivity analysis
@@ -150,21 +145,17 @@ class ChurnConfig:
     endpoint_name: str = ""
     """backend aws: the SageMaker endpoint that also scores the test set (CSV rows of
     the kept features, in features.json order)."""
-    endpoint_batch: int = field(default=500, metadata={"check": _between(1, 100_000, "an integer")})
+    endpoint_batch: int = field(
+        default=500, metadata={"check": between(1, 100_000, "an integer", interval=True)}
+    )
     """backend aws: customers per invoke_endpoint request (a request carries <= 6 MB)."""
-
-
-def _run(config: ChurnConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.churn.experiment import run
-
-    return run(config, context)
 
 
 plugin = Plugin(
     name="churn",
     description="customer churn: imbalance ensembles, fixed fall-out, discount sensitivity",
     config=ChurnConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.churn.experiment"),
     article=(
         '"Developing a business strategy by combining machine learning with sensitivity'
         ' analysis", AWS Machine Learning Blog, November 2019'

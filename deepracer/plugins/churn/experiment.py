@@ -26,6 +26,7 @@ from deepracer.plugins import PluginResult, RunContext
 from deepracer.plugins.churn import ChurnConfig
 from deepracer.plugins.churn.clean import Cleaner, fit_cleaner
 from deepracer.plugins.churn.data import Table, apply_lever, read_csv, synthetic_table
+from deepracer.plugins.kit import markdown_table, number, percent
 
 __all__ = ["ARTICLE_TABLE", "run"]
 
@@ -57,14 +58,6 @@ def _display(row: str, partitions: int) -> str:
     scheme, model = row.split("_", 1)
     base = {"logit": "Logit", "svm": "SVM", "rf": "RF", "vote": "Soft vote"}[model]
     return f"{base} (undersampled)" if scheme == "under" else f"{partitions}-{base} ensemble"
-
-
-def _pct(value: float) -> str:
-    return "-" if not np.isfinite(value) else f"{100 * value:.1f} %"
-
-
-def _num(value: float, digits: int = 3) -> str:
-    return "-" if not np.isfinite(value) else f"{value:.{digits}f}"
 
 
 def _key(discount: float) -> str:
@@ -559,13 +552,13 @@ def _report(
         )
     out.append(cleaning)
     if dropped:
-        out.append("\n| dropped feature | rule | measured |\n|---|---|---|")
         rules = {
             "missing": f"> {config.max_missing:.0%} missing",
             "low_variance": f"one value > {config.low_variance:.0%}",
             "collinear": f"abs(rho) > {config.collinear_rho:g}",
         }
-        out += [f"| {d.column} | {rules[d.step]} | {d.detail} |" for d in dropped]
+        dropped_rows = [(d.column, rules[d.step], d.detail) for d in dropped]
+        out.append("\n" + markdown_table(["dropped feature", "rule", "measured"], dropped_rows))
     out.append(
         f"\nSplit: {1 - config.test_size:.0%} training ({metrics['train_rows']} rows after"
         f" cleaning) / {config.test_size:.0%} test ({metrics['test_rows']}), stratified;"
@@ -582,23 +575,28 @@ def _report(
         f" true-positive rate at the threshold that holds {config.fallout:.0%} fall-out on"
         " the out-of-fold scores.\n"
     )
-    out.append(
-        "| model | accuracy | Brier | Brier corrected | ROC AUC | CV AUC (mean ± sd) |"
-        f" TPR at {config.fallout:.0%} fall-out | article: accuracy / Brier / AUC |"
-    )
-    out.append("|---|---|---|---|---|---|---|---|")
+    model_rows = []
     for row, e in rows.items():
         name = _display(row, k)
         if row == HEADLINE:
             name = f"**{name}**"
         cv = f"{e['cv_auc']:.3f} ± {e['cv_auc_sd']:.3f}" if "cv_auc" in e else "-"
-        tpr = _pct(e["tpr_at_fallout"]) if "tpr_at_fallout" in e else "-"
         art = ARTICLE_TABLE.get(row)
-        art_text = f"{art[0]:.0%} / {art[1]:.2f} / {art[2]:.2f}" if art else "-"
-        out.append(
-            f"| {name} | {_pct(e['accuracy'])} | {_num(e['brier'])} |"
-            f" {_num(e['brier_corrected'], 4)} | {_num(e['auc'])} | {cv} | {tpr} | {art_text} |"
+        model_rows.append(
+            (
+                name,
+                percent(e["accuracy"]),
+                number(e["brier"]),
+                number(e["brier_corrected"], 4),
+                number(e["auc"]),
+                cv,
+                percent(e.get("tpr_at_fallout")),
+                f"{art[0]:.0%} / {art[1]:.2f} / {art[2]:.2f}" if art else "-",
+            )
         )
+    header = ["model", "accuracy", "Brier", "Brier corrected", "ROC AUC", "CV AUC (mean ± sd)"]
+    header += [f"TPR at {config.fallout:.0%} fall-out", "article: accuracy / Brier / AUC"]
+    out.append(markdown_table(header, model_rows))
     out.append("")
     if synthetic:
         gap = metrics["auc_gap"]
@@ -645,18 +643,15 @@ def _report(
         " found p = 0.56 for 10 % fall-out with about 30 % true positives, and 69 % true"
         " positives with 42 % fall-out at p = 0.5.\n"
     )
-    out.append(
-        "| target fall-out | threshold | validation fall-out | validation TPR | test fall-out |"
-        " test TPR | test flagged |"
-    )
-    out.append("|---|---|---|---|---|---|---|")
+    header = ["target fall-out", "threshold", "validation fall-out", "validation TPR"]
+    header += ["test fall-out", "test TPR", "test flagged"]
+    threshold_table = []
     for r in threshold_rows:
-        target = "p = 0.5" if r["target_fallout"] is None else _pct(r["target_fallout"])
+        target = "p = 0.5" if r["target_fallout"] is None else percent(r["target_fallout"])
         v, t = r["validation"], r["test"]
-        out.append(
-            f"| {target} | {r['threshold']:.3f} | {_pct(v['fallout'])} | {_pct(v['tpr'])} |"
-            f" {_pct(t['fallout'])} | {_pct(t['tpr'])} | {_pct(t['flagged'])} |"
-        )
+        shares = (v["fallout"], v["tpr"], t["fallout"], t["tpr"], t["flagged"])
+        threshold_table.append([target, f"{r['threshold']:.3f}", *map(percent, shares)])
+    out.append(markdown_table(header, threshold_table))
     out.append("")
 
     if sensitivity:
@@ -689,18 +684,19 @@ def _report(
         )
         out.append(text)
         names = list(sensitivity["still_flagged"])
-        header = "| discount | " + " | ".join(f"{_display(r, k)}: still flagged" for r in names)
-        header += " | predicted churners |" + (" true churners |" if synthetic else "")
-        out.append(header)
-        out.append("|---" * (len(names) + 2 + int(synthetic)) + "|")
         truth = sensitivity["true_expected_churn_relative"]
         predicted = sensitivity["predicted_expected_churn_relative"]
+        header = ["discount", *(f"{_display(r, k)}: still flagged" for r in names)]
+        header += ["predicted churners"] + (["true churners"] if truth is not None else [])
+        discount_rows = []
         for i, d in enumerate(sensitivity["discounts"]):
-            cells = [_pct(sensitivity["still_flagged"][r][i]) for r in names]
-            cells.append(_pct(predicted[i]))
+            cells = [f"{100 * d:g} %"]
+            cells += [percent(sensitivity["still_flagged"][r][i]) for r in names]
+            cells.append(percent(predicted[i]))
             if truth is not None:
-                cells.append(_pct(truth[i]))
-            out.append(f"| {100 * d:g} % | " + " | ".join(cells) + " |")
+                cells.append(percent(truth[i]))
+            discount_rows.append(cells)
+        out.append(markdown_table(header, discount_rows))
         count = sensitivity["flagged"][HEADLINE]
         out.append(f"\n{count} test customers flagged by the {_display(HEADLINE, k)}.\n")
 

@@ -22,28 +22,18 @@ Contents:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from deepracer.plugins import Plugin, PluginResult, Reference
+from deepracer.plugins import Plugin, Reference
 from deepracer.plugins.custom_labels.config import CustomLabelsConfig
-
-if TYPE_CHECKING:
-    from deepracer.plugins import RunContext
+from deepracer.plugins.kit import DeferredRun
 
 __all__ = ["CustomLabelsConfig", "plugin"]
-
-
-def _run(config: CustomLabelsConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.custom_labels.run import run
-
-    return run(config, context)
 
 
 plugin = Plugin(
     name="custom_labels",
     description="few-shot image labels (10 per class) with HOG + SVM, as Rekognition Custom Labels",
     config=CustomLabelsConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.custom_labels.run"),
     article=(
         '"Announcing Amazon Rekognition Custom Labels", AWS Machine Learning Blog,'
         " November 2019 (generally available 3 December 2019)"

@@ -17,7 +17,8 @@ The chain, with the waits the API needs (every step is asynchronous):
    If stopping fails the error names the model and the command that stops it.
 
 The project, datasets and model are left in place (they cost nothing at rest); the
-S3 objects too.
+S3 objects too. Calls, waiters and AWS errors go through :mod:`deepracer.cloud.aws`
+(worded ``rekognition.<operation>: <code>: <message>``).
 
 Contents:
     MAX_IMAGE_BYTES: the API's limit on an image sent as bytes.
@@ -30,13 +31,14 @@ Contents:
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from deepracer.cloud import aws
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.custom_labels.manifest import ManifestRecord, make_label, manifest_text
@@ -52,6 +54,9 @@ __all__ = [
 
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 """Largest image ``detect_custom_labels`` takes as bytes; larger go by S3 reference."""
+
+_SERVICE_ERROR = "{operation}{about}: {code}: {message}"
+_ERRORS = dataclasses.replace(aws.DEFAULT_MESSAGES, failed=_SERVICE_ERROR, throttled=_SERVICE_ERROR)
 
 
 @dataclass(frozen=True)
@@ -102,26 +107,14 @@ class AwsOutcome:
         return sum(t == p for t, p, _ in self.predictions) / len(self.predictions)
 
 
-def _client_error() -> tuple[type[Exception], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
-
-
-def _describe(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")
-    return str(exc)
-
-
 def _call(client: Any, operation: str, **params: Any) -> Any:
     """Calls ``client.operation(**params)``; AWS errors become one DeepRacerError."""
-    try:
-        return getattr(client, operation)(**params)
-    except _client_error() as exc:
-        raise DeepRacerError(f"rekognition.{operation}: {_describe(exc)}") from None
+    return aws.call(
+        getattr(client, operation),
+        operation=f"rekognition.{operation}",
+        messages=_ERRORS,
+        **params,
+    )
 
 
 def upload_images(
@@ -238,19 +231,14 @@ def _wait(
     client: Any, waiter: str, *, what: str, poll_seconds: float, timeout_s: float, **params: Any
 ) -> None:
     """Runs a botocore waiter; its failure becomes one DeepRacerError."""
-    from botocore.exceptions import WaiterError
 
-    attempts = max(1, math.ceil(timeout_s / poll_seconds))
-    try:
-        client.get_waiter(waiter).wait(
-            **params, WaiterConfig={"Delay": poll_seconds, "MaxAttempts": attempts}
-        )
-    except WaiterError as exc:
-        last = exc.last_response or {}
+    def failure(last: Mapping[str, Any], error: str) -> str:
         described = last.get("ProjectVersionDescriptions") or [{}]
         status = described[0].get("Status", "unknown")
-        message = described[0].get("StatusMessage") or _describe(exc) or exc.reason
-        raise DeepRacerError(f"rekognition: {what} did not finish ({status}): {message}") from None
+        message = described[0].get("StatusMessage") or error
+        return f"rekognition: {what} did not finish ({status}): {message}"
+
+    aws.wait(client, waiter, delay_s=poll_seconds, timeout_s=timeout_s, failure=failure, **params)
 
 
 def _stop(client: Any, version_arn: str, echo: Callable[[str], None], *, loud: bool) -> bool:
@@ -264,12 +252,11 @@ def _stop(client: Any, version_arn: str, echo: Callable[[str], None], *, loud: b
             which must not be hidden).
     """
     try:
-        client.stop_project_version(ProjectVersionArn=version_arn)
-    except _client_error() as exc:
+        _call(client, "stop_project_version", ProjectVersionArn=version_arn)
+    except DeepRacerError as exc:
         message = (
-            f"rekognition.stop_project_version failed ({_describe(exc)}); the model may still"
-            f" be running and billed. Stop it: aws rekognition stop-project-version"
-            f" --project-version-arn {version_arn}"
+            f"{exc}; the model may still be running and billed. Stop it: aws rekognition"
+            f" stop-project-version --project-version-arn {version_arn}"
         )
         echo(message)
         if loud:
@@ -375,12 +362,15 @@ def train_and_detect(
     try:
         requested = True
         try:
-            client.start_project_version(
-                ProjectVersionArn=outcome.version_arn, MinInferenceUnits=inference_units
+            _call(
+                client,
+                "start_project_version",
+                ProjectVersionArn=outcome.version_arn,
+                MinInferenceUnits=inference_units,
             )
-        except _client_error() as exc:
+        except DeepRacerError:
             refused = True  # the service did not start it: nothing to stop
-            raise DeepRacerError(f"rekognition.start_project_version: {_describe(exc)}") from None
+            raise
         echo(f"starting {outcome.version_arn} ({inference_units} inference unit(s), billed)")
         _wait(
             client,

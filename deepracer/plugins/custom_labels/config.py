@@ -15,6 +15,7 @@ from typing import Literal
 
 from deepracer.errors import ConfigError
 from deepracer.plugins.custom_labels.manifest import check_attribute
+from deepracer.plugins.kit import at_least, positive
 
 __all__ = ["DATASETS", "DEFAULT_IMAGE_SIZE", "CustomLabelsConfig"]
 
@@ -34,21 +35,6 @@ DEFAULT_IMAGE_SIZE: dict[str, tuple[int, int]] = {
 """``(height, width)`` images are resized to before features, per dataset."""
 
 _PROJECT_NAME = re.compile(r"^[a-zA-Z0-9_.\-]{1,200}$")
-
-
-def _at_least(lowest: int) -> object:
-    def check(value: int) -> str | None:
-        return None if value >= lowest else f"an integer >= {lowest}"
-
-    return check
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number >= 0"
 
 
 def _image_size(value: tuple[int, int] | None) -> str | None:
@@ -86,22 +72,22 @@ class CustomLabelsConfig:
     folder). Its ``source-ref`` paths may be relative to the manifest's folder."""
     attribute: str = field(default="label", metadata={"check": check_attribute})
     """The label attribute name read from and written to manifests."""
-    shots: int = field(default=10, metadata={"check": _at_least(1)})
+    shots: int = field(default=10, metadata={"check": at_least(1, "an integer")})
     """Training images per class in an episode (the article: as few as 10)."""
-    episodes: int = field(default=20, metadata={"check": _at_least(1)})
+    episodes: int = field(default=20, metadata={"check": at_least(1, "an integer")})
     """Random few-shot episodes; each tests on every image it did not train on."""
     features: Literal["hog", "pixels"] = "hog"
     """``hog``: histograms of oriented gradients; ``pixels``: the resized intensities."""
     classifier: Literal["svm_rbf", "logistic"] = "svm_rbf"
     """``svm_rbf``: an RBF-kernel SVM; ``logistic``: multinomial logistic regression."""
-    regularization: float = field(default=1.0, metadata={"check": _positive})
+    regularization: float = field(default=1.0, metadata={"check": positive})
     """The classifier's C (inverse regularisation strength) [-]."""
     image_size: tuple[int, int] | None = field(default=None, metadata={"check": _image_size})
     """``[height, width]`` images are resized to before features [px]; null: 32x32 for
     digits and faces, 60x80 for track frames, 64x64 for manifests."""
-    hog_cell: int = field(default=8, metadata={"check": _at_least(2)})
+    hog_cell: int = field(default=8, metadata={"check": at_least(2, "an integer")})
     """HOG cell side [px] (blocks are 2 x 2 cells)."""
-    hog_orientations: int = field(default=9, metadata={"check": _at_least(2)})
+    hog_orientations: int = field(default=9, metadata={"check": at_least(2, "an integer")})
     """HOG orientation bins."""
     baseline: bool = True
     """Also run the other feature type (pixels for hog, hog for pixels) on the same
@@ -110,7 +96,7 @@ class CustomLabelsConfig:
     """Write episode 1's training images as PNG files plus a Ground Truth manifest
     (``train_images/``); for ``dataset: manifest`` only the manifest, pointing at
     your files."""
-    png_min_side: int = field(default=64, metadata={"check": _at_least(1)})
+    png_min_side: int = field(default=64, metadata={"check": at_least(1, "an integer")})
     """Exported PNGs are enlarged by a whole factor to at least this side [px]; Custom
     Labels refuses tiny images."""
     world: str = "kidney"
@@ -118,23 +104,23 @@ class CustomLabelsConfig:
     directions: Literal["both", "forward", "reverse"] = "both"
     """``track_frames``: driving directions photographed; ``both`` turns every left
     bend into a right one as well, so the classes are balanced."""
-    frames_per_class: int = field(default=100, metadata={"check": _at_least(2)})
+    frames_per_class: int = field(default=100, metadata={"check": at_least(2, "an integer")})
     """``track_frames``: frames rendered per class."""
     label_window: tuple[float, float] = field(default=(0.0, 1.0), metadata={"check": _window})
     """``track_frames``: the stretch of centre line, from the car's projection on it
     [m], whose mean signed curvature labels a frame."""
-    straight_below: float = field(default=0.1, metadata={"check": _non_negative})
+    straight_below: float = field(default=0.1, metadata={"check": at_least(0)})
     """``track_frames``: |mean curvature| at most this is ``straight`` [rad/m]."""
-    turn_above: float = field(default=0.3, metadata={"check": _positive})
+    turn_above: float = field(default=0.3, metadata={"check": positive})
     """``track_frames``: mean curvature at least this is ``left`` (at most minus this
     ``right``) [rad/m]; frames in between are ambiguous and not used."""
-    lateral_jitter: float = field(default=0.1, metadata={"check": _non_negative})
+    lateral_jitter: float = field(default=0.1, metadata={"check": at_least(0)})
     """``track_frames``: the car stands up to this far left or right of the centre
     line, uniformly [m]."""
-    yaw_jitter_deg: float = field(default=5.0, metadata={"check": _non_negative})
+    yaw_jitter_deg: float = field(default=5.0, metadata={"check": at_least(0)})
     """``track_frames``: the car's heading differs from the track's by up to this,
     uniformly [deg]."""
-    candidates_per_frame: int = field(default=10, metadata={"check": _at_least(1)})
+    candidates_per_frame: int = field(default=10, metadata={"check": at_least(1, "an integer")})
     """``track_frames``: poses drawn (and labelled, cheaply) per frame wanted; the
     frames are drawn from them class by class."""
     project_name: str = field(default="deepracer-custom-labels", metadata={"check": _project})
@@ -143,14 +129,14 @@ class CustomLabelsConfig:
     min_confidence: float = field(default=0.0, metadata={"check": _confidence})
     """Backend aws: ``MinConfidence`` of ``detect_custom_labels`` [%]; 0 returns every
     label, so the best one is always known."""
-    max_test_images: int = field(default=60, metadata={"check": _at_least(1)})
+    max_test_images: int = field(default=60, metadata={"check": at_least(1, "an integer")})
     """Backend aws: test images sent to ``detect_custom_labels`` (each call is billed;
     they are also the model's test dataset)."""
-    inference_units: int = field(default=1, metadata={"check": _at_least(1)})
+    inference_units: int = field(default=1, metadata={"check": at_least(1, "an integer")})
     """Backend aws: ``MinInferenceUnits`` of the started model (billed per hour)."""
-    poll_seconds: float = field(default=60.0, metadata={"check": _positive})
+    poll_seconds: float = field(default=60.0, metadata={"check": positive})
     """Backend aws: seconds between status checks of datasets, training and start."""
-    timeout_minutes: float = field(default=240.0, metadata={"check": _positive})
+    timeout_minutes: float = field(default=240.0, metadata={"check": positive})
     """Backend aws: give up waiting for dataset creation or training after this
     [min] (training takes about an hour)."""
 

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepracer.errors import ConfigError
+from deepracer.io import atomic_write_bytes
 from deepracer.plugins import PluginResult, RunContext
 from deepracer.plugins.custom_labels.config import CustomLabelsConfig
 from deepracer.plugins.custom_labels.datasets import ImageSet, load_dataset
@@ -34,6 +35,7 @@ from deepracer.plugins.custom_labels.fewshot import (
 )
 from deepracer.plugins.custom_labels.images import png_bytes
 from deepracer.plugins.custom_labels.manifest import ManifestRecord, make_label, write_manifest
+from deepracer.plugins.kit import markdown_table
 
 __all__ = ["run"]
 
@@ -234,7 +236,7 @@ def _export_episode(
         else:
             ref = f"{k:04d}_{slugs[class_id]}.png"
             png = png_bytes(data.images[index], min_side=config.png_min_side)
-            (folder / ref).write_bytes(png)
+            atomic_write_bytes(folder / ref, png)
         records.append(ManifestRecord(source_ref=ref, labels={config.attribute: label}))
     write_manifest(folder / "train.manifest", records)
     what = "file URIs of your images" if data.source_refs is not None else "PNG files beside it"
@@ -412,17 +414,26 @@ def _run_aws(
         },
     )
     f1 = "not reported" if outcome.f1_score is None else f"{outcome.f1_score:.3f}"
+    accuracies = markdown_table(
+        ["model", "accuracy on the same test images"],
+        [
+            (
+                f"Custom Labels (`detect_custom_labels`, MinConfidence {config.min_confidence:g})",
+                f"{outcome.accuracy:.3f} ({unanswered} with no label)",
+            ),
+            (
+                f"local {_FEATURES[config.features]} + {_CLASSIFIERS[config.classifier]}",
+                f"{local:.3f}",
+            ),
+        ],
+    )
     return (
         "## Rekognition Custom Labels (backend aws)\n\n"
         f"Project `{outcome.project_arn}`, model `{outcome.version_arn}` trained on episode"
         f" 1's {len(episode.train)} training images ({outcome.train_manifest}) and tested on"
         f" {count} of its test images ({outcome.test_manifest}); the model was"
         f" {'stopped' if outcome.stopped else 'NOT confirmed stopped'} after detection.\n\n"
-        "| model | accuracy on the same test images |\n|---|---|\n"
-        f"| Custom Labels (`detect_custom_labels`, MinConfidence {config.min_confidence:g}) |"
-        f" {outcome.accuracy:.3f} ({unanswered} with no label) |\n"
-        f"| local {_FEATURES[config.features]} + {_CLASSIFIERS[config.classifier]} |"
-        f" {local:.3f} |\n\n"
+        f"{accuracies}\n\n"
         f"Custom Labels' own evaluation F1 on that test dataset: {f1}. Details: `aws.json`.\n"
     )
 
@@ -456,30 +467,30 @@ def _report(
         f" {_CLASSIFIERS[config.classifier]} (C = {config.regularization:g}); no pretrained"
         " weights. Images are grayscale.\n",
         "## Results\n",
-        "| features + classifier | accuracy, mean ± sd | worst - best episode |"
-        " balanced accuracy |",
-        "|---|---|---|---|",
-        f"| {main.label} | **{_pm(main.summary)}** | {main.summary.low:.3f} -"
-        f" {main.summary.high:.3f} | {main.summary.balanced_mean:.3f} |",
     ]
+    arms = [(main.label, f"**{_pm(main.summary)}**", main.summary)]
     if baseline is not None:
-        lines.append(
-            f"| {baseline.label} (baseline) | {_pm(baseline.summary)} |"
-            f" {baseline.summary.low:.3f} - {baseline.summary.high:.3f} |"
-            f" {baseline.summary.balanced_mean:.3f} |"
-        )
-    lines += ["", "| class | images | accuracy, mean ± sd |" + (" baseline |" if baseline else "")]
-    lines.append("|---|---|---|" + ("---|" if baseline else ""))
+        arms.append((f"{baseline.label} (baseline)", _pm(baseline.summary), baseline.summary))
+    header = [
+        "features + classifier",
+        "accuracy, mean ± sd",
+        "worst - best episode",
+        "balanced accuracy",
+    ]
+    results = [
+        (label, pm, f"{s.low:.3f} - {s.high:.3f}", f"{s.balanced_mean:.3f}")
+        for label, pm, s in arms
+    ]
+    lines.append(markdown_table(header, results))
     counts = data.counts()
+    classes: list[list[object]] = []
     for i, name in enumerate(data.class_names):
-        row = (
-            f"| {name} | {counts[name]} | {main.summary.per_class_mean[i]:.3f} ±"
-            f" {main.summary.per_class_sd[i]:.3f} |"
-        )
+        mean, sd = main.summary.per_class_mean[i], main.summary.per_class_sd[i]
+        classes.append([name, counts[name], f"{mean:.3f} ± {sd:.3f}"])
         if baseline is not None:
-            row += f" {baseline.summary.per_class_mean[i]:.3f} |"
-        lines.append(row)
-    lines.append("")
+            classes[-1].append(f"{baseline.summary.per_class_mean[i]:.3f}")
+    header = ["class", "images", "accuracy, mean ± sd", *(["baseline"] if baseline else [])]
+    lines += ["", markdown_table(header, classes), ""]
     if config.dataset == "digits":
         lines.append(
             f"Our earlier measurement of this setting (plugins-facts §5: HOG at 32 x 32 + RBF"

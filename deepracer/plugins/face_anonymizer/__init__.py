@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from deepracer.plugins import Plugin, PluginResult, Reference, RunContext
+from deepracer.plugins import Plugin, Reference
 from deepracer.plugins.face_anonymizer.config import FaceAnonymizerConfig
+from deepracer.plugins.kit import DeferredRun
 
 __all__ = ["FaceAnonymizerConfig", "anonymize_image", "anonymize_payload", "plugin"]
 
@@ -59,17 +60,11 @@ def anonymize_image(array: Any) -> tuple[Any, list[Any]]:
     return anonymize(array)
 
 
-def _run(config: FaceAnonymizerConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.face_anonymizer.run import run
-
-    return run(config, context)
-
-
 plugin = Plugin(
     name="face_anonymizer",
     description="blur or pixelate faces behind the Marketplace model package's b64 JSON contract",
     config=FaceAnonymizerConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.face_anonymizer.run"),
     article=(
         "Adding AI to your applications with ready-to-use models from AWS Marketplace,"
         " AWS Machine Learning Blog (K. Waikar), 2019"

@@ -16,9 +16,11 @@ Requests are checked before anything is created: a request above the real-time
 limit (6 MB) is refused with the image's name, so no endpoint is paid for in vain.
 Instances the local decoder cannot read are not sent (a vendor container may fail
 the whole request, or the whole transform job, on one bad record); they get the
-same ``{"error": ...}`` entries as in the local backend.
+same ``{"error": ...}`` entries as in the local backend. Calls, waiters and AWS
+errors go through :mod:`deepracer.cloud.aws`, worded by :data:`ENDPOINT_ERRORS`.
 
 Contents:
+    ENDPOINT_ERRORS: the AWS layer's wording, with the endpoint quota's advice.
     Deployment: create the model (and endpoint), run a transform job, clean up.
     deployed: a Deployment as a context manager that always cleans up.
     check_sizes: refuse requests above the real-time payload limit.
@@ -32,16 +34,18 @@ Contents:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from deepracer.cloud import aws
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.plugins.face_anonymizer.anonymize import ImageError, decode_image
 from deepracer.plugins.face_anonymizer.batch import Responder, one_by_one
@@ -54,6 +58,7 @@ from deepracer.plugins.face_anonymizer.handler import (
 )
 
 __all__ = [
+    "ENDPOINT_ERRORS",
     "Deployment",
     "check_sizes",
     "deployed",
@@ -73,42 +78,21 @@ TRANSFORM_PAYLOAD_CAP_MB = 100
 """``MaxPayloadInMB`` may not exceed 100."""
 
 
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
-def _message(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and response.get("Error", {}).get("Message"):
-        return str(response["Error"]["Message"])
-    return str(exc)
+ENDPOINT_ERRORS = dataclasses.replace(
+    aws.DEFAULT_MESSAGES,
+    quota=(
+        "{api}{about}: {message} ({code}). The account's SageMaker quota for this instance"
+        " type is used up: delete an idle endpoint, choose another instance_type, or ask"
+        " for more in Service Quotas"
+    ),
+)
+"""How this backend's AWS errors read (:mod:`deepracer.cloud.aws`, an endpoint's quota)."""
 
 
 def _call(fn: Callable[..., T], /, hint: str = "", **kwargs: Any) -> T:
-    """Calls a boto3 method; AWS errors become one DeepRacerError (with ``hint``)."""
-    from botocore.exceptions import ClientError
-
-    from deepracer.cloud.sagemaker import aws_errors
-
-    name = getattr(fn, "__name__", "AWS call")
-    try:
-        with aws_errors(name):
-            try:
-                return fn(**kwargs)
-            except ClientError as exc:
-                if _code(exc) != "ResourceLimitExceeded":
-                    raise
-                # The shared translation speaks of training jobs; this is an endpoint/job quota.
-                raise DeepRacerError(
-                    f"{name}: {_message(exc)}. The account's SageMaker quota for this instance"
-                    " type is used up: delete an idle endpoint, choose another instance_type,"
-                    " or ask for more in Service Quotas"
-                ) from None
-    except DeepRacerError as exc:
-        if not hint:
-            raise
-        raise type(exc)(f"{exc} ({hint})") from exc.__cause__
+    """Calls a boto3 method; AWS errors become one DeepRacerError (``hint`` appended)."""
+    messages = dataclasses.replace(ENDPOINT_ERRORS, note=hint) if hint else ENDPOINT_ERRORS
+    return aws.call(fn, messages=messages, **kwargs)
 
 
 def parse_s3(uri: str) -> tuple[str, str]:
@@ -197,10 +181,11 @@ def _invoke(runtime: Any, endpoint: str, request: dict[str, Any]) -> dict[str, A
             Body=body,
         )
     except ClientError as exc:
-        if _code(exc) in ("ModelError", "ValidationError", "ValidationException"):
+        code = aws.error_code(exc)
+        if code in ("ModelError", "ValidationError", "ValidationException"):
             # The container or the service refused this request: the batch goes on.
             raise PayloadError(
-                f"the endpoint refused the request ({_code(exc)}: {_message(exc)})"
+                f"the endpoint refused the request ({code}: {aws.error_message(exc)})"
             ) from None
         raise
     raw = reply["Body"].read()
@@ -219,7 +204,6 @@ def endpoint_responder(runtime: Any, endpoint: str) -> Responder:
     PayloadError (the batch goes on); bad instances are answered locally with
     error entries.
     """
-    from deepracer.cloud.sagemaker import aws_errors
 
     def process(request: dict[str, Any]) -> dict[str, Any]:
         clean, errors, total = split_valid(request)
@@ -231,7 +215,7 @@ def endpoint_responder(runtime: Any, endpoint: str) -> Responder:
             )
         if not clean["instances"]:
             return merge_errors({"predictions": []}, errors, total)
-        with aws_errors("invoke_endpoint"):
+        with aws.aws_errors("sagemaker-runtime.invoke_endpoint", messages=ENDPOINT_ERRORS):
             response = _invoke(runtime, endpoint, clean)
         return merge_errors(response, errors, total)
 
@@ -272,8 +256,8 @@ class Deployment:
         """``create_model`` from the model package, network-isolated."""
         _call(
             self.sagemaker.create_model,
-            hint="a Marketplace model package needs a subscription in this account, and"
-            " its ARN is specific to the region",
+            hint="A Marketplace model package needs a subscription in this account, and"
+            " its ARN is specific to the region.",
             ModelName=self.name,
             PrimaryContainer={"ModelPackageName": self.model_package_arn},
             ExecutionRoleArn=self.role,
@@ -309,19 +293,20 @@ class Deployment:
             )
 
     def _wait(self, waiter_name: str, what: str, **kwargs: Any) -> None:
-        from botocore.exceptions import WaiterError
-
-        attempts = max(1, math.ceil(self.wait_minutes * 60 / WAIT_DELAY_S))
-        waiter = self.sagemaker.get_waiter(waiter_name)
-        try:
-            waiter.wait(**kwargs, WaiterConfig={"Delay": WAIT_DELAY_S, "MaxAttempts": attempts})
-        except WaiterError as exc:
-            last = getattr(exc, "last_response", None) or {}
-            reason = last.get("FailureReason") or str(exc)
-            raise DeepRacerError(
+        def failure(last: Mapping[str, Any], error: str) -> str:
+            return (
                 f"{what} failed, or was not done within {self.wait_minutes:g} min"
-                f" ({waiter_name}): {reason}"
-            ) from None
+                f" ({waiter_name}): {last.get('FailureReason') or error}"
+            )
+
+        aws.wait(
+            self.sagemaker,
+            waiter_name,
+            delay_s=WAIT_DELAY_S,
+            timeout_s=self.wait_minutes * 60,
+            failure=failure,
+            **kwargs,
+        )
 
     def transform(self, s3: Any, uri: str, lines: list[str], job_name: str) -> list[str]:
         """Runs one batch transform job over JSON lines and returns the output lines.
@@ -374,7 +359,7 @@ class Deployment:
         key_out = f"{out_prefix}requests.jsonl.out"
         reply = _call(
             s3.get_object,
-            hint=f"the job completed but s3://{bucket}/{key_out} is missing",
+            hint=f"The job completed but s3://{bucket}/{key_out} is missing.",
             Bucket=bucket,
             Key=key_out,
         )

@@ -8,18 +8,12 @@ Contents:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from deepracer.plugins.kit import between
+
 __all__ = ["FaceAnonymizerConfig"]
-
-
-def _between(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"a number from {low:g} to {high:g}"
-
-    return check
 
 
 def _positive_scale(value: float) -> str | None:
@@ -79,9 +73,9 @@ class FaceAnonymizerConfig:
     method: Literal["blur", "pixelate"] = "blur"
     """``blur``: Gaussian blur of the padded face box; ``pixelate``: its mean colour in
     ``blocks`` x ``blocks`` cells."""
-    padding: float = field(default=0.25, metadata={"check": _between(0.0, 1.0)})
+    padding: float = field(default=0.25, metadata={"check": between(0.0, 1.0)})
     """Face box growth per side, as a share of its size (0.2-0.25 covers hair and jaw)."""
-    blocks: int = field(default=8, metadata={"check": _between(2, 64)})
+    blocks: int = field(default=8, metadata={"check": between(2, 64)})
     """Pixelation cells per padded box side (method pixelate); fewer is coarser."""
     blur_scale: float = field(default=1.0, metadata={"check": _positive_scale})
     """Gaussian kernel size in face widths (method blur); a third of the width leaves
@@ -89,18 +83,18 @@ class FaceAnonymizerConfig:
     detector: Literal["haar", "lbp"] = "haar"
     """``haar``: OpenCV 4 frontal + profile cascades (falls back to ``lbp`` when OpenCV
     is missing); ``lbp``: scikit-image's frontal LBP cascade."""
-    min_face: int = field(default=32, metadata={"check": _between(8, 4096)})
+    min_face: int = field(default=32, metadata={"check": between(8, 4096)})
     """Smallest face side searched for [px]."""
-    min_neighbors: int = field(default=5, metadata={"check": _between(1, 50)})
+    min_neighbors: int = field(default=5, metadata={"check": between(1, 50)})
     """Overlapping raw detections needed to accept a face (more: fewer false faces)."""
     profile: bool = True
     """Also run the Haar profile cascade, on the image and its mirror image."""
-    max_passes: int = field(default=2, metadata={"check": _between(1, 5)})
+    max_passes: int = field(default=2, metadata={"check": between(1, 5)})
     """Anonymization passes: after each, the detector checks the output, and what it
     still finds is anonymized again at double strength."""
     detect_max_side: int = field(default=1024, metadata={"check": _max_side})
     """Larger images are searched at this longer side [px] (boxes scaled back); 0 = never."""
-    jpeg_quality: int = field(default=95, metadata={"check": _between(1, 100)})
+    jpeg_quality: int = field(default=95, metadata={"check": between(1, 100)})
     """Quality of JPEG output (JPEG input comes back as JPEG, PNG as PNG)."""
     strength_check: bool = True
     """Also anonymize each face picture once with a weak blur (kernel w/3) and 12 x 12
@@ -114,5 +108,5 @@ class FaceAnonymizerConfig:
     keep_endpoint: bool = False
     """backend aws: keep the endpoint, its configuration and the model (they cost money
     while they exist); by default all three are deleted at the end."""
-    wait_minutes: float = field(default=30.0, metadata={"check": _between(0.5, 180)})
+    wait_minutes: float = field(default=30.0, metadata={"check": between(0.5, 180)})
     """backend aws: how long to wait for the endpoint or the transform job [min]."""

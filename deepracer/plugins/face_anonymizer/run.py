@@ -75,6 +75,7 @@ from deepracer.plugins.face_anonymizer.sources import (
     grid_cells_found,
     load_source,
 )
+from deepracer.plugins.kit import markdown_table, number
 
 __all__ = ["ImageRow", "demo_batch_lines", "run"]
 
@@ -546,14 +547,6 @@ def _metrics(
     return metrics
 
 
-def _cell(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def _setup_lines(options: Options, note: str, aws: AwsOutcome | None) -> list[str]:
     where = "the Marketplace model package on a SageMaker endpoint" if aws else "the local model"
     detector = "OpenCV Haar cascades (frontal" + (
@@ -583,23 +576,27 @@ def _setup_lines(options: Options, note: str, aws: AwsOutcome | None) -> list[st
 
 
 def _table_lines(rows: list[ImageRow]) -> list[str]:
-    lines = [
-        "## Per picture",
-        "",
-        "| picture | in → out | faces found | left after pass 1 | left at the end"
-        " | max Δ outside boxes | mean Δ inside | changed pixels | ms |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["picture", "in → out", "faces found", "left after pass 1", "left at the end"]
+    header += ["max Δ outside boxes", "mean Δ inside", "changed pixels", "ms"]
+    cells: list[list[object]] = []
     for r in rows:
         if r.error:
-            lines.append(f"| {r.name} | error: {r.error} | | | | | | | |")
+            cells.append([r.name, f"error: {r.error}", *[""] * 7])
             continue
-        lines.append(
-            f"| {r.name} | {r.format_in} → {r.format_out} | {len(r.faces)} |"
-            f" {_cell(r.faces_after_first)} | {r.faces_after} | {_cell(r.max_abs_outside)} |"
-            f" {_cell(r.mean_abs_inside)} | {r.changed_fraction:.1%} | {r.ms:.0f} |"
+        cells.append(
+            [
+                r.name,
+                f"{r.format_in} → {r.format_out}",
+                len(r.faces),
+                number(r.faces_after_first, 1),
+                r.faces_after,
+                number(r.max_abs_outside, 1),
+                number(r.mean_abs_inside, 1),
+                f"{r.changed_fraction:.1%}",
+                f"{r.ms:.0f}",
+            ]
         )
-    return lines
+    return ["## Per picture", "", markdown_table(header, cells)]
 
 
 def _finding_lines(options: Options, metrics: dict[str, Any]) -> list[str]:

@@ -25,19 +25,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from deepracer.plugins import Plugin, PluginResult, Reference, RunContext
+from deepracer.plugins import Plugin, Reference
 from deepracer.plugins.genres.config import GenresConfig
+from deepracer.plugins.kit import DeferredRun
 
 if TYPE_CHECKING:
     from deepracer.plugins.genres.model import ProfileError, Recommender
 
 __all__ = ["GenresConfig", "ProfileError", "Recommender", "load_recommend", "plugin"]
-
-
-def _run(config: GenresConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.genres.experiment import run
-
-    return run(config, context)
 
 
 def load_recommend(
@@ -70,7 +65,7 @@ plugin = Plugin(
     name="genres",
     description="cold-start genre recommendation: LightGBM top-3 vs selected-genre baseline",
     config=GenresConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.genres.experiment"),
     article=(
         '"Real-time music recommendations for new users with Amazon SageMaker",'
         " AWS Machine Learning Blog (guest post by iHeartRadio), November 2019"

@@ -46,6 +46,7 @@ from deepracer.plugins.genres.world import (
     make_world,
     sample_users,
 )
+from deepracer.plugins.kit import markdown_table, percent
 
 __all__ = [
     "ENDPOINT_CONTRACT",
@@ -370,10 +371,6 @@ def _plots(
     )
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f} %"
-
-
 def _p(value: float) -> str:
     return "< 1e-300" if value == 0 else f"{value:.2g}"
 
@@ -392,10 +389,11 @@ def _report(
         "",
         f"On {m['users_test']} held-out synthetic users (trained on {m['users_train']}),"
         f" the LightGBM model's top-3 contains the genre the user listens to most two"
-        f" months later for **{_pct(m['top3_hit_rate_model'])}** of users, against"
-        f" {_pct(m['top3_hit_rate_baseline'])} for the baseline: a relative lift of"
-        f" **{100 * m['top3_lift']:+.1f} %** ({level} paired-bootstrap interval"
-        f" {100 * m['top3_lift_ci_low']:+.1f} % to {100 * m['top3_lift_ci_high']:+.1f} %,"
+        f" months later for **{percent(m['top3_hit_rate_model'])}** of users, against"
+        f" {percent(m['top3_hit_rate_baseline'])} for the baseline: a relative lift of"
+        f" **{percent(m['top3_lift'], signed=True)}** ({level} paired-bootstrap interval"
+        f" {percent(m['top3_lift_ci_low'], signed=True)} to"
+        f" {percent(m['top3_lift_ci_high'], signed=True)},"
         f" {config.bootstrap} resamples of users, seeded), i.e."
         f" {100 * m['top3_diff']:+.1f} points ({100 * m['top3_diff_ci_low']:+.1f} to"
         f" {100 * m['top3_diff_ci_high']:+.1f}). McNemar on the same users: the model alone"
@@ -403,18 +401,21 @@ def _report(
         f" {m['mcnemar_baseline_only']}, p = {_p(m['mcnemar_p'])}.",
         "",
         f"The ceiling is the Bayes-optimal top-3, computed from the generator's own"
-        f" posterior on the same users: {_pct(m['top3_hit_rate_bayes'])} realised"
-        f" ({_pct(m['top3_expected_hit_rate_bayes'])} expected). The model reaches"
-        f" {100 * ceiling:.1f} % of it.",
+        f" posterior on the same users: {percent(m['top3_hit_rate_bayes'])} realised"
+        f" ({percent(m['top3_expected_hit_rate_bayes'])} expected). The model reaches"
+        f" {percent(ceiling)} of it.",
         "",
-        "| recommender | top-3 hit rate | top-1 hit rate |",
-        "|---|---|---|",
-        f"| LightGBM ({config.trees} rounds, {config.num_leaves} leaves) |"
-        f" {_pct(m['top3_hit_rate_model'])} | {_pct(m['top1_hit_rate_model'])} |",
-        f"| baseline: selected genres by popularity, padded |"
-        f" {_pct(m['top3_hit_rate_baseline'])} | {_pct(m['top1_hit_rate_baseline'])} |",
-        f"| Bayes-optimal (generator posterior) | {_pct(m['top3_hit_rate_bayes'])} |"
-        f" {_pct(m['top1_hit_rate_bayes'])} |",
+        markdown_table(
+            ["recommender", "top-3 hit rate", "top-1 hit rate"],
+            [
+                (name, percent(m[f"top3_hit_rate_{key}"]), percent(m[f"top1_hit_rate_{key}"]))
+                for name, key in (
+                    (f"LightGBM ({config.trees} rounds, {config.num_leaves} leaves)", "model"),
+                    ("baseline: selected genres by popularity, padded", "baseline"),
+                    ("Bayes-optimal (generator posterior)", "bayes"),
+                )
+            ],
+        ),
         "",
         "**Baseline and its padding rule.** The article's baseline recommends the most"
         " popular genre the user selected. For a top-3 we rank the user's selected genres by"
@@ -424,15 +425,13 @@ def _report(
         "",
         "## By number of selected genres",
         "",
-        "| selected | users | model | baseline | Bayes |",
-        "|---|---|---|---|---|",
-    ]
-    for key, row in groups.items():
-        lines.append(
-            f"| {key} | {int(row['users'])} | {_pct(row['model'])} | {_pct(row['baseline'])}"
-            f" | {_pct(row['bayes'])} |"
-        )
-    lines += [
+        markdown_table(
+            ["selected", "users", "model", "baseline", "Bayes"],
+            [
+                (key, int(row["users"]), *(percent(row[k]) for k in ("model", "baseline", "bayes")))
+                for key, row in groups.items()
+            ],
+        ),
         "",
         "![hit rate by selected](hit_rate_by_selected.png)",
         "",
@@ -444,7 +443,7 @@ def _report(
         " beats ranking the selections by popularity), not a reproduction. The"
         " Bayes-optimal column says how much is left to learn in this world.",
         f"- In this world the user's top genre is among their selections for"
-        f" {_pct(m['label_in_selected'])} of users (mean {m['mean_selected']:.2f} selected,"
+        f" {percent(m['label_in_selected'])} of users (mean {m['mean_selected']:.2f} selected,"
         " about four in the article); selections of Classical, Jazz and News & Talk are"
         " partly aspirational, and R&B pickers drift to Hip-Hop, as the article observed.",
         f"- Log loss on the test users: model {m['logloss_model']:.3f}, Bayes posterior"
@@ -468,9 +467,9 @@ def _report(
         "## Serving",
         "",
         f"ONNX (onnxmltools, opset {ONNX_OPSET}) and the LightGBM Booster give {agree} top-3"
-        f" lists on {_pct(m['onnx_top3_identical'])} of the test users; the largest"
+        f" lists on {percent(m['onnx_top3_identical'])} of the test users; the largest"
         f" probability difference is {m['onnx_max_abs_diff']:.1e}. `recommend()` on"
-        f" profiles matched the batch ranking for {_pct(m['recommend_matches_batch'])} of the"
+        f" profiles matched the batch ranking for {percent(m['recommend_matches_batch'])} of the"
         " users checked.",
         "",
         "```python",
@@ -491,8 +490,8 @@ def _report(
             "",
             f"**Endpoint `{config.endpoint_name}`** ({m['endpoint_users']} test users,"
             f" {m['endpoint_requests']} requests): top-3 hit rate"
-            f" {_pct(m['endpoint_top3_hit_rate'])}, same top-3 set as the local model for"
-            f" {_pct(m['endpoint_agrees_with_local'])}, request p50"
+            f" {percent(m['endpoint_top3_hit_rate'])}, same top-3 set as the local model for"
+            f" {percent(m['endpoint_agrees_with_local'])}, request p50"
             f" {m['endpoint_request_p50_ms']:.1f} ms.",
         ]
     lines += [

@@ -13,15 +13,16 @@ A bad profile is answered with 422 and ``{"detail": message, "field": name}``; a
 body that is not a JSON object with 400. The bodies are validated by the same code
 as in-process ``recommend`` (not by a pydantic model), so the messages are the same.
 
+``python -m deepracer.plugins.genres.serve RUN_DIR`` serves a run with uvicorn (the
+command is :mod:`deepracer.plugins.genres.commands`).
+
 Contents:
     create_app: the FastAPI application of a run directory.
     parse_body, MAX_BODY: a request body's JSON, within size and depth limits.
-    main: ``python -m deepracer.plugins.genres.serve RUN_DIR`` (needs uvicorn).
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the handlers'
 # annotations at runtime, and ``Request`` is imported inside ``create_app``.
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any, Literal
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.genres.model import ProfileError, Recommender
 
-__all__ = ["MAX_BODY", "create_app", "main", "parse_body"]
+__all__ = ["MAX_BODY", "create_app", "parse_body"]
 
 
 MAX_BODY = 1 << 20
@@ -132,27 +133,7 @@ def create_app(run_dir: str | Path, engine: Literal["onnx", "lightgbm"] = "onnx"
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serves a run directory on HTTP with uvicorn."""
-    parser = argparse.ArgumentParser(description="Serve a genres run over HTTP.")
-    parser.add_argument("run_dir", help="a genres run directory")
-    parser.add_argument("--engine", choices=("onnx", "lightgbm"), default="onnx")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    args = parser.parse_args(argv)
-    try:
-        import uvicorn
-    except ImportError:
-        print("serving needs uvicorn: pip install 'deepracer[serve]'", file=sys.stderr)
-        return 2
-    try:
-        app = create_app(args.run_dir, args.engine)
-    except DeepRacerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    uvicorn.run(app, host=args.host, port=args.port)
-    return 0
-
-
 if __name__ == "__main__":
+    from deepracer.plugins.genres.commands import main
+
     sys.exit(main())

@@ -21,28 +21,18 @@ Contents:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from deepracer.plugins import Plugin, PluginResult, Reference
+from deepracer.plugins import Plugin, Reference
+from deepracer.plugins.kit import DeferredRun
 from deepracer.plugins.label_chain.config import LabelChainConfig
 
-if TYPE_CHECKING:
-    from deepracer.plugins import RunContext
-
 __all__ = ["LabelChainConfig", "plugin"]
-
-
-def _run(config: LabelChainConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.label_chain.run import run
-
-    return run(config, context)
 
 
 plugin = Plugin(
     name="label_chain",
     description="chained Ground Truth labeling jobs: only unlabelled/failed objects go out again",
     config=LabelChainConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.label_chain.run"),
     article=(
         '"Chaining Amazon SageMaker Ground Truth jobs to label progressively", AWS Machine'
         " Learning Blog, 2019"

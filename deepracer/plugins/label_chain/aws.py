@@ -20,10 +20,12 @@ way the article's "Chaining using the API" section does it:
 
 Every AWS error becomes one :class:`~deepracer.errors.DeepRacerError` naming the call
 and the job, with the service's words and the note that Ground Truth is closed to new
-customers. botocore is imported inside the functions.
+customers (the AWS layer :mod:`deepracer.cloud.aws`, with :data:`LABELING_ERRORS`).
+botocore is imported inside its functions.
 
 Contents:
     CLOSED_NOTE: the availability note every error carries.
+    LABELING_ERRORS: the AWS layer's wording with that note.
     ALGORITHM_ARN: the image classification auto-labeling algorithm, per region.
     ENDED: the statuses of a job that can be chained.
     LabelingJobInfo, describe_labeling_job: one job's state.
@@ -36,12 +38,14 @@ Contents:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.custom_labels.manifest import ManifestRecord, parse_manifest
 from deepracer.plugins.label_chain.chain import (
@@ -57,6 +61,7 @@ __all__ = [
     "ALGORITHM_ARN",
     "CLOSED_NOTE",
     "ENDED",
+    "LABELING_ERRORS",
     "AwsOutcome",
     "LabelingJobInfo",
     "chain_prior_job",
@@ -73,6 +78,8 @@ CLOSED_NOTE = (
     " an account that has not used it before cannot create labeling jobs."
 )
 """Appended to every AWS error of this backend."""
+LABELING_ERRORS = dataclasses.replace(aws.DEFAULT_MESSAGES, note=CLOSED_NOTE)
+"""How this backend's AWS errors read (:mod:`deepracer.cloud.aws` with the note)."""
 ALGORITHM_ARN = (
     "arn:aws:sagemaker:{region}:027400017018:labeling-job-algorithm-specification/"
     "image-classification"
@@ -83,25 +90,14 @@ ENDED = ("Completed", "Failed", "Stopped")
 """Statuses of a job that has ended (and can be chained)."""
 
 
-def _about(job: str | None) -> str:
-    return f" (labeling job {job})" if job else ""
-
-
-def _call(client: Any, operation: str, *, job: str | None = None, **params: Any) -> Any:
+def _call(client: Any, operation: str, *, job: str, **params: Any) -> Any:
     """Calls ``client.operation(**params)``; AWS errors become one DeepRacerError."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return getattr(client, operation)(**params)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "Error")
-        message = error.get("Message", "") or str(exc)
-        raise DeepRacerError(
-            f"sagemaker.{operation}{_about(job)} failed ({code}): {message}. {CLOSED_NOTE}"
-        ) from None
-    except BotoCoreError as exc:
-        raise DeepRacerError(f"sagemaker.{operation}{_about(job)}: {exc}. {CLOSED_NOTE}") from None
+    return aws.call(
+        getattr(client, operation),
+        subject=f"labeling job {job}",
+        messages=LABELING_ERRORS,
+        **params,
+    )
 
 
 @dataclass(frozen=True)
@@ -293,17 +289,11 @@ def read_s3_manifest(s3: Any, uri: str) -> tuple[list[ManifestRecord], list[str]
     Raises:
         DeepRacerError: The URI is not an S3 URI or the object cannot be read.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from deepracer.cloud.storage import parse_s3_uri
 
     bucket, key = parse_s3_uri(uri)
-    try:
+    with aws.aws_errors("s3.get_object", subject=f"reading the manifest {uri}"):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except (ClientError, BotoCoreError) as exc:
-        response = getattr(exc, "response", None) or {}
-        code = response.get("Error", {}).get("Code", type(exc).__name__)
-        raise DeepRacerError(f"s3: cannot read the manifest {uri} ({code}): {exc}") from None
     records, problems = parse_manifest(body, path=uri)
     return records, [f"{p} (skipped)" for p in problems]
 

@@ -13,12 +13,12 @@ Contents:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from deepracer.errors import ConfigError
 from deepracer.plugins.custom_labels.manifest import check_attribute
+from deepracer.plugins.kit import at_least, positive
 
 __all__ = [
     "LABELING_JOB_NAME",
@@ -96,27 +96,12 @@ def _aws_attribute(name: str) -> str | None:
     return None if not name else attribute_problem(name)
 
 
-def _at_least(lowest: int) -> Callable[[int], str | None]:
-    def check(value: int) -> str | None:
-        return None if value >= lowest else f"an integer >= {lowest}"
-
-    return check
-
-
 def _rate(value: float) -> str | None:
     return None if 0.0 <= value < 1.0 else "a probability in [0, 1)"
 
 
 def _share(value: float) -> str | None:
     return None if 0.0 < value <= 1.0 else "an accuracy in (0, 1]"
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number >= 0"
 
 
 def _objects(value: int) -> str | None:
@@ -154,13 +139,13 @@ class LabelChainConfig:
     scenarios: tuple[int, ...] = field(default=(1, 2, 3, 4, 5, 6), metadata={"check": _scenarios})
     """The rows of the article's table to run: 1 Non-AL -> Non-AL, 2 Non-AL -> AL,
     3 AL -> Non-AL, 4 AL -> AL, 5 third-party -> Non-AL, 6 third-party -> AL."""
-    stop_after_labels: int = field(default=300, metadata={"check": _at_least(1)})
+    stop_after_labels: int = field(default=300, metadata={"check": at_least(1, "an integer")})
     """The parent job is stopped once it has written this many labels (the article
     stopped its job after 1,000); a third-party parent brings this many labels."""
-    max_chained_jobs: int = field(default=3, metadata={"check": _at_least(1)})
+    max_chained_jobs: int = field(default=3, metadata={"check": at_least(1, "an integer")})
     """Jobs chained after the parent at most; each sends only what is still unlabelled
     or failed, so a chain ends early once nothing is left."""
-    workers_per_object: int = field(default=3, metadata={"check": _at_least(1)})
+    workers_per_object: int = field(default=3, metadata={"check": at_least(1, "an integer")})
     """Simulated workers per object (``NumberOfHumanWorkersPerDataObject``); their
     majority vote is the label and its share of votes the confidence (one worker: 0.0,
     as Ground Truth writes)."""
@@ -175,26 +160,26 @@ class LabelChainConfig:
     """Automated labeling's model on the 64 pixel intensities: ``svm_rbf`` (confidence:
     the sigmoid of twice the predicted class's weakest one-vs-one margin) or
     ``logistic`` (the top class probability)."""
-    regularization: float = field(default=1.0, metadata={"check": _positive})
+    regularization: float = field(default=1.0, metadata={"check": positive})
     """The model's C (inverse regularisation strength) [-]."""
     target_accuracy: float = field(default=0.95, metadata={"check": _share})
     """Automated labeling's confidence threshold is the lowest at which the validation
     objects above it are at least this accurate (Ground Truth: 95 %)."""
-    min_validation_above: int = field(default=10, metadata={"check": _at_least(1)})
+    min_validation_above: int = field(default=10, metadata={"check": at_least(1, "an integer")})
     """A threshold must leave at least this many validation objects above it, so one
     lucky object cannot set it."""
-    human_batch: int = field(default=200, metadata={"check": _at_least(2)})
+    human_batch: int = field(default=200, metadata={"check": at_least(2, "an integer")})
     """Automated labeling: objects sent to people per round (the first round's at
     random, later rounds' the least confident); a model is trained once this many
     human labels exist."""
-    auto_min_objects: int = field(default=1250, metadata={"check": _at_least(1)})
+    auto_min_objects: int = field(default=1250, metadata={"check": at_least(1, "an integer")})
     """Automated labeling needs an input manifest of at least this many objects
     (Ground Truth: 1,250); smaller jobs run with people only."""
-    price_per_human_label: float = field(default=0.116, metadata={"check": _non_negative})
+    price_per_human_label: float = field(default=0.116, metadata={"check": at_least(0)})
     """Cost of one label by people [USD]: Ground Truth's 0.08 per labelled object plus
     3 public-workforce workers at 0.012 each (AWS's published prices, first 50,000
     objects a month; check the pricing page)."""
-    price_per_machine_label: float = field(default=0.08, metadata={"check": _non_negative})
+    price_per_machine_label: float = field(default=0.08, metadata={"check": at_least(0)})
     """Cost of one automated label [USD]: Ground Truth's 0.08 per labelled object (the
     training and inference compute of automated labeling is billed apart and left out)."""
     counterfactual: bool = True
@@ -211,15 +196,15 @@ class LabelChainConfig:
     aws_auto_labeling: bool | None = None
     """Backend aws: automated labeling in the chained job; null: as in the prior job.
     A prior auto-labeling model is passed on as ``InitialActiveLearningModelArn``."""
-    aws_max_human_labels: int = field(default=0, metadata={"check": _at_least(0)})
+    aws_max_human_labels: int = field(default=0, metadata={"check": at_least(0, "an integer")})
     """Backend aws: ``StoppingConditions.MaxHumanLabeledObjectCount``; 0: no limit."""
-    aws_stop_after_labels: int = field(default=0, metadata={"check": _at_least(0)})
+    aws_stop_after_labels: int = field(default=0, metadata={"check": at_least(0, "an integer")})
     """Backend aws: stop the chained job (``stop_labeling_job``) once it has added this
     many labels, seen while polling (needs ``aws_wait_minutes``); 0: never stop it."""
-    aws_wait_minutes: float = field(default=0.0, metadata={"check": _non_negative})
+    aws_wait_minutes: float = field(default=0.0, metadata={"check": at_least(0)})
     """Backend aws: wait this long for the chained job to finish [min]; 0: create it,
     report its counters once and leave it running (people take hours)."""
-    aws_poll_seconds: float = field(default=60.0, metadata={"check": _positive})
+    aws_poll_seconds: float = field(default=60.0, metadata={"check": positive})
     """Backend aws: seconds between ``describe_labeling_job`` calls while waiting."""
 
     def __post_init__(self) -> None:

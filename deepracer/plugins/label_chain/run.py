@@ -8,7 +8,6 @@ Contents:
 from __future__ import annotations
 
 import importlib
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from deepracer.errors import ConfigError
 from deepracer.plugins import PluginResult, RunContext
 from deepracer.plugins.custom_labels.manifest import ManifestRecord
+from deepracer.plugins.kit import markdown_table, number
 from deepracer.plugins.label_chain.config import LabelChainConfig
 from deepracer.plugins.label_chain.scenarios import (
     MODE_NAMES,
@@ -355,34 +355,35 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"${value:,.2f}"
 
 
-def _share(value: float | None, digits: int = 3) -> str:
-    return (
-        "-"
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else f"{value:.{digits}f}"
-    )
-
-
 def _scenario_table(rows: Sequence[dict[str, Any]]) -> str:
-    lines = [
-        "| # | parent job | chained job | jobs | first chain sent | human | machine | failed |"
-        " unlabelled | auto-label accuracy [95 % CI] | cost | saved vs all-human |"
-        " restart cost | saved by chaining |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["#", "parent job", "chained job", "jobs", "first chain sent", "human", "machine"]
+    header += ["failed", "unlabelled", "auto-label accuracy [95 % CI]", "cost"]
+    header += ["saved vs all-human", "restart cost", "saved by chaining"]
+    cells: list[list[object]] = []
     for row in rows:
         accuracy = "-"
         if row["auto_accuracy"] is not None:
             low, high = row["auto_accuracy_ci95"]
             accuracy = f"{row['auto_accuracy']:.3f} [{low:.3f}, {high:.3f}]"
-        saved = f"{_money(row['saved_usd'])} ({row['saved_pct']:.1f} %)"
-        lines.append(
-            f"| {row['scenario']} | {row['parent']} | {row['chained']} | {len(row['jobs'])} |"
-            f" {row['first_chain_sent']} | {row['human']} | {row['machine']} | {row['failed']} |"
-            f" {row['unlabeled']} | {accuracy} | {_money(row['cost_usd'])} | {saved} |"
-            f" {_money(row['restart_cost_usd'])} | {_money(row['saved_by_chaining_usd'])} |"
+        cells.append(
+            [
+                row["scenario"],
+                row["parent"],
+                row["chained"],
+                len(row["jobs"]),
+                row["first_chain_sent"],
+                row["human"],
+                row["machine"],
+                row["failed"],
+                row["unlabeled"],
+                accuracy,
+                _money(row["cost_usd"]),
+                f"{_money(row['saved_usd'])} ({row['saved_pct']:.1f} %)",
+                _money(row["restart_cost_usd"]),
+                _money(row["saved_by_chaining_usd"]),
+            ]
         )
-    return "\n".join(lines) + "\n"
+    return markdown_table(header, cells) + "\n"
 
 
 def _savings_note(config: LabelChainConfig) -> str:
@@ -427,26 +428,32 @@ def _chain_lines(scenarios: Sequence[ScenarioResult]) -> str:
 
 
 def _rounds_table(scenarios: Sequence[ScenarioResult], restarts: dict[str, JobRun]) -> str:
-    lines = [
-        "| job | round | model | trained on | validation | threshold | validation accuracy"
-        " above | auto-labelled | their true accuracy | to people |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["job", "round", "model", "trained on", "validation", "threshold"]
+    header += ["validation accuracy above", "auto-labelled", "their true accuracy", "to people"]
+    cells: list[list[object]] = []
     jobs = [j for s in scenarios for j in s.jobs] + list(restarts.values())
     for job in jobs:
         for stats in job.result.rounds:
             model = "reused" if stats.reused_model else ("trained" if stats.trained else "-")
             accuracy = stats.auto_correct / stats.auto_labelled if stats.auto_labelled else None
-            threshold = "-" if not stats.trained else _share(stats.threshold)
+            threshold = "-" if not stats.trained else number(stats.threshold)
             if stats.trained and stats.threshold is None:
                 threshold = "none reached"
-            lines.append(
-                f"| {job.name} | {stats.round} | {model} | {stats.train_size or '-'} |"
-                f" {stats.validation_size or '-'} | {threshold} |"
-                f" {_share(stats.validation_accuracy)} | {stats.auto_labelled} |"
-                f" {_share(accuracy)} | {stats.to_humans} |"
+            cells.append(
+                [
+                    job.name,
+                    stats.round,
+                    model,
+                    stats.train_size or "-",
+                    stats.validation_size or "-",
+                    threshold,
+                    number(stats.validation_accuracy),
+                    stats.auto_labelled,
+                    number(accuracy),
+                    stats.to_humans,
+                ]
             )
-    return "\n".join(lines) + "\n" if len(lines) > 2 else "No job ran automated labeling.\n"
+    return markdown_table(header, cells) + "\n" if cells else "No job ran automated labeling.\n"
 
 
 def _facts_table(metrics: dict[str, Any], config: LabelChainConfig) -> str:
@@ -457,25 +464,30 @@ def _facts_table(metrics: dict[str, Any], config: LabelChainConfig) -> str:
         metrics["s2_round1_auto"],
     )
     same = config.objects in (0, 1797) and config.stop_after_labels == 300
+    accuracy = number(metrics["s2_round1_auto_accuracy"])
     rows = [
-        "| measure (scenario 2, first auto-labeling round) | facts | this run |",
-        "|---|---|---|",
-        f"| objects the chained job sends | {FACTS['sent']} | {metrics['s2_first_chain_sent']} |",
-        f"| human labels trained on / validated on | 240 / 60 |"
-        f" {metrics['s2_round1_train']} / {metrics['s2_round1_validation']} |",
-        f"| confidence threshold | {FACTS['threshold']} |"
-        f" {_share(metrics['s2_round1_threshold'])} |",
-        f"| objects auto-labelled | {FACTS['auto']} | {metrics['s2_round1_auto']} |",
-        f"| their true accuracy [95 % CI] | {FACTS['accuracy']} |"
-        f" {_share(metrics['s2_round1_auto_accuracy'])} [{_share(low)}, {_share(high)}] |",
-        f"| sent back to people | {FACTS['to_humans']} | {metrics['s2_round1_to_humans']} |",
+        ("objects the chained job sends", FACTS["sent"], metrics["s2_first_chain_sent"]),
+        (
+            "human labels trained on / validated on",
+            "240 / 60",
+            f"{metrics['s2_round1_train']} / {metrics['s2_round1_validation']}",
+        ),
+        ("confidence threshold", FACTS["threshold"], number(metrics["s2_round1_threshold"])),
+        ("objects auto-labelled", FACTS["auto"], metrics["s2_round1_auto"]),
+        (
+            "their true accuracy [95 % CI]",
+            FACTS["accuracy"],
+            f"{accuracy} [{number(low)}, {number(high)}]",
+        ),
+        ("sent back to people", FACTS["to_humans"], metrics["s2_round1_to_humans"]),
     ]
     note = (
         ""
         if same
         else "\n(This run's settings differ from the facts' 1,797 objects and 300 labels.)\n"
     )
-    return "\n".join(rows) + "\n" + note
+    header = ["measure (scenario 2, first auto-labeling round)", "facts", "this run"]
+    return markdown_table(header, rows) + "\n" + note
 
 
 def _facts_note(metrics: dict[str, Any]) -> str:
@@ -485,7 +497,7 @@ def _facts_note(metrics: dict[str, Any]) -> str:
         "\nThe facts do not name their model or threshold rule, and the thresholds of two"
         f" models' confidences do not compare. This run's first round auto-labels {more}"
         f" objects ({auto} against {FACTS['auto']}) at a true accuracy of"
-        f" {_share(accuracy)} against {FACTS['accuracy']}: its threshold is the lowest that"
+        f" {number(accuracy)} against {FACTS['accuracy']}: its threshold is the lowest that"
         " keeps the validation objects above it at the target accuracy, as Ground Truth's"
         " documentation describes, so its accuracy lands near the target rather than well"
         " above it.\n"

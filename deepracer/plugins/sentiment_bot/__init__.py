@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deepracer.plugins import Plugin, PluginResult, Reference, RunContext
+from deepracer.plugins import Plugin, Reference
+from deepracer.plugins.kit import DeferredRun
 from deepracer.plugins.sentiment_bot.config import SentimentBotConfig
 
 if TYPE_CHECKING:
@@ -70,17 +71,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _run(config: SentimentBotConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.sentiment_bot.run import run
-
-    return run(config, context)
-
-
 plugin = Plugin(
     name="sentiment_bot",
     description="Lex delivery bot whose dialog hook apologises or hands over on negative sentiment",
     config=SentimentBotConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.sentiment_bot.run"),
     article=(
         '"Designing conversational experiences with sentiment analysis in Amazon Lex",'
         " AWS Machine Learning Blog (A. Mishra, K. Cho), November 2019"

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from deepracer.plugins.kit import between
 
 __all__ = ["SentimentBotConfig"]
 
 # VADER's lexicon valences run from about -4 to 4.
 _VALENCE = 4.0
-
-
-def _between(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"a number from {low:g} to {high:g}"
-
-    return check
 
 
 def _unit_or_none(value: float | None) -> str | None:
@@ -64,14 +59,14 @@ class SentimentBotConfig:
     handover_threshold: float | None = field(default=None, metadata={"check": _unit_or_none})
     """A Negative score above this offers an agent: ConfirmIntent AgentHandover. Null:
     0.45 with VADER, 0.8 with Comprehend. Must be above the apology threshold."""
-    handover_turns: int = field(default=3, metadata={"check": _between(0, 50)})
+    handover_turns: int = field(default=3, metadata={"check": between(0, 50)})
     """k: this many negative turns in a row (counted in the session attributes) also
     offer the agent; 0 turns the streak rule off."""
     domain_lexicon: bool = True
     """Patch VADER with the delivery lexicon (without it "It's so late." is neutral)."""
     lexicon: dict[str, float] = field(default_factory=dict, metadata={"check": _lexicon})
     """More words -> VADER valence (about -4 to 4), on top of the delivery lexicon."""
-    mixed_share: float = field(default=0.15, metadata={"check": _between(0.0, 1.0)})
+    mixed_share: float = field(default=0.15, metadata={"check": between(0.0, 1.0)})
     """VADER's pos and neg shares both at least this make the label MIXED."""
     wire_format: Literal["v1", "v2", "both"] = "both"
     """Lambda event format of the scripted run: Lex V1 (the article's; end of support

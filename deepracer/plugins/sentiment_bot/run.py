@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from deepracer.errors import ConfigError
 from deepracer.plugins import PluginResult, RunContext
+from deepracer.plugins.kit import markdown_table
 from deepracer.plugins.sentiment import DELIVERY_LEXICON, Sentiment
 from deepracer.plugins.sentiment_bot.batch import BatchOutcome, demo_lines, run_events
 from deepracer.plugins.sentiment_bot.config import SentimentBotConfig
@@ -241,29 +242,20 @@ def _plot(rows: Sequence[TurnRow], policy: Policy, context: RunContext) -> None:
     context.save_figure(fig, "negative_scores.png")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _turn_table(rows: Sequence[TurnRow], *, with_conversation: bool) -> str:
-    head = "| conversation | # |" if with_conversation else "| # |"
-    sep = "|---|---|" if with_conversation else "|---|"
-    lines = [
-        f"{head} user | intent | sentiment (Negative) | action | bot | expected | ok |",
-        f"{sep}---|---|---|---|---|---|---|",
-    ]
+    lead = ["conversation", "#"] if with_conversation else ["#"]
+    header = [*lead, "user", "intent", "sentiment (Negative)", "action", "bot", "expected", "ok"]
+    cells: list[list[object]] = []
     for r in rows:
-        lead = f"| {r.conversation} | {r.turn} |" if with_conversation else f"| {r.turn} |"
         action = r.action + (f" {r.reply_intent}" if r.action == "ConfirmIntent" else "")
         if r.handover:
             action += f" ({r.handover})"
         ok = "-" if r.met is None else ("yes" if r.met else "**no**")
         source = "" if r.source == "lex" else ", hook"
-        lines.append(
-            f"{lead} {_cell(r.text)} | {r.intent} | {r.label} ({r.negative:.3f}{source}) |"
-            f" {action} | {_cell(r.message)} | {_cell(r.expected)} | {ok} |"
-        )
-    return "\n".join(lines) + "\n"
+        turn: list[object] = [r.conversation, r.turn] if with_conversation else [r.turn]
+        sentiment = f"{r.label} ({r.negative:.3f}{source})"
+        cells.append([*turn, r.text, r.intent, sentiment, action, r.message, r.expected, ok])
+    return markdown_table(header, cells) + "\n"
 
 
 def _per_intent(played: dict[str, list[Exchange]]) -> dict[str, dict[str, float]]:
@@ -491,13 +483,13 @@ def _report(results: _Results, metrics: dict[str, Any]) -> str:
         " `sentimentByIntent` (the article's per-intent, per-conversation aggregate);"
         " summed over conversations:\n"
     )
-    out.append("| intent | turns | mean Negative | mean Positive |\n|---|---|---|---|")
+    intent_rows = []
     for intent, sums in sorted(results.per_intent.items()):
         n = sums.get("turns", 0.0) or 1.0
-        out.append(
-            f"| {intent} | {sums.get('turns', 0):.0f} | {sums.get('Negative', 0) / n:.3f} |"
-            f" {sums.get('Positive', 0) / n:.3f} |"
-        )
+        turns, negative, positive = (sums.get(k, 0) for k in ("turns", "Negative", "Positive"))
+        intent_rows.append((intent, f"{turns:.0f}", f"{negative / n:.3f}", f"{positive / n:.3f}"))
+    header = ["intent", "turns", "mean Negative", "mean Positive"]
+    out.append(markdown_table(header, intent_rows))
     out.append("")
     out.append("## Wire formats\n")
     if len(versions) == 2:
@@ -522,7 +514,7 @@ def _report(results: _Results, metrics: dict[str, Any]) -> str:
             f" `{outcome.output.name}`, errors in `events_errors.json`).\n"
         )
         for error in outcome.errors:
-            out.append(f"- {_cell(error['error'])}")
+            out.append("- " + error["error"].replace("\n", " "))
         out.append("")
     out.append("## What differs from the article\n")
     neg = metrics.get("reference_turn1_negative")

@@ -33,23 +33,18 @@ Modules:
 
 from __future__ import annotations
 
-from deepracer.plugins import Plugin, PluginResult, Reference, RunContext
+from deepracer.plugins import Plugin, Reference
+from deepracer.plugins.kit import DeferredRun
 from deepracer.plugins.social_analytics.config import SocialAnalyticsConfig
 
 __all__ = ["SocialAnalyticsConfig", "plugin"]
-
-
-def _run(config: SocialAnalyticsConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.social_analytics.run import run
-
-    return run(config, context)
 
 
 plugin = Plugin(
     name="social_analytics",
     description="tweets with photos: sentiment, faces, Rekognition labels, the article's SQL",
     config=SocialAnalyticsConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.social_analytics.run"),
     article=(
         '"Exploring images on social media using Amazon Rekognition and Amazon Athena",'
         " AWS Machine Learning Blog (V. Megler), 2019"

@@ -9,18 +9,12 @@ Contents:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from deepracer.plugins.kit import between
+
 __all__ = ["SocialAnalyticsConfig"]
-
-
-def _between(low: float, high: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else f"a number from {low:g} to {high:g}"
-
-    return check
 
 
 def _extensions(value: tuple[str, ...]) -> str | None:
@@ -86,34 +80,34 @@ class SocialAnalyticsConfig:
     )
     """Photos analysed: ``type: photo`` media whose URL ends in one of these (the article:
     JPG or PNG)."""
-    max_labels: int = field(default=20, metadata={"check": _between(1, 1000)})
+    max_labels: int = field(default=20, metadata={"check": between(1, 1000)})
     """``detect_labels`` MaxLabels (also applied to the fixtures)."""
-    min_confidence: float = field(default=50.0, metadata={"check": _between(0, 100)})
+    min_confidence: float = field(default=50.0, metadata={"check": between(0, 100)})
     """MinConfidence of ``detect_labels`` and ``detect_moderation_labels`` [%] (also
     applied to the fixtures)."""
     detector: Literal["haar", "lbp"] = "haar"
     """Local face detector of the face_anonymizer plugin: ``haar`` (OpenCV 4) or ``lbp``
     (scikit-image); haar falls back to lbp without OpenCV."""
-    min_face: int = field(default=32, metadata={"check": _between(8, 4096)})
+    min_face: int = field(default=32, metadata={"check": between(8, 4096)})
     """Smallest face side the local detector searches for [px]."""
-    min_neighbors: int = field(default=5, metadata={"check": _between(1, 50)})
+    min_neighbors: int = field(default=5, metadata={"check": between(1, 50)})
     """Raw detections the local detector needs to accept a face."""
     sentiment_lexicon: dict[str, float] = field(default_factory=dict, metadata={"check": _lexicon})
     """backend local: extra VADER words -> valence (-4 to 4); none by default."""
-    mixed_share: float = field(default=0.15, metadata={"check": _between(0, 1)})
+    mixed_share: float = field(default=0.15, metadata={"check": between(0, 1)})
     """backend local: VADER ``pos`` and ``neg`` both at least this make a tweet MIXED."""
     language: str = field(default="en", metadata={"check": _language})
     """backend aws: the language Comprehend is told (the article collected English only)."""
-    buffer_records: int = field(default=500, metadata={"check": _between(1, 100_000)})
+    buffer_records: int = field(default=500, metadata={"check": between(1, 100_000)})
     """Records per partition file at most (a Firehose buffer)."""
-    buffer_seconds: int = field(default=300, metadata={"check": _between(60, 900)})
+    buffer_seconds: int = field(default=300, metadata={"check": between(60, 900)})
     """Tweet-time span of one partition file [s] (Firehose's buffer interval, 60-900)."""
     compression: Literal["none", "gzip"] = "none"
     """Partition files as plain newline-delimited JSON or gzip (``.gz``)."""
     celebrity: str = field(default="John Doe", metadata={"check": _celebrity})
     """The article's last query: images of this celebrity (named in the tweet text, or
     recognized with MatchConfidence > 75)."""
-    report_rows: int = field(default=12, metadata={"check": _between(1, 1000)})
+    report_rows: int = field(default=12, metadata={"check": between(1, 1000)})
     """Rows of each query result shown in report.md (the files have them all)."""
     stream_prefix: str = field(default="social-analytics", metadata={"check": _stream_prefix})
     """backend aws: Firehose streams ``<prefix>-tweets``, ``<prefix>-media_rekognition``,
@@ -121,7 +115,7 @@ class SocialAnalyticsConfig:
     create_streams: bool = True
     """backend aws: create missing streams (DirectPut to ``aws.s3``/<table>/, role
     ``aws.role``); existing streams are used with their own S3 destination."""
-    delivery_wait_minutes: float = field(default=10.0, metadata={"check": _between(0.1, 60)})
+    delivery_wait_minutes: float = field(default=10.0, metadata={"check": between(0.1, 60)})
     """backend aws: how long to wait for Firehose to deliver the records to S3."""
     athena_database: str = field(default="socialanalytics", metadata={"check": _athena_name})
     """backend aws: the Athena (Glue) database of the tables and views."""
@@ -129,7 +123,7 @@ class SocialAnalyticsConfig:
     """backend aws: the Athena workgroup."""
     athena_output: str = field(default="", metadata={"check": _s3_or_empty})
     """backend aws: query result location; empty: ``<aws.s3>/athena-results/``."""
-    query_timeout_minutes: float = field(default=5.0, metadata={"check": _between(0.1, 60)})
+    query_timeout_minutes: float = field(default=5.0, metadata={"check": between(0.1, 60)})
     """backend aws: how long one Athena statement may run."""
-    poll_seconds: float = field(default=1.0, metadata={"check": _between(0, 60)})
+    poll_seconds: float = field(default=1.0, metadata={"check": between(0, 60)})
     """backend aws: pause between ``get_query_execution`` and S3 delivery polls."""

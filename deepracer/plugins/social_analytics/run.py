@@ -16,6 +16,7 @@ from typing import Any
 from deepracer.config.resources import data_dir
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.plugins import PluginResult, RunContext
+from deepracer.plugins.kit import markdown_table
 from deepracer.plugins.sentiment import Sentiment
 from deepracer.plugins.social_analytics.aws import Destination
 from deepracer.plugins.social_analytics.config import SocialAnalyticsConfig
@@ -254,11 +255,9 @@ def _markdown(table: ResultTable, limit: int) -> list[str]:
 
     def cell(value: Any) -> str:
         text = "NULL" if value is None else _plain(value)
-        text = text.replace("|", "\\|").replace("\n", " ")
         return text if len(text) <= 60 else text[:57] + "..."
 
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.rows[:limit]]
+    lines = [markdown_table(table.columns, [[cell(v) for v in row] for row in table.rows[:limit]])]
     if len(table.rows) > limit:
         lines.append(f"\n({len(table.rows) - limit} more rows in the result files)")
     return lines
@@ -339,11 +338,8 @@ def _report(
         "",
     ]
     if pipeline.skipped:
-        lines += ["## Skipped input lines", "", "| line | id_str | why |", "|---|---|---|"]
-        lines += [
-            f"| {s.line} | {s.id_str or '-'} | {s.reason.replace('|', '/')} |"
-            for s in pipeline.skipped
-        ]
+        skipped = [(s.line, s.id_str or "-", s.reason.replace("|", "/")) for s in pipeline.skipped]
+        lines += ["## Skipped input lines", "", markdown_table(["line", "id_str", "why"], skipped)]
         lines.append("")
     if pipeline.media_notes:
         lines += ["## Media not analysed", ""]
@@ -351,22 +347,24 @@ def _report(
             f"- line {n['line']} (tweet {n['tweetid']}): {n['note']}" for n in pipeline.media_notes
         ]
         lines.append("")
-    lines += [
-        "## Images",
-        "",
-        "| image | photo records | local faces | Rekognition faces | labels | celebrities |",
-        "|---|---|---|---|---|---|",
-    ]
+    images: list[list[object]] = []
     for outcome in sorted(pipeline.images.values(), key=lambda o: o.name):
         summary = outcome.summary()
         if outcome.reason:
-            lines.append(f"| {outcome.name} | 0 | - | - | skipped: {outcome.reason} | - |")
+            images.append([outcome.name, 0, "-", "-", f"skipped: {outcome.reason}", "-"])
             continue
-        lines.append(
-            f"| {outcome.name} | {outcome.records} | {len(outcome.local_faces)} |"
-            f" {summary['rekognition_faces']} | {', '.join(summary['labels'][:6])} |"
-            f" {', '.join(summary['celebrities']) or '-'} |"
+        images.append(
+            [
+                outcome.name,
+                outcome.records,
+                len(outcome.local_faces),
+                summary["rekognition_faces"],
+                ", ".join(summary["labels"][:6]),
+                ", ".join(summary["celebrities"]) or "-",
+            ]
         )
+    header = ["image", "photo records", "local faces", "Rekognition faces", "labels", "celebrities"]
+    lines += ["## Images", "", markdown_table(header, images)]
     lines += [
         "",
         f"The local detector found {metrics['faces_local']} face(s) in the distinct images,"

@@ -9,7 +9,9 @@ with Amazon Polly (``synthesize_speech``, or ``start_speech_synthesis_task`` int
 S3 with polling). A run writes ``speech.wav`` (and ``speech.mp3`` from Polly),
 Polly-format speech marks, the validated SSML, structural audio checks, the
 measured effect of ``<break>``, a waveform plot and a report. ``deepracer
-evaluate --announce FILE.wav`` uses the local engine for a spoken race summary.
+evaluate --announce FILE.wav`` uses the local engine for a spoken race summary:
+importing this package registers it as the evaluation announcer
+(:mod:`deepracer.evaluation.hooks`).
 
 This module stays light: numpy, scipy, matplotlib and espeak-ng load when a run
 starts.
@@ -21,23 +23,32 @@ Contents:
 
 from __future__ import annotations
 
-from deepracer.plugins import Plugin, PluginResult, Reference, RunContext
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from deepracer.evaluation.hooks import register_announcer
+from deepracer.plugins import Plugin, Reference
+from deepracer.plugins.kit import DeferredRun
 from deepracer.plugins.speech.config import SpeechConfig
 
 __all__ = ["SpeechConfig", "plugin"]
 
 
-def _run(config: SpeechConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.speech.experiment import run
+def _announce(records: Sequence[Any], out: Path, path: Path) -> str:
+    """``deepracer evaluate --announce``: the race summary spoken into ``path``."""
+    from deepracer.plugins.speech.announce import announce_evaluation
 
-    return run(config, context)
+    return announce_evaluation(records, out, path)
 
+
+register_announcer("speech", _announce)
 
 plugin = Plugin(
     name="speech",
     description="SSML in Polly's conversational style: validate, split, speak (espeak-ng or Polly)",
     config=SpeechConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.speech.experiment"),
     article=(
         '"Engage listeners with Amazon Polly\'s Conversational speaking style voices",'
         " AWS Machine Learning Blog, 2020 (updated June 2021)"

@@ -20,6 +20,7 @@ import numpy as np
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_bytes
 from deepracer.plugins import PluginResult, RunContext
+from deepracer.plugins.kit import markdown_table
 from deepracer.plugins.speech.audio import Audio, AudioCheck, check_audio, resample, wav_bytes
 from deepracer.plugins.speech.config import SpeechConfig
 from deepracer.plugins.speech.marks import SpeechMark, marks_to_jsonl, sentence_marks
@@ -300,9 +301,8 @@ def _breaks(
 
 
 def _checks_table(checks: list[AudioCheck]) -> str:
-    rows = ["| check | result | measured |", "|---|---|---|"]
-    rows += [f"| {c.name} | {'pass' if c.passed else 'FAIL'} | {c.detail} |" for c in checks]
-    return "\n".join(rows) + "\n"
+    rows = [(c.name, "pass" if c.passed else "FAIL", c.detail) for c in checks]
+    return markdown_table(["check", "result", "measured"], rows) + "\n"
 
 
 def run(config: SpeechConfig, context: RunContext) -> PluginResult:

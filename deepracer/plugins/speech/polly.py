@@ -9,7 +9,8 @@ from the task's ``OutputUri``. Both send ``TextType="ssml"``, ``Engine="neural"`
 Audio is fetched as PCM (16-bit mono little-endian, 8 or 16 kHz) and wrapped into
 WAV here; chunks join end to end. Speech marks come back per chunk: their times
 are shifted by the audio before the chunk and their byte offsets mapped from the
-chunk's SSML to the validated document.
+chunk's SSML to the validated document. Polly and S3 errors become one
+DeepRacerError through :mod:`deepracer.cloud.aws`, naming the call and the chunk.
 
 Contents:
     PollySpeech: the audio, MP3 and marks of all chunks.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.speech.audio import Audio
 from deepracer.plugins.speech.marks import SpeechMark, parse_marks
@@ -64,23 +66,13 @@ class PollySpeech:
     request_characters: int = 0
 
 
-def _client_error(exc: Exception, what: str) -> DeepRacerError:
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error", {})
-    code = error.get("Code", type(exc).__name__)
-    return DeepRacerError(f"Polly {what}: {code}: {error.get('Message', exc)}")
-
-
 def check_polly_voice(client: Any, voice: str, engine: str) -> None:
     """Asks ``describe_voices`` whether ``voice`` speaks with ``engine`` (en-US).
 
     Raises:
         DeepRacerError: Polly does not list it, or the call failed.
     """
-    try:
-        voices = client.describe_voices(LanguageCode="en-US")["Voices"]
-    except Exception as exc:  # botocore errors: one message, not a traceback
-        raise _client_error(exc, "describe_voices") from None
+    voices = aws.call(client.describe_voices, LanguageCode="en-US")["Voices"]
     for entry in voices:
         if entry.get("Id") == voice:
             engines = entry.get("SupportedEngines", [])
@@ -157,10 +149,10 @@ class _Task:
         params = request.params(text)
         params["OutputS3BucketName"] = self.bucket
         params["OutputS3KeyPrefix"] = f"{self.prefix}chunk{index:03d}-{_EXTENSIONS[request.output]}"
-        try:
-            task = self.client.start_speech_synthesis_task(**params)["SynthesisTask"]
-        except Exception as exc:
-            raise _client_error(exc, f"start_speech_synthesis_task (chunk {index})") from None
+        chunk = f"chunk {index}"
+        task = aws.call(self.client.start_speech_synthesis_task, subject=chunk, **params)[
+            "SynthesisTask"
+        ]
         waited = 0.0
         while task.get("TaskStatus") in ("scheduled", "inProgress"):
             if waited >= self.timeout_s:
@@ -170,10 +162,9 @@ class _Task:
                 )
             self.sleep(self.poll_seconds)
             waited += self.poll_seconds
-            try:
-                task = self.client.get_speech_synthesis_task(TaskId=task["TaskId"])["SynthesisTask"]
-            except Exception as exc:
-                raise _client_error(exc, f"get_speech_synthesis_task (chunk {index})") from None
+            task = aws.call(
+                self.client.get_speech_synthesis_task, subject=chunk, TaskId=task["TaskId"]
+            )["SynthesisTask"]
         if task.get("TaskStatus") != "completed":
             raise DeepRacerError(
                 f"Polly task {task.get('TaskId')} (chunk {index}) {task.get('TaskStatus')}:"
@@ -181,20 +172,17 @@ class _Task:
             )
         key = object_of_uri(task["OutputUri"], self.bucket)
         self.echo(f"speech: chunk {index} {request.output} -> s3://{self.bucket}/{key}")
-        try:
+        with aws.aws_errors("s3.get_object", subject=f"{chunk}: s3://{self.bucket}/{key}"):
             body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            raise _client_error(exc, f"reading s3://{self.bucket}/{key}") from None
         return bytes(body), int(task.get("RequestCharacters", 0))
 
 
 def _sync(client: Any) -> Callable[[_Request, str, int], tuple[bytes, int]]:
     def call(request: _Request, text: str, index: int) -> tuple[bytes, int]:
-        try:
+        with aws.aws_errors("polly.synthesize_speech", subject=f"chunk {index}"):
             answer = client.synthesize_speech(**request.params(text))
-        except Exception as exc:
-            raise _client_error(exc, f"synthesize_speech (chunk {index})") from None
-        return bytes(answer["AudioStream"].read()), int(answer.get("RequestCharacters", 0))
+            audio = bytes(answer["AudioStream"].read())
+        return audio, int(answer.get("RequestCharacters", 0))
 
     return call
 

@@ -21,23 +21,18 @@ Contents:
 
 from __future__ import annotations
 
-from deepracer.plugins import Plugin, PluginResult, Reference, RunContext
+from deepracer.plugins import Plugin, Reference
+from deepracer.plugins.kit import DeferredRun
 from deepracer.plugins.subtitles.config import SubtitlesConfig
 
 __all__ = ["SubtitlesConfig", "plugin"]
-
-
-def _run(config: SubtitlesConfig, context: RunContext) -> PluginResult:
-    from deepracer.plugins.subtitles.run import run
-
-    return run(config, context)
 
 
 plugin = Plugin(
     name="subtitles",
     description="frame-accurate SRT/WebVTT from a Transcribe transcript, style-checked, translated",
     config=SubtitlesConfig,
-    run=_run,
+    run=DeferredRun("deepracer.plugins.subtitles.run"),
     article=(
         '"Subtitling videos accurately and easily with CaptionHub and AWS", AWS Machine'
         " Learning Blog (guest post by CaptionHub), 2019"

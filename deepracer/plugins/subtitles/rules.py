@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from deepracer.plugins.kit import markdown_table
 from deepracer.plugins.subtitles.segmenter import Cue
 from deepracer.plugins.subtitles.style import Language, Style, classify_break
 from deepracer.plugins.subtitles.timing import frame_to_ms, ms_to_frame
@@ -374,16 +375,13 @@ def rules_table(
         rows: The main track's rows.
         columns: ``(title, rows)`` of other tracks, matched by rule key.
     """
-    head = "| rule | limit | worst measured | violations |"
-    line = "|---|---|---|---|"
+    header = ["rule", "limit", "worst measured", "violations"]
     for title, _ in columns:
-        head += f" {title}: worst | {title}: violations |"
-        line += "---|---|"
-    out = [head, line]
+        header += [f"{title}: worst", f"{title}: violations"]
+    cells: list[list[object]] = []
     for row in rows:
-        text = f"| {row.rule} | {row.limit} | {row.worst} | {row.violations} |"
+        cells.append([row.rule, row.limit, row.worst, row.violations])
         for _, other in columns:
             match = next((r for r in other if r.key == row.key), None)
-            text += f" {match.worst} | {match.violations} |" if match else " - | - |"
-        out.append(text)
-    return "\n".join(out) + "\n"
+            cells[-1] += [match.worst, match.violations] if match else ["-", "-"]
+    return markdown_table(header, cells) + "\n"

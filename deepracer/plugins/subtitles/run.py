@@ -29,6 +29,7 @@ from typing import Any
 from deepracer.config.resources import data_dir
 from deepracer.errors import ConfigError
 from deepracer.plugins import PluginResult, RunContext
+from deepracer.plugins.kit import markdown_table
 from deepracer.plugins.subtitles.aws import TranscriptionOutput, start_request, transcribe_media
 from deepracer.plugins.subtitles.config import SubtitlesConfig
 from deepracer.plugins.subtitles.formats import (
@@ -624,8 +625,21 @@ def _report(
         + (" Zero, as the guide asks." if source.check.total == 0 else ""),
     ]
     out += _violation_lines(source)
-    short = metrics.get(f"{config.segmenter}_short_cues", 0)
     other = "greedy" if config.segmenter == "lookahead" else "lookahead"
+    segmentations = [
+        (
+            f"{config.segmenter} (written as `{source.files[0]}`)",
+            source,
+            metrics.get(f"{config.segmenter}_short_cues", 0),
+            metrics.get(f"{config.segmenter}_cost", "-"),
+        ),
+        (
+            f"{other} (`{baseline.files[0]}`)",
+            baseline,
+            metrics.get(f"{other}_short_cues", "-"),
+            metrics.get(f"{other}_cost", "-"),
+        ),
+    ]
     out += [
         "",
         "## Look-ahead against greedy",
@@ -633,15 +647,29 @@ def _report(
         "Orphans: cues that only finish a sentence begun in the cue before, in under half"
         " a line. Cost: the look-ahead objective (1000 per broken hard rule).",
         "",
-        "| segmentation | cues | violations | orphans | cues under 1.5 s | max cps | cost |",
-        "|---|---|---|---|---|---|---|",
-        f"| {config.segmenter} (written as `{source.files[0]}`) | {len(source.cues)} |"
-        f" {source.check.total} | {source.check.measures['orphans']:.0f} | {short} |"
-        f" {source.check.measures['max_cps']:.2f} |"
-        f" {metrics.get(f'{config.segmenter}_cost', '-')} |",
-        f"| {other} (`{baseline.files[0]}`) | {len(baseline.cues)} | {baseline.check.total} |"
-        f" {baseline.check.measures['orphans']:.0f} | {metrics.get(f'{other}_short_cues', '-')} |"
-        f" {baseline.check.measures['max_cps']:.2f} | {metrics.get(f'{other}_cost', '-')} |",
+        markdown_table(
+            [
+                "segmentation",
+                "cues",
+                "violations",
+                "orphans",
+                "cues under 1.5 s",
+                "max cps",
+                "cost",
+            ],
+            [
+                (
+                    title,
+                    len(track.cues),
+                    track.check.total,
+                    f"{track.check.measures['orphans']:.0f}",
+                    short,
+                    f"{track.check.measures['max_cps']:.2f}",
+                    cost,
+                )
+                for title, track, short, cost in segmentations
+            ],
+        ),
         "",
     ]
     tiny = [c for c in baseline.cues if c.frames < _SHORT * fps or c.chars < style.max_chars / 2]
@@ -654,11 +682,17 @@ def _report(
         )
         out.append("")
     out += _violation_lines(baseline)
-    out += ["", "## Round trips", "", "| file | reader | cues | exact |", "|---|---|---|---|"]
-    for track in (source, baseline, *targets):
-        for trip in track.trips:
-            shown = "yes" if trip.ok else "NO: " + "; ".join(trip.problems[:3])
-            out.append(f"| `{trip.file}` | {trip.reader} | {trip.cues} | {shown} |")
+    trips = [
+        (
+            f"`{trip.file}`",
+            trip.reader,
+            trip.cues,
+            "yes" if trip.ok else "NO: " + "; ".join(trip.problems[:3]),
+        )
+        for track in (source, baseline, *targets)
+        for trip in track.trips
+    ]
+    out += ["", "## Round trips", "", markdown_table(["file", "reader", "cues", "exact"], trips)]
     out += [
         "",
         f"{metrics['roundtrip_ok']} of {metrics['roundtrip_checks']} read-backs exact;"
@@ -694,21 +728,27 @@ def _report(
             " over the source sentence's spoken intervals in proportion to their length and"
             " segmented afresh by the same look-ahead segmenter and rules.",
             "",
-            "| language | files | cues | expansion | max cps | max chars/line | violations |"
-            + (" untranslated sentences |" if isinstance(translator, MemoryTranslator) else ""),
-            "|---|---|---|---|---|---|---|"
-            + ("---|" if isinstance(translator, MemoryTranslator) else ""),
         ]
+        memory = isinstance(translator, MemoryTranslator)
+        header = ["language", "files", "cues", "expansion", "max cps", "max chars/line"]
+        header += ["violations", *(["untranslated sentences"] if memory else [])]
+        languages: list[list[object]] = []
         for track in targets:
             key = _key(track.language)
-            row = (
-                f"| {track.tag} | `{track.files[0]}`, `{track.files[1]}` | {len(track.cues)} |"
-                f" {metrics[f'{key}_expansion'] - 1:+.0%} | {metrics[f'{key}_max_cps']:.2f} |"
-                f" {metrics[f'{key}_max_chars_per_line']:.0f} | {track.check.total} |"
+            languages.append(
+                [
+                    track.tag,
+                    f"`{track.files[0]}`, `{track.files[1]}`",
+                    len(track.cues),
+                    f"{metrics[f'{key}_expansion'] - 1:+.0%}",
+                    f"{metrics[f'{key}_max_cps']:.2f}",
+                    f"{metrics[f'{key}_max_chars_per_line']:.0f}",
+                    track.check.total,
+                ]
             )
-            if isinstance(translator, MemoryTranslator):
-                row += f" {metrics.get(f'{key}_untranslated_sentences', 0)} |"
-            out.append(row)
+            if memory:
+                languages[-1].append(metrics.get(f"{key}_untranslated_sentences", 0))
+        out.append(markdown_table(header, languages))
         for track in targets:
             if track.check.violations:
                 out += [

@@ -12,7 +12,7 @@ import torch as th
 from torch import nn
 
 from deepracer.errors import ConfigError
-from deepracer.training.networks import (
+from deepracer.models.networks import (
     DEEPRACER_NETWORK_NAMES,
     MIDDLEWARE,
     NETWORKS,

@@ -134,7 +134,7 @@ class RunLock:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise DeepRacerError(
-                f"{self.run_dir}: in use by pid {holder} (another deepracer process is"
+                f"{self.run_dir}: run is in use by pid {holder} (another deepracer process is"
                 " writing this run); wait for it to finish or stop it first"
             ) from None
         os.ftruncate(fd, 0)

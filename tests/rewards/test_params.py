@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deepracer.envs import RacingEnv
-from deepracer.envs.reward_params import compute_progress
 from deepracer.physics import rest_state
+from deepracer.rewards.params import compute_progress
 
 ndist = st.floats(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True)
 

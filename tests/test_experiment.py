@@ -9,7 +9,7 @@ import pytest
 
 from deepracer.cli import main
 from deepracer.errors import ConfigError
-from deepracer.training.experiment import load_experiment
+from deepracer.experiment import load_experiment
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deepracer.errors import DeepRacerError
-from deepracer.training.rundir import (
+from deepracer.runs.lock import (
     LOCK_FILE,
     RunLock,
     claim_run_dir,
@@ -26,7 +26,7 @@ HOLD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from deepracer.training.rundir import RunLock
+    from deepracer.runs.lock import RunLock
     with RunLock(Path(sys.argv[1])):
         print("held", flush=True)
         time.sleep(60)
@@ -69,7 +69,7 @@ def test_a_second_writer_is_told_the_pid_of_the_first(tmp_path: Path) -> None:
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "held"
-        with pytest.raises(DeepRacerError, match=rf"{run}: in use by pid {child.pid} "):
+        with pytest.raises(DeepRacerError, match=rf"{run}: run is in use by pid {child.pid} "):
             RunLock(run).acquire()
     finally:
         child.kill()

@@ -1,7 +1,7 @@
 """Training presets: algorithm, network and hyperparameters as YAML.
 
 A preset names an algorithm (``ppo`` or ``sac``), a network of
-:data:`~deepracer.training.networks.NETWORKS` and the stable-baselines3 constructor
+:data:`~deepracer.models.networks.NETWORKS` and the stable-baselines3 constructor
 keyword arguments. Everything is checked when the file loads: hyperparameter keys
 against the algorithm's constructor (unknown keys get a suggestion), their value
 types against its annotations, ``policy_kwargs`` keys against the policy class.
@@ -62,7 +62,7 @@ from torch import nn
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import resolve
 from deepracer.errors import ConfigError, suggest
-from deepracer.training.networks import NETWORKS, check_network
+from deepracer.models.networks import NETWORKS, check_network
 
 __all__ = [
     "TRAINER_KEYS",
@@ -296,7 +296,7 @@ class PresetConfig:
     algorithm: Algorithm
     """``ppo`` (discrete or continuous actions) or ``sac`` (continuous only)."""
     network: str
-    """A key of :data:`~deepracer.training.networks.NETWORKS`; it must fit the
+    """A key of :data:`~deepracer.models.networks.NETWORKS`; it must fit the
     observation (a CNN needs the camera, ``attention_lidar`` needs ``lidar``)."""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the stable-baselines3 constructor (PPO or SAC), except
@@ -549,7 +549,7 @@ def build_model(
     """Builds the stable-baselines3 model of ``preset`` for ``env``.
 
     The policy alias follows the observation (:func:`policy_name`), the network's
-    ``policy_kwargs`` come from :func:`~deepracer.training.networks.check_network`
+    ``policy_kwargs`` come from :func:`~deepracer.models.networks.check_network`
     merged with the preset's. Every mismatch is a ConfigError raised before any
     training step: SAC with discrete actions, a network that does not fit the
     observation, or a policy head that does not match the action space

@@ -24,8 +24,8 @@ from torch import nn
 from deepracer.config.resources import available
 from deepracer.envs import RacingEnv
 from deepracer.errors import ConfigError
-from deepracer.training.networks import NETWORKS, DeepRacerCNN
-from deepracer.training.presets import (
+from deepracer.models.networks import NETWORKS, DeepRacerCNN
+from deepracer.models.presets import (
     ConstantSchedule,
     LinearSchedule,
     PresetConfig,
