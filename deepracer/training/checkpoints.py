@@ -27,17 +27,19 @@ import json
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_path, atomic_write_text
-from deepracer.runs.layout import RunFiles
+from deepracer.runs.layout import CHECKPOINTS, RunFiles
 
 __all__ = [
     "CHECKPOINTS",
     "LATEST",
     "PREVIOUS",
+    "Checkpoint",
     "clean_partial_files",
     "read_checkpoint",
     "resumed_experiment",
@@ -45,33 +47,55 @@ __all__ = [
     "write_checkpoint",
 ]
 
-CHECKPOINTS = "checkpoints"
 LATEST = "latest.json"
 PREVIOUS = "previous.json"
 _FIELDS = {"model": str, "timesteps": int, "iteration": int, "episodes": int}
 
 
-def write_checkpoint(run_dir: Path, record: dict[str, Any], save: Callable[[Path], None]) -> None:
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint pointer (``checkpoints/latest.json``, ``previous.json``).
+
+    Attributes:
+        model: The model file, relative to the run directory.
+        timesteps: Environment steps trained when it was saved.
+        iteration: Training iterations (updates) of the session that saved it.
+        episodes: Training episodes recorded in the logs when it was saved.
+        wall_seconds: Training wall time of all sessions so far [s].
+    """
+
+    model: str
+    timesteps: int
+    iteration: int
+    episodes: int
+    wall_seconds: float = 0.0
+
+    def to_json(self) -> str:
+        """The pointer file's text: indented JSON, for people too."""
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def write_checkpoint(run_dir: Path, record: Checkpoint, save: Callable[[Path], None]) -> None:
     """Saves a checkpoint: the model first, then the pointers, then old models go.
 
     Args:
         run_dir: The run directory.
-        record: The pointer; ``record["model"]`` is the model file relative to the run.
+        record: The pointer; ``record.model`` is the model file relative to the run.
         save: Writes the model file (atomically) to the path it is given.
     """
     folder = run_dir / CHECKPOINTS
-    save(run_dir / record["model"])
+    save(run_dir / record.model)
     latest = folder / LATEST
     if latest.is_file():
         try:
             last = json.loads(latest.read_text())
         except (OSError, ValueError):
             last = None
-        if isinstance(last, dict) and last.get("model") != record["model"]:
+        if isinstance(last, dict) and last.get("model") != record.model:
             atomic_write_text(folder / PREVIOUS, json.dumps(last, indent=2) + "\n")
     # The pointer is written after the model, so it never names a partial file.
-    atomic_write_text(latest, json.dumps(record, indent=2) + "\n")
-    keep = {Path(record["model"]).name}
+    atomic_write_text(latest, record.to_json())
+    keep = {Path(record.model).name}
     previous = _pointer(run_dir, PREVIOUS)
     if isinstance(previous, dict):
         keep.add(Path(str(previous.get("model"))).name)
@@ -80,7 +104,7 @@ def write_checkpoint(run_dir: Path, record: dict[str, Any], save: Callable[[Path
             old.unlink()
 
 
-def read_checkpoint(run_dir: Path, say: Callable[[str], None]) -> dict[str, Any] | None:
+def read_checkpoint(run_dir: Path, say: Callable[[str], None]) -> Checkpoint | None:
     """Returns the newest usable checkpoint of ``run_dir``, or None if it has none.
 
     Args:
@@ -98,11 +122,18 @@ def read_checkpoint(run_dir: Path, say: Callable[[str], None]) -> dict[str, Any]
             continue
         problem = _problem(run_dir, name)
         if problem is None:
-            record: dict[str, Any] = _pointer(run_dir, name)
+            data = _pointer(run_dir, name)
+            record = Checkpoint(
+                model=data["model"],
+                timesteps=data["timesteps"],
+                iteration=data["iteration"],
+                episodes=data["episodes"],
+                wall_seconds=float(data.get("wall_seconds", 0.0)),
+            )
             if problems:
                 say(
                     f"note: {problems[0]}; resuming from the checkpoint before it"
-                    f" ({record['timesteps']:,} steps)"
+                    f" ({record.timesteps:,} steps)"
                 )
             return record
         problems.append(problem)
@@ -136,6 +167,9 @@ def _problem(run_dir: Path, name: str) -> str | None:
         value = data.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
             return f'{path}: field "{field}" is {value!r}; expected {kind.__name__}'
+    seconds = data.get("wall_seconds", 0.0)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return f'{path}: field "wall_seconds" is {seconds!r}; expected a number'
     model = run_dir / data["model"]
     if not model.is_file():
         return f"{path} names {data['model']}, which is missing"

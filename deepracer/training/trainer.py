@@ -77,6 +77,7 @@ from deepracer.runs.migrate import migrate
 from deepracer.runs.training_log import TrainingLog
 from deepracer.training.checkpoints import (
     CHECKPOINTS,
+    Checkpoint,
     clean_partial_files,
     read_checkpoint,
     resumed_experiment,
@@ -198,8 +199,8 @@ def _start(
         episodes_per_iteration=state.episodes_per_iteration,
         workers=len(experiment.worlds),
         simtrace=experiment.train.simtrace,
-        keep_episodes=checkpoint["episodes"] if checkpoint else 0,
-        keep_until_steps=checkpoint["timesteps"] if checkpoint else 0,
+        keep_episodes=checkpoint.episodes if checkpoint else 0,
+        keep_until_steps=checkpoint.timesteps if checkpoint else 0,
     )
     if workers:
         from deepracer.training.workers import WorldWorkers
@@ -281,14 +282,15 @@ def _train(
     metadata: Any,
     vec_env: Any,
     log: TrainingLog,
-    checkpoint: dict[str, Any] | None,
+    checkpoint: Checkpoint | None,
     say: Callable[[str], None],
     heartbeat: Heartbeat,
 ) -> TrainResult:
     """Learns, evaluates and writes the run's final files; the caller closes ``vec_env``."""
     from deepracer.training.workers import WorkerCrashed
 
-    seed = experiment.train.seed + (checkpoint["timesteps"] if checkpoint else 0)
+    done_before = checkpoint.timesteps if checkpoint else 0
+    seed = experiment.train.seed + done_before
     vec_env.seed(seed)
     model = _make_model(experiment, preset, vec_env, out, checkpoint, seed)
     callback = _RunCallback(
@@ -296,7 +298,7 @@ def _train(
     )
     if checkpoint is None and experiment.train.imitation_steps > 0:
         _imitate(model, experiment, metadata.action_space, say, callback.deadline)
-    remaining = experiment.train.total_timesteps - (checkpoint["timesteps"] if checkpoint else 0)
+    remaining = experiment.train.total_timesteps - done_before
     started = time.perf_counter()
     if remaining > 0:
         try:
@@ -348,7 +350,7 @@ def _train(
             f"final evaluation cut short by train.max_minutes: {len(trials)} of"
             f" {experiment.eval.trials} trials"
         )
-    steps_done = int(model.num_timesteps) - (checkpoint["timesteps"] if checkpoint else 0)
+    steps_done = int(model.num_timesteps) - done_before
     result = TrainResult(
         run_dir=out,
         timesteps=int(model.num_timesteps),
@@ -392,7 +394,7 @@ class PreparedRun:
     experiment: ExperimentConfig
     preset: PresetConfig
     metadata: ModelMetadata
-    checkpoint: dict[str, Any] | None
+    checkpoint: Checkpoint | None
     episodes_per_iteration: int
 
 
@@ -553,13 +555,13 @@ def _make_model(
     preset: PresetConfig,
     vec_env: Any,
     out: Path,
-    checkpoint: dict[str, Any] | None,
+    checkpoint: Checkpoint | None,
     seed: int,
 ) -> Any:
     tensorboard = str(RunFiles(out).tensorboard) if _has_tensorboard() else None
     if checkpoint is None:
         return build_model(preset, vec_env, seed=seed, tensorboard_log=tensorboard)
-    model = _load_model(preset, out / checkpoint["model"], env=vec_env, tensorboard=tensorboard)
+    model = _load_model(preset, out / checkpoint.model, env=vec_env, tensorboard=tensorboard)
     model.set_random_seed(seed)
     return model
 
@@ -600,7 +602,7 @@ class _RunCallback(BaseCallback):
         out: Path,
         log: TrainingLog,
         action_space: Any,
-        checkpoint: dict[str, Any] | None,
+        checkpoint: Checkpoint | None,
         say: Callable[[str], None],
         algorithm: str,
         heartbeat: Heartbeat,
@@ -612,8 +614,8 @@ class _RunCallback(BaseCallback):
         self.log = log
         self.say = say
         cfg = experiment.train
-        self.previous_seconds = float(checkpoint["wall_seconds"]) if checkpoint else 0.0
-        self.start_steps = int(checkpoint["timesteps"]) if checkpoint else 0
+        self.previous_seconds = checkpoint.wall_seconds if checkpoint else 0.0
+        self.start_steps = checkpoint.timesteps if checkpoint else 0
         self.next_checkpoint = self.start_steps + cfg.checkpoint_every
         self.next_eval = self.start_steps + cfg.eval_every
         self.eval_config = env_config(
@@ -680,13 +682,13 @@ class _RunCallback(BaseCallback):
 
     def checkpoint(self) -> None:
         """Saves the model and then the pointers to it (see training.checkpoints)."""
-        record = {
-            "model": f"{CHECKPOINTS}/model_{self.num_timesteps}.zip",
-            "timesteps": self.num_timesteps,
-            "iteration": self.log.iteration,
-            "episodes": self.log.episodes,
-            "wall_seconds": self._elapsed(),
-        }
+        record = Checkpoint(
+            model=f"{CHECKPOINTS}/model_{self.num_timesteps}.zip",
+            timesteps=self.num_timesteps,
+            iteration=self.log.iteration,
+            episodes=self.log.episodes,
+            wall_seconds=self._elapsed(),
+        )
         write_checkpoint(self.out, record, lambda path: save_model(self.model, path))
 
     def _evaluate(self) -> None:

@@ -225,15 +225,14 @@ def _pointer(run: Path, name: str, steps: int, **changes: Any) -> None:
     (run / "checkpoints" / name).write_text(json.dumps(record))
 
 
-def _read(run: Path) -> tuple[dict[str, Any] | None, list[str]]:
+def _read(run: Path) -> tuple[checkpoints.Checkpoint | None, list[str]]:
     said: list[str] = []
     return checkpoints.read_checkpoint(run, said.append), said
 
 
 def test_write_checkpoint_moves_the_pointers_and_keeps_two_models(tmp_path: Path) -> None:
     for steps in (256, 512, 768):
-        record = {"model": f"checkpoints/model_{steps}.zip", "timesteps": steps, "iteration": 1,
-                  "episodes": 1, "wall_seconds": 0.0}  # fmt: skip
+        record = checkpoints.Checkpoint(f"checkpoints/model_{steps}.zip", steps, 1, 1)
         checkpoints.write_checkpoint(tmp_path, record, lambda path: _model_zip(path))
     latest, previous = _pointers(tmp_path)
     assert (latest["timesteps"], previous["timesteps"]) == (768, 512)
@@ -245,8 +244,7 @@ def test_write_checkpoint_moves_the_pointers_and_keeps_two_models(tmp_path: Path
         assert text.startswith('{\n  "model": ') and text.endswith("}\n")
     # A damaged latest.json is not copied into previous.json.
     (folder / "latest.json").write_text("{damaged")
-    record = {"model": "checkpoints/model_1024.zip", "timesteps": 1024, "iteration": 1,
-              "episodes": 1, "wall_seconds": 0.0}  # fmt: skip
+    record = checkpoints.Checkpoint("checkpoints/model_1024.zip", 1024, 1, 1)
     checkpoints.write_checkpoint(tmp_path, record, lambda path: _model_zip(path))
     assert json.loads((folder / "previous.json").read_text())["timesteps"] == 512
     assert json.loads((folder / "latest.json").read_text())["timesteps"] == 1024
@@ -256,7 +254,7 @@ def test_read_checkpoint_uses_previous_when_latest_is_missing(tmp_path: Path) ->
     _pointer(tmp_path, "previous.json", 512)
     _model_zip(tmp_path / "checkpoints" / "model_512.zip")
     record, said = _read(tmp_path)
-    assert record is not None and record["timesteps"] == 512 and said == []
+    assert record is not None and record.timesteps == 512 and said == []
     assert _read(tmp_path / "empty") == (None, [])  # no pointers at all: start over
 
 
@@ -266,6 +264,7 @@ def test_read_checkpoint_uses_previous_when_latest_is_missing(tmp_path: Path) ->
         ({"timesteps": True}, 'field "timesteps" is True; expected int'),
         ({"episodes": "2"}, "field \"episodes\" is '2'; expected int"),
         ({"model": None}, 'field "model" is None; expected str'),
+        ({"wall_seconds": "1"}, "field \"wall_seconds\" is '1'; expected a number"),
     ],
 )
 def test_a_pointer_with_a_wrong_field_is_passed_over(
@@ -276,7 +275,7 @@ def test_a_pointer_with_a_wrong_field_is_passed_over(
     _model_zip(tmp_path / "checkpoints" / "model_768.zip")
     _model_zip(tmp_path / "checkpoints" / "model_512.zip")
     record, said = _read(tmp_path)
-    assert record is not None and record["timesteps"] == 512
+    assert record is not None and record.timesteps == 512
     assert said == [
         f"note: {tmp_path / 'checkpoints' / 'latest.json'}: {problem}; resuming from the"
         " checkpoint before it (512 steps)"
