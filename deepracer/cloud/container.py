@@ -51,6 +51,7 @@ from typing import Any
 from deepracer.cloud.layout import CUSTOM_FILES_CHANNEL, EXPERIMENT_CHANNEL, EXPERIMENT_FILE
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.rewards.loader import interrupt_by_signal
+from deepracer.runs.evaluations import read_evaluations
 from deepracer.runs.layout import RunFiles
 
 __all__ = ["ContainerPaths", "main", "run_training"]
@@ -173,18 +174,18 @@ def _with_metrics(say: Callable[[str], None], run_dir: Path) -> Callable[[str], 
         if not line.startswith(EVALUATION_LINE):
             return
         try:
-            entry = json.loads(RunFiles(run_dir).evaluations.read_text())[-1]
-        except (OSError, ValueError, IndexError):
+            entry = read_evaluations(RunFiles(run_dir).evaluations)[-1]
+        except (DeepRacerError, IndexError):
             return  # a metric line is a nicety; never let it stop training
-        seconds = float(entry.get("wall_seconds") or 0.0)
+        seconds = entry.wall_seconds
         say(
             format_metric_line(
                 {
-                    "timesteps": int(entry["timesteps"]),
-                    "progress": entry.get("training_progress"),
-                    "eval_progress": entry["mean_progress"],
-                    "mean_lap_time": entry["mean_lap_time"],
-                    "steps_per_second": entry["timesteps"] / seconds if seconds > 0 else None,
+                    "timesteps": entry.timesteps,
+                    "progress": entry.training_progress,
+                    "eval_progress": entry.mean_progress,
+                    "mean_lap_time": entry.mean_lap_time,
+                    "steps_per_second": entry.timesteps / seconds if seconds > 0 else None,
                 }
             )
         )

@@ -7,6 +7,7 @@ Contents:
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.evaluation import TrialResult
 from deepracer.io import atomic_write_bytes
+from deepracer.runs.evaluations import PeriodicEvaluation
 from deepracer.runs.layout import RunFiles
 
 __all__ = ["training_plot"]
@@ -31,7 +33,7 @@ def training_plot(
     eval_config: EnvConfig,
     trials: list[TrialResult],
     rows: list[dict[str, Any]],
-    evaluations: list[dict[str, Any]],
+    evaluations: Sequence[PeriodicEvaluation],
 ) -> Path:
     """Writes ``training.png`` into the run directory; returns its path.
 
@@ -83,10 +85,10 @@ def training_plot(
 
     ax = axes[2]
     if evaluations:
-        steps = [e["timesteps"] for e in evaluations]
-        ax.plot(steps, [e["mean_progress"] for e in evaluations], "o-", label="mean progress %")
+        steps = [e.timesteps for e in evaluations]
+        ax.plot(steps, [e.mean_progress for e in evaluations], "o-", label="mean progress %")
         twin = ax.twinx()
-        laps = [(e["timesteps"], e["best_lap_time"]) for e in evaluations if e["best_lap_time"]]
+        laps = [(e.timesteps, e.best_lap_time) for e in evaluations if e.best_lap_time]
         if laps:
             twin.plot(*zip(*laps, strict=True), "s-", color="tab:red", label="best lap [s]")
             twin.set_ylabel("best lap time [s]")

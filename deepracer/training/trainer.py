@@ -73,6 +73,7 @@ from deepracer.runs import (
     is_empty_run_dir,
     write_run_files,
 )
+from deepracer.runs.evaluations import PeriodicEvaluation, read_evaluations, write_evaluations
 from deepracer.runs.migrate import migrate
 from deepracer.runs.training_log import TrainingLog
 from deepracer.training.checkpoints import (
@@ -624,11 +625,13 @@ class _RunCallback(BaseCallback):
             action_space=action_space,
             evaluation=True,
         )
-        self.evaluations: list[dict[str, Any]] = []
+        self.evaluations: list[PeriodicEvaluation] = []
         path = RunFiles(out).evaluations
         if checkpoint and path.is_file():
-            self.evaluations = [e for e in _evaluations(path) if e["timesteps"] <= self.start_steps]
-        self.best = max((_score(e) for e in self.evaluations), default=None)
+            self.evaluations = [
+                e for e in read_evaluations(path) if e.timesteps <= self.start_steps
+            ]
+        self.best = max((e.score() for e in self.evaluations), default=None)
         self.iteration_steps = 1000 if algorithm == "sac" else 0
         self.last_flush = self.start_steps
         self.started = time.perf_counter()
@@ -670,7 +673,7 @@ class _RunCallback(BaseCallback):
     def finish(self) -> None:
         """Flushes the logs and writes a final checkpoint and evaluation."""
         self.log.flush()
-        if not self.evaluations or self.evaluations[-1]["timesteps"] != self.num_timesteps:
+        if not self.evaluations or self.evaluations[-1].timesteps != self.num_timesteps:
             self._evaluate()
         self.checkpoint()
         self._progress(final=True)
@@ -708,32 +711,30 @@ class _RunCallback(BaseCallback):
             if not trials:
                 return
         laps = [t.lap_time for t in trials if t.lap_time is not None]
-        entry = {
-            "timesteps": self.num_timesteps,
-            "wall_seconds": self._elapsed(),
-            "episodes": self.log.episodes,
-            "mean_progress": float(np.mean([t.progress for t in trials])),
-            "laps_completed": len(laps),
-            "trials": len(trials),
-            "best_lap_time": min(laps) if laps else None,
-            "mean_lap_time": float(np.mean(laps)) if laps else None,
-            "training_progress": _mean_progress(self.log.recent(50)),
-        }
+        entry = PeriodicEvaluation(
+            timesteps=self.num_timesteps,
+            wall_seconds=self._elapsed(),
+            episodes=self.log.episodes,
+            mean_progress=float(np.mean([t.progress for t in trials])),
+            laps_completed=len(laps),
+            trials=len(trials),
+            best_lap_time=min(laps) if laps else None,
+            mean_lap_time=float(np.mean(laps)) if laps else None,
+            training_progress=_mean_progress(self.log.recent(50)),
+        )
         self.evaluations.append(entry)
         # The trials go into training_metrics.json as the simapp's evaluation rows too,
         # written now: a checkpoint at these steps keeps them on resume.
         self.log.evaluation(trials, timesteps=self.num_timesteps, dt=self.eval_config.dt)
-        atomic_write_text(
-            RunFiles(self.out).evaluations, json.dumps(self.evaluations, indent=2) + "\n"
-        )
+        write_evaluations(RunFiles(self.out).evaluations, self.evaluations)
         # One plain line per evaluation (no thousands separators): SageMaker's metric
         # definitions read these numbers from the job's log.
         best = f", best lap {min(laps):.3f} s" if laps else ""
         self.say(
-            f"{EVALUATION_LINE} {self.num_timesteps} steps: progress {entry['mean_progress']:.1f}%,"
+            f"{EVALUATION_LINE} {self.num_timesteps} steps: progress {entry.mean_progress:.1f}%,"
             f" laps {len(laps)}/{len(trials)}{best}"
         )
-        score = _score(entry)
+        score = entry.score()
         if self.best is None or score > self.best:
             self.best = score
             save_model(self.model, RunFiles(self.out).best_model)
@@ -754,29 +755,6 @@ class _RunCallback(BaseCallback):
         )
 
 
-def _evaluations(path: Path) -> list[dict[str, Any]]:
-    """A run's evaluations.json, or a DeepRacerError saying what is wrong with it."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DeepRacerError(
-            f"{path}: cannot read it as JSON ({exc}); deepracer writes it whole or not at"
-            " all, so it was damaged afterwards. Restore it, or delete it to resume"
-            " without the earlier evaluations (best.zip is then replaced by the next one)"
-        ) from None
-    if not isinstance(data, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("timesteps"), int) for e in data
-    ):
-        raise DeepRacerError(f'{path}: expected a JSON list of evaluations with "timesteps"')
-    return data
-
-
 def _mean_progress(rows: list[dict[str, Any]]) -> float | None:
     """Mean completion [%] of recent training episodes (None before the first)."""
     return float(np.mean([r["completion_percentage"] for r in rows])) if rows else None
-
-
-def _score(entry: dict[str, Any]) -> tuple[float, float]:
-    """Mean progress first (as the console's best_model_metric), then a faster lap."""
-    lap = entry.get("mean_lap_time")
-    return (float(entry["mean_progress"]), -float(lap) if lap is not None else -1e9)
