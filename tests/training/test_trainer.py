@@ -347,6 +347,28 @@ def test_resuming_a_run_that_is_training_names_the_pid(
         child.wait()
 
 
+def test_two_resumes_of_one_run_at_once_the_second_names_the_pid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    tiny_run(out)
+    saved = out / "experiment.yaml"
+    saved.write_text(saved.read_text().replace("total_timesteps: 512", "total_timesteps: 200000"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "deepracer.cli", "train", "--resume", str(out)]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while "resume: " not in (out / "command.txt").read_text():  # the child holds the run
+            assert child.poll() is None and time.time() < deadline, "the resume did not start"
+            time.sleep(0.05)
+        assert main(["train", "--resume", str(out)]) == 2
+        assert f"{out}: run is in use by pid {child.pid} " in capsys.readouterr().err
+    finally:
+        child.kill()
+        child.wait()
+
+
 @pytest.mark.slow
 def test_full_quickstart_laps_three_of_three(tmp_path: Path) -> None:
     assert main(["quickstart", "--out", str(tmp_path / "run")]) == 0
