@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import yaml
 
+from deepracer.config.checks import above, at_least, optional, positive
 from deepracer.config.loader import from_mapping, load_yaml, to_mapping
 from deepracer.config.resources import resolve
 from deepracer.envs.config import EnvConfig
@@ -44,44 +45,32 @@ __all__ = [
 ]
 
 
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number >= 0"
-
-
-def _optional_positive(value: float | None) -> str | None:
-    return None if value is None or value > 0 else "a number > 0 (or null)"
-
-
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     """The training budget and bookkeeping."""
 
-    total_timesteps: int = field(default=30_000, metadata={"check": _positive})
+    total_timesteps: int = field(default=30_000, metadata={"check": positive})
     """Environment steps to train for (all sub-environments together)."""
-    max_minutes: float | None = field(default=None, metadata={"check": _optional_positive})
+    max_minutes: float | None = field(default=None, metadata={"check": optional(positive)})
     """Wall-clock budget [min]; training stops at whichever limit comes first."""
-    n_envs: int | None = field(default=None, metadata={"check": _optional_positive})
+    n_envs: int | None = field(default=None, metadata={"check": optional(positive)})
     """Sub-environments, spread over the worlds; defaults to the preset's value."""
     seed: int = 0
     """Seeds the networks, the environments and the noise."""
-    checkpoint_every: int = field(default=10_000, metadata={"check": _positive})
+    checkpoint_every: int = field(default=10_000, metadata={"check": positive})
     """Environment steps between checkpoints (taken at the end of an update)."""
-    eval_every: int = field(default=10_000, metadata={"check": _positive})
+    eval_every: int = field(default=10_000, metadata={"check": positive})
     """Environment steps between greedy evaluations (the best one is kept as best.zip)."""
-    eval_trials: int = field(default=3, metadata={"check": _positive})
+    eval_trials: int = field(default=3, metadata={"check": positive})
     """Greedy trials per periodic evaluation."""
     simtrace: bool = True
     """Write training-simtrace/{N}-iteration.csv files."""
-    torch_threads: int = field(default=1, metadata={"check": _positive})
+    torch_threads: int = field(default=1, metadata={"check": positive})
     """PyTorch CPU threads (1 is fastest for small networks on 2 cores)."""
-    imitation_steps: int = field(default=0, metadata={"check": _non_negative})
+    imitation_steps: int = field(default=0, metadata={"check": at_least(0)})
     """Expert steps of the race-line driver to clone before RL (0 = off; PPO only;
     see deepracer.training.imitation). Counts against max_minutes."""
-    imitation_epochs: int = field(default=3, metadata={"check": _positive})
+    imitation_epochs: int = field(default=3, metadata={"check": positive})
     """Passes over the expert data."""
 
 
@@ -89,16 +78,15 @@ class TrainConfig:
 class EvalConfig:
     """The evaluation at the end of training (and the console-style defaults)."""
 
-    trials: int = field(default=3, metadata={"check": _positive})
+    trials: int = field(default=3, metadata={"check": positive})
     """Greedy trials from the start line."""
     world: str | None = None
     """World to evaluate on; defaults to the first training world."""
-    max_steps: int = field(default=5_000, metadata={"check": _positive})
+    max_steps: int = field(default=5_000, metadata={"check": positive})
     """Step cap per trial."""
 
 
-def _minutes(value: float) -> str | None:
-    return None if value > 0 else "a number of minutes > 0"
+_minutes = above(0, "a number of minutes")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,15 +106,15 @@ class SageMakerConfig:
     """Training image URI in ECR (docker/Dockerfile built and pushed)."""
     instance_type: str = "ml.c5.2xlarge"
     """A SageMaker training instance type."""
-    instance_count: int = field(default=1, metadata={"check": _positive})
+    instance_count: int = field(default=1, metadata={"check": positive})
     """Instances; our entry point trains on the first and the others idle, so keep 1."""
-    volume_gb: int = field(default=30, metadata={"check": _positive})
+    volume_gb: int = field(default=30, metadata={"check": positive})
     """EBS volume per instance [GB]."""
     max_run_minutes: float = field(default=60.0, metadata={"check": _minutes})
     """MaxRuntimeInSeconds / 60: the job is stopped after this."""
     spot: bool = False
     """Managed spot training; checkpoints go to S3 so an interrupted job resumes."""
-    max_wait_minutes: float | None = field(default=None, metadata={"check": _optional_positive})
+    max_wait_minutes: float | None = field(default=None, metadata={"check": optional(positive)})
     """Spot only: total time including waiting for capacity (default 2 x max_run)."""
     job_prefix: str = ""
     """Training job names are ``<job_prefix>-<UTC time>``; defaults to the experiment name."""
@@ -183,9 +171,9 @@ class LaunchConfig:
     failure_behavior: Literal["Fail", "Continue"] = "Fail"
     """When a simulation worker dies: ``Fail`` stops the run (with a checkpoint);
     ``Continue`` restarts the worker, up to max_restarts times per world."""
-    max_restarts: int = field(default=3, metadata={"check": _non_negative})
+    max_restarts: int = field(default=3, metadata={"check": at_least(0)})
     """Restarts per world under ``Continue``; one more crash stops the run."""
-    worker_timeout: float = field(default=300.0, metadata={"check": _positive})
+    worker_timeout: float = field(default=300.0, metadata={"check": positive})
     """Seconds a worker may take to answer one step before it counts as crashed."""
     sagemaker: SageMakerConfig = field(default_factory=SageMakerConfig)
     """SageMaker training job settings."""

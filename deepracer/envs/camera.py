@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from deepracer.config.checks import positive
 from deepracer.rendering.camera import (
     GroundRays,
     TrackTexture,
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["CameraConfig", "CameraObservation", "StereoCameraObservation"]
 
 
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
 @dataclass(frozen=True, kw_only=True)
 class CameraConfig:
     """The car's camera, after the simapp's (see the field notes for our choices).
@@ -60,17 +57,17 @@ class CameraConfig:
     the floor.
     """
 
-    width: int = field(default=160, metadata={"check": _positive})
+    width: int = field(default=160, metadata={"check": positive})
     """Image width [px] (DeepRacer trains on 160 x 120)."""
-    height: int = field(default=120, metadata={"check": _positive})
+    height: int = field(default=120, metadata={"check": positive})
     """Image height [px]."""
-    horizontal_fov: float = field(default=1.13, metadata={"check": _positive})
+    horizontal_fov: float = field(default=1.13, metadata={"check": positive})
     """Horizontal field of view [rad] (the simapp's Gazebo camera)."""
-    sensor_aspect: float = field(default=0.75, metadata={"check": _positive})
+    sensor_aspect: float = field(default=0.75, metadata={"check": positive})
     """Height / width of the simulated sensor [-] (Gazebo's 640 x 480). The image is
     that sensor resized to ``width`` x ``height``, as the simapp resizes to
     160 x 120; another aspect (84 x 84) squashes it like that resize would."""
-    mount_height: float = field(default=0.126, metadata={"check": _positive})
+    mount_height: float = field(default=0.126, metadata={"check": positive})
     """Lens height above the floor [m] (from the URDF, see the class notes)."""
     mount_forward: float = 0.145
     """Lens position ahead of the car origin [m] (from the URDF)."""
@@ -78,15 +75,15 @@ class CameraConfig:
     """Downward tilt of the optical axis [deg]: the URDF's 0.2618 rad. In a 120 px
     high image the horizon is row 26 (the upper quarter) and the bottom row sees the
     floor 0.15 m ahead of the lens."""
-    stereo_baseline: float = field(default=0.06, metadata={"check": _positive})
+    stereo_baseline: float = field(default=0.06, metadata={"check": positive})
     """Distance between the two lenses of ``STEREO_CAMERAS`` [m] (URDF: y = +-0.03)."""
-    frame_stack: int = field(default=1, metadata={"check": _positive})
+    frame_stack: int = field(default=1, metadata={"check": positive})
     """Consecutive frames stacked along the channel axis (DeepRacer uses 1)."""
-    supersample: int = field(default=2, metadata={"check": _positive})
+    supersample: int = field(default=2, metadata={"check": positive})
     """Anti-aliasing: rays per pixel side, averaged (2 = 2 x 2 rays per pixel; the
     simapp's 640 -> 160 resize averages 4 x 4 Gazebo pixels). 1 is ~3x faster but
     far lines and dashes flicker."""
-    view_distance: float = field(default=8.0, metadata={"check": _positive})
+    view_distance: float = field(default=8.0, metadata={"check": positive})
     """Floor farther than this from the lens shows the background [m]."""
 
 

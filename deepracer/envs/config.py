@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepracer.config.checks import above, at_least, positive
 from deepracer.envs.action import DEFAULT_ACTION_SPACE
 from deepracer.envs.camera import CameraConfig
 from deepracer.envs.observation import LidarConfig, StateConfig
@@ -27,8 +28,7 @@ def _fraction(value: float) -> str | None:
     return None if 0.0 <= value < 1.0 else "a fraction in [0, 1)"
 
 
-def _positive_int(value: int) -> str | None:
-    return None if value > 0 else "an integer > 0"
+_positive_int = above(0, "an integer")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,12 +62,10 @@ class EpisodeConfig:
     """Consecutive near-still steps that end the episode as immobilized."""
     immobilized_distance: float = 0.0003
     """A step moving the model point less than this counts as still [m]."""
-    resets: int = field(default=0, metadata={"check": lambda n: None if n >= 0 else "n >= 0"})
+    resets: int = field(default=0, metadata={"check": at_least(0, "an integer")})
     """Failures (off track, reversed, immobilized) the car is put back after before one
     ends the episode: the simapp's NUMBER_OF_RESETS (0 in training; race rules use 3)."""
-    reset_penalty: float = field(
-        default=0.0, metadata={"check": lambda v: None if v >= 0 else "a number >= 0"}
-    )
+    reset_penalty: float = field(default=0.0, metadata={"check": at_least(0)})
     """Seconds the car stands frozen after a reset while the clock runs, so penalties
     land in the lap time (the simapp's OFF_TRACK_PENALTY) [s]."""
     laps: int = field(default=1, metadata={"check": _positive_int})
@@ -93,9 +91,7 @@ class EnvConfig:
     """A ``model_metadata.json`` ``action_space`` value (discrete list or continuous ranges)."""
     reward: str = "centerline"
     """Reward file path or shipped reward name (``rewards/<name>.py``)."""
-    dt: float = field(
-        default=1.0 / 15.0, metadata={"check": lambda v: None if v > 0 else "a number > 0"}
-    )
+    dt: float = field(default=1.0 / 15.0, metadata={"check": positive})
     """Control step [s]: DeepRacer steps at the camera's 15 Hz."""
     start: StartConfig = field(default_factory=StartConfig)
     """Start positions."""

@@ -26,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from deepracer.config.checks import above, at_least, positive
 from deepracer.envs.camera import CameraConfig
 from deepracer.envs.view import CarView, EpisodeVariation
 from deepracer.errors import ConfigError, suggest
@@ -140,11 +141,11 @@ class StateObservation:
 class LidarConfig:
     """The lidar observations (rays from the car origin to the track borders)."""
 
-    num_rays: int = field(default=64, metadata={"check": lambda n: None if n > 0 else "n > 0"})
+    num_rays: int = field(default=64, metadata={"check": above(0, "an integer")})
     """Rays over 360 degrees, the first straight ahead, counter-clockwise (DeepRacer: 64)."""
-    min_range: float = field(default=0.15, metadata={"check": lambda v: None if v >= 0 else ">= 0"})
+    min_range: float = field(default=0.15, metadata={"check": at_least(0)})
     """Ranges are clipped to at least this [m] (the DeepRacer lidar's minimum)."""
-    max_range: float = field(default=2.0, metadata={"check": lambda v: None if v > 0 else "> 0"})
+    max_range: float = field(default=2.0, metadata={"check": positive})
     """Ranges are clipped to at most this [m] (``lidar_config.clipping_dist`` default)."""
     num_sectors: int = 8
     """Sectors for the sector lidars; must divide ``num_rays``."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepracer.config.checks import at_least, positive
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import available, resolve
 from deepracer.errors import ConfigError, TrackError, suggest
@@ -38,14 +39,6 @@ MATERIALS = ("base", "carpet", "concrete", "wood", "asphalt")
 """Floor materials a world may name (the camera issue gives each its texture)."""
 
 
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number >= 0"
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
 @dataclass(frozen=True, kw_only=True)
 class SurfaceConfig:
     """The floor the track is laid on."""
@@ -55,7 +48,7 @@ class SurfaceConfig:
         metadata={"check": lambda m: None if m in MATERIALS else "one of " + ", ".join(MATERIALS)},
     )
     """Floor material name."""
-    friction: float = field(default=0.5, metadata={"check": _positive})
+    friction: float = field(default=0.5, metadata={"check": positive})
     """Tyre friction coefficient mu; grip limit = mu * g (Gazebo's wheels: 0.5)."""
 
 
@@ -69,9 +62,9 @@ class NoiseConfig:
 
     enabled: bool = True
     """Turn all action noise on or off."""
-    steering_std: float = field(default=0.01, metadata={"check": _non_negative})
+    steering_std: float = field(default=0.01, metadata={"check": at_least(0)})
     """Standard deviation of the steering noise [rad]."""
-    speed_std: float = field(default=0.1, metadata={"check": _non_negative})
+    speed_std: float = field(default=0.1, metadata={"check": at_least(0)})
     """Standard deviation of the speed noise [m/s]."""
 
 
@@ -105,11 +98,11 @@ class RandomizationConfig:
     """Scales intensities about mid-grey [-]."""
     gamma: tuple[float, float] = field(default=(1.0, 1.0), metadata={"check": _range(0.05)})
     """Gamma applied to intensities in [0, 1] [-]."""
-    pixel_noise_std: float = field(default=0.0, metadata={"check": _non_negative})
+    pixel_noise_std: float = field(default=0.0, metadata={"check": at_least(0)})
     """Gaussian sensor noise per pixel and frame [grey levels of 255]."""
-    camera_height_jitter: float = field(default=0.0, metadata={"check": _non_negative})
+    camera_height_jitter: float = field(default=0.0, metadata={"check": at_least(0)})
     """Camera height varies uniformly by +- this per episode [m]."""
-    camera_pitch_jitter_deg: float = field(default=0.0, metadata={"check": _non_negative})
+    camera_pitch_jitter_deg: float = field(default=0.0, metadata={"check": at_least(0)})
     """Camera pitch varies uniformly by +- this per episode [deg]."""
 
 

@@ -59,6 +59,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.sac.policies import SACPolicy
 from torch import nn
 
+from deepracer.config.checks import at_least
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import resolve
 from deepracer.errors import ConfigError, suggest
@@ -279,10 +280,6 @@ def _policy_parameters(algorithm: str) -> dict[str, inspect.Parameter]:
 # --------------------------------------------------------------------------- preset
 
 
-def _positive(value: int) -> str | None:
-    return None if value >= 1 else "an integer >= 1"
-
-
 @dataclass(frozen=True, kw_only=True)
 class PresetConfig:
     """A training preset (one ``presets/*.yaml`` file).
@@ -303,7 +300,7 @@ class PresetConfig:
     those in :data:`TRAINER_KEYS`; schedules as ``{schedule: linear, ...}``."""
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     """Merged over the network's ``policy_kwargs`` (e.g. a ``net_arch`` override)."""
-    n_envs: int = field(default=4, metadata={"check": _positive})
+    n_envs: int = field(default=4, metadata={"check": at_least(1, "an integer")})
     """Sub-environments the trainer steps together (one rollout has ``n_steps``
     steps of each)."""
     observation: str | tuple[str, ...] | None = None

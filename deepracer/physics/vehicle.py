@@ -13,18 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from deepracer.config.checks import at_least, positive
+
 __all__ = ["GRAVITY", "VehicleParams"]
 
 GRAVITY = 9.81
 """Standard gravity [m/s^2]."""
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "a number > 0"
-
-
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "a number >= 0"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,7 +33,7 @@ class VehicleParams:
     the car turns into cornering and traction.
     """
 
-    wheelbase: float = field(default=0.164, metadata={"check": _positive})
+    wheelbase: float = field(default=0.164, metadata={"check": positive})
     """Distance between the rear and the front axle [m]."""
     rear_axle_offset: float = 0.0817
     """Distance from the car origin (``base_link``) back to the rear axle [m]."""
@@ -49,13 +43,13 @@ class VehicleParams:
     """Lateral distance between the rear wheel centres [m]."""
     track_front: float = 0.159
     """Lateral distance between the front wheel centres [m]."""
-    max_steering_deg: float = field(default=30.0, metadata={"check": _positive})
+    max_steering_deg: float = field(default=30.0, metadata={"check": positive})
     """Commanded steering is clipped to +-this [deg] (the simapp's hard clip)."""
     min_speed: float = 0.1
     """Commanded speed is clipped to at least this [m/s] (the simapp's hard clip)."""
-    max_speed: float = field(default=4.0, metadata={"check": _positive})
+    max_speed: float = field(default=4.0, metadata={"check": positive})
     """Commanded speed is clipped to at most this [m/s] (the simapp's hard clip)."""
-    speed_time_constant: float = field(default=0.25, metadata={"check": _non_negative})
+    speed_time_constant: float = field(default=0.25, metadata={"check": at_least(0)})
     """First-order lag of the actual speed behind the command [s]; 0 = none.
 
     With ``traction_limit`` the grip (``grip_scale * mu * g``) also caps the acceleration.
@@ -66,27 +60,27 @@ class VehicleParams:
     The Gazebo car's wheel controllers reach a new speed within the lag alone, so the
     calibrated profiles turn this off.
     """
-    steering_time_constant: float = field(default=0.0, metadata={"check": _non_negative})
+    steering_time_constant: float = field(default=0.0, metadata={"check": at_least(0)})
     """First-order lag of the actual steering angle behind the command [s]; 0 = none.
 
     The Gazebo car's steering hinges are position-controlled joints: after a new
     command the path's curvature builds up over a few tenths of a second.
     """
-    effective_wheelbase: float = field(default=0.164, metadata={"check": _positive})
+    effective_wheelbase: float = field(default=0.164, metadata={"check": positive})
     """The wheelbase the steering turns with: path curvature = tan(steering) / this [m].
 
     The URDF's 0.164 m for an ideal bicycle; the Gazebo car's tyres slip, so it turns
     wider, as a longer car would.
     """
-    grip_scale: float = field(default=1.0, metadata={"check": _positive})
+    grip_scale: float = field(default=1.0, metadata={"check": positive})
     """Share of the surface friction the car uses: grip = grip_scale * mu * g [-]."""
-    control_delay: float = field(default=0.0, metadata={"check": _non_negative})
+    control_delay: float = field(default=0.0, metadata={"check": at_least(0)})
     """Time from a command to the car acting on it [s], at most one control step.
 
     Applied at sub-step resolution (1/60 s at 4 sub-steps of 1/15 s): the first
     ``round(control_delay / h)`` sub-steps of a step still use the previous command.
     """
-    substeps: int = field(default=4, metadata={"check": lambda n: None if n >= 1 else "n >= 1"})
+    substeps: int = field(default=4, metadata={"check": at_least(1, "an integer")})
     """Integration sub-steps per control step (4 at 15 Hz = the 60 Hz controller rate)."""
 
     @property

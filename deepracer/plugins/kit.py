@@ -1,19 +1,22 @@
 """What every plugin needs: field checks for its config section, report formatting.
 
-Imports nothing heavy (the standard library and :mod:`deepracer.tables`): a plugin's
-config module uses it, and ``deepracer plugins list`` and config validation load
-those.
+Imports nothing heavy (the standard library, :mod:`deepracer.tables` and
+:mod:`deepracer.config.checks`): a plugin's config module uses it, and
+``deepracer plugins list`` and config validation load those.
 
-Field checks follow :func:`deepracer.config.loader.from_mapping`'s protocol: a field
-declares ``metadata={"check": fn}``, and ``fn(value)`` returns ``None`` or what was
-expected, which the loader puts in its error after the file and the field::
+The field checks are :mod:`deepracer.config.checks`' (the core's config sections use
+the same ones), re-exported here so that a plugin needs only the kit. They follow
+:func:`deepracer.config.loader.from_mapping`'s protocol: a field declares
+``metadata={"check": fn}``, and ``fn(value)`` returns ``None`` or what was expected,
+which the loader puts in its error after the file and the field::
 
     users: int = field(default=20_000, metadata={"check": at_least(500)})
     # exp.yaml: genres.users: expected a number >= 500, got 10
 
 Contents:
     Check: the type of a field check.
-    positive, at_least, between: numeric field checks.
+    positive, above, at_least, between, optional: numeric field checks
+        (:mod:`deepracer.config.checks`).
     number, percent: a number for a report, ``-`` where there is none.
     markdown_table: a report table (:func:`deepracer.tables.markdown_table`).
     DeferredRun: a plugin's ``run`` that imports its heavy module when first called.
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from deepracer.config.checks import Check, above, at_least, between, optional, positive
 from deepracer.tables import markdown_table
 
 if TYPE_CHECKING:
@@ -35,71 +39,15 @@ if TYPE_CHECKING:
 __all__ = [
     "Check",
     "DeferredRun",
+    "above",
     "at_least",
     "between",
     "markdown_table",
     "number",
+    "optional",
     "percent",
     "positive",
 ]
-
-Check = Callable[[float], str | None]
-"""A numeric field check: ``None`` for a good value, else what was expected."""
-
-
-def _shown(bound: float) -> str:
-    return str(bound) if isinstance(bound, int) else f"{bound:g}"
-
-
-def positive(value: float) -> str | None:
-    """Checks ``value > 0``.
-
-    Returns:
-        None, or ``"a number > 0"``.
-    """
-    return None if value > 0 else "a number > 0"
-
-
-def at_least(low: float, what: str = "a number") -> Check:
-    """A check of ``value >= low``.
-
-    Args:
-        low: The smallest value accepted.
-        what: What the field holds, for the message (``"an integer"``).
-
-    Returns:
-        A check whose failure reads ``"a number >= 500"`` (``what``, ``>=``, ``low``).
-    """
-
-    def check(value: float) -> str | None:
-        return None if value >= low else f"{what} >= {_shown(low)}"
-
-    return check
-
-
-def between(low: float, high: float, what: str = "a number", *, interval: bool = False) -> Check:
-    """A check of ``low <= value <= high``.
-
-    Args:
-        low: The smallest value accepted.
-        high: The largest value accepted.
-        what: What the field holds, for the message (``"an integer"``).
-        interval: Write the range as ``in [low, high]`` instead of ``from low to high``.
-
-    Returns:
-        A check whose failure reads ``"a number from 0.05 to 0.5"``, or with
-        ``interval`` ``"an integer in [2, 50]"``.
-    """
-    expected = (
-        f"{what} in [{_shown(low)}, {_shown(high)}]"
-        if interval
-        else f"{what} from {_shown(low)} to {_shown(high)}"
-    )
-
-    def check(value: float) -> str | None:
-        return None if low <= value <= high else expected
-
-    return check
 
 
 def number(value: float | None, digits: int = 3) -> str:

@@ -6,83 +6,23 @@ import importlib.util
 import math
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from deepracer.config.loader import from_mapping
-from deepracer.errors import ConfigError
-from deepracer.plugins import available_plugins, get_plugin
-from deepracer.plugins.kit import (
-    DeferredRun,
-    at_least,
-    between,
-    markdown_table,
-    number,
-    percent,
-    positive,
-)
+from deepracer.config import checks
+from deepracer.plugins import available_plugins, get_plugin, kit
+from deepracer.plugins.kit import DeferredRun, markdown_table, number, percent
 
 # --------------------------------------------------------------------------- checks
 
 
-def test_positive() -> None:
-    assert positive(1e-9) is None and positive(3) is None
-    assert positive(0) == positive(-1.5) == "a number > 0"
-
-
-@pytest.mark.parametrize(
-    ("check", "good", "bad", "expected"),
-    [
-        (at_least(500), [500, 501, 1e9], [499, -1], "a number >= 500"),
-        (at_least(0), [0, 0.0, 7.5], [-1e-9], "a number >= 0"),
-        (at_least(1, "an integer"), [1, 2], [0], "an integer >= 1"),
-        (at_least(0.5), [0.5], [0.49], "a number >= 0.5"),
-        (between(0.05, 0.5), [0.05, 0.2, 0.5], [0.04, 0.51], "a number from 0.05 to 0.5"),
-        (between(2, 1024), [2, 1024], [1, 1025], "a number from 2 to 1024"),
-        (
-            between(200, 100_000, "an integer", interval=True),
-            [200, 100_000],
-            [199, 100_001],
-            "an integer in [200, 100000]",
-        ),
-        (between(0.01, 0.5, interval=True), [0.01], [0.6], "a number in [0.01, 0.5]"),
-        (between(0, 2_000_000), [1], [-1], "a number from 0 to 2000000"),
-    ],
-)
-def test_checks_accept_the_range_and_say_what_they_expected(
-    check: object, good: list[float], bad: list[float], expected: str
-) -> None:
-    assert callable(check)
-    assert all(check(v) is None for v in good)
-    assert all(check(v) == expected for v in bad)
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Section:
-    users: int = field(default=1000, metadata={"check": at_least(500)})
-    share: float = field(default=0.2, metadata={"check": between(0.05, 0.5)})
-    folds: int = field(default=10, metadata={"check": between(2, 50, "an integer", interval=True)})
-    rate: float = field(default=1.0, metadata={"check": positive})
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"users": 10}, "exp.yaml: demo.users: expected a number >= 500, got 10"),
-        ({"share": 0.9}, "exp.yaml: demo.share: expected a number from 0.05 to 0.5, got 0.9"),
-        ({"folds": 1}, "exp.yaml: demo.folds: expected an integer in [2, 50], got 1"),
-        ({"rate": 0}, "exp.yaml: demo.rate: expected a number > 0, got 0"),
-    ],
-)
-def test_the_loader_names_the_file_the_field_and_what_was_expected(
-    data: dict[str, float], message: str
-) -> None:
-    with pytest.raises(ConfigError) as info:
-        from_mapping(_Section, data, source="exp.yaml", prefix="demo")
-    assert str(info.value) == message
-    assert from_mapping(_Section, {}, source="exp.yaml", prefix="demo") == _Section()
+def test_the_kit_re_exports_the_core_field_checks() -> None:
+    """Plugins import their checks from the kit: the core's (tests/config/test_checks.py)."""
+    for name in ("Check", "positive", "above", "at_least", "between", "optional"):
+        assert getattr(kit, name) is getattr(checks, name), name
+        assert name in kit.__all__, name
+    assert kit.at_least(500)(10) == "a number >= 500"
 
 
 # --------------------------------------------------------------------------- report numbers
