@@ -69,10 +69,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def read(run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _client(run: Path, tracks: Path) -> dict[str, Any]:
+    """What deepracer-utils reads from ``run`` (client.py in its own venv)."""
     python = _cached_venv()
-    tracks = tmp_path_factory.mktemp("tracks")
     oval = get_track("oval")
     np.save(tracks / "oval.npy", np.hstack([oval.center.points, oval.inner.points,
                                             oval.outer.points]))  # fmt: skip
@@ -87,6 +86,11 @@ def read(run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr[-3000:]
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
+
+
+@pytest.fixture(scope="module")
+def read(run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _client(run, tmp_path_factory.mktemp("tracks"))
 
 
 def _our_episodes(run: Path) -> dict[int, list[dict[str, str]]]:
@@ -151,3 +155,24 @@ def test_metadata_and_hyperparameters_are_ours(run: Path, read: dict[str, Any]) 
     assert read["action_space"] == metadata["action_space"]
     assert read["agent_and_network"]["network"] == metadata["neural_network"]
     assert read["agent_and_network"]["sensor_list"] == metadata["sensor"]
+
+
+def test_several_worlds_read_as_drfc_workers(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    config = load_experiment("two_worlds", ["train.total_timesteps=4096", "train.eval_every=2048"])
+    train(config, out, argv=["pytest"], echo=lambda line: None)
+    found = _client(out, tmp_path)
+    rows = json.loads((out / "training_metrics.json").read_text())["metrics"]
+    training = [r for r in rows if r["phase"] == "training"]
+    assert found["agg_episodes"] == len(training) == found["metrics_episodes"]
+    # DRfC numbers a worker's iteration-i episodes i * (episodes of all workers per
+    # iteration) + (the workers before it) + its own index. Our worlds' workers do not
+    # wait for each other, so one can be iterations ahead: numbers then skip some
+    # values, but each episode keeps its own, and all are counted.
+    assert len(found["unique_episodes"]) == len(training)
+    steps = 0
+    for worker in (0, 1):
+        for path in (out / str(worker) / "training-simtrace").glob("*-iteration.csv"):
+            with path.open(newline="") as handle:
+                steps += sum(1 for _ in csv.DictReader(handle))
+    assert found["training_steps"] == steps
