@@ -204,12 +204,24 @@ class RunContext:
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` with the experiment's region and endpoint.
 
+        Made by :func:`deepracer.cloud.aws.client` (standard retries); its setup
+        errors name the experiment's ``aws.region`` and ``aws.endpoint_url``.
+
         Raises:
             DeepRacerError: boto3 missing or no region configured.
         """
-        from deepracer.cloud.sagemaker import client
+        from deepracer.cloud import aws
 
-        return client(service, region=self.aws.region, endpoint_url=self.aws.endpoint_url)
+        messages = aws.ClientMessages(
+            region=(
+                "no AWS region for {service}: set aws.region in the experiment, or AWS_REGION"
+                " (or a region in ~/.aws/config)"
+            ),
+            endpoint="aws.endpoint_url: {endpoint_url!r} is not a valid URL for {service}: {error}",
+        )
+        return aws.client(
+            service, region=self.aws.region, endpoint_url=self.aws.endpoint_url, messages=messages
+        )
 
 
 # -- registry ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ Contents:
     Sentiment: one result (label and four scores).
     DELIVERY_LEXICON: the delivery-domain words VADER lacks.
     LocalSentiment: VADER with the mapping above.
-    ComprehendSentiment: ``comprehend.detect_sentiment`` through boto3.
+    ComprehendSentiment: ``comprehend.detect_sentiment`` through :mod:`deepracer.cloud.aws`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 
 __all__ = ["DELIVERY_LEXICON", "ComprehendSentiment", "LocalSentiment", "Sentiment"]
@@ -125,12 +126,14 @@ class ComprehendSentiment:
         self.language = language
 
     def __call__(self, text: str) -> Sentiment:
-        """Scores one text (an empty text is NEUTRAL without a call: the API refuses it)."""
+        """Scores one text (an empty text is NEUTRAL without a call: the API refuses it).
+
+        Raises:
+            DeepRacerError: The call failed (see :func:`deepracer.cloud.aws.call`).
+        """
         if not text.strip():
             return Sentiment("NEUTRAL", {"Positive": 0.0, "Negative": 0.0, "Neutral": 1.0,
                                          "Mixed": 0.0})  # fmt: skip
-        from deepracer.cloud.sagemaker import call
-
-        response = call(self.client.detect_sentiment, Text=text, LanguageCode=self.language)
+        response = aws.call(self.client.detect_sentiment, Text=text, LanguageCode=self.language)
         scores = {k: float(v) for k, v in response["SentimentScore"].items()}
         return Sentiment(response["Sentiment"], scores)

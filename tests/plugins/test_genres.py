@@ -420,8 +420,9 @@ def test_endpoint_errors_are_clear(fake_credentials: None) -> None:
         stub.add_client_error(
             "invoke_endpoint", "ValidationException", "Endpoint genres-prod not found."
         )
-        with pytest.raises(DeepRacerError, match="Endpoint genres-prod not found"):
+        with pytest.raises(DeepRacerError, match="Endpoint genres-prod not found") as info:
             score_endpoint(client, "genres-prod", [PROFILE], batch=5)
+    assert str(info.value).startswith("InvokeEndpoint (endpoint genres-prod, genres.endpoint_name)")
     with pytest.raises(DeepRacerError, match="endpoint 'e': the answer is not JSON"):
         parse_predictions(b"body", 1, GENRES, "e")
     with pytest.raises(DeepRacerError, match="expected 2 predictions"):

@@ -196,3 +196,23 @@ def test_the_docs_example_plugin_runs(tmp_path: Path) -> None:
     finally:
         plugins._registered.pop("echo", None)
         plugins._reset_registry()
+
+
+def test_a_context_client_comes_from_the_aws_layer_and_names_aws_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("boto3")
+    from deepracer.errors import DeepRacerError
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    context = RunContext(run_dir=tmp_path, seed=0, backend="aws", aws=plugins.AwsConfig())
+    with pytest.raises(DeepRacerError, match=r"^no AWS region for comprehend: set aws\.region"):
+        context.client("comprehend")
+    context.aws = plugins.AwsConfig(region="eu-west-1")
+    client = context.client("comprehend")
+    assert client.meta.region_name == "eu-west-1"
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 6}

@@ -405,6 +405,22 @@ def test_lambda_handler_detects_the_version_and_reads_its_environment(
         lambda_handler(quiet, None)
 
 
+def test_the_lambdas_comprehend_client_comes_from_the_aws_layer(
+    mock_aws: None,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deepracer.plugins.sentiment_bot import hook
+
+    monkeypatch.setattr(hook, "_scorers", {})
+    monkeypatch.delenv("SENTIMENT_SCORER", raising=False)  # comprehend, the default
+    quiet = _fixture("v1_event.json")
+    quiet.pop("sentimentResponse")
+    assert lambda_handler(quiet, None)["dialogAction"]["type"]  # moto's Comprehend answered
+    client = hook._scorers["comprehend"].client  # type: ignore[attr-defined]
+    assert client.meta.region_name == "us-east-1"  # AWS_REGION, as in a Lambda
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 6}
+
+
 def test_policy_from_env_refuses_bad_values() -> None:
     assert policy_from_env({}) == Policy()
     assert policy_from_env({"SENTIMENT_SCORER": "local"}) == Policy(*VADER_THRESHOLDS)

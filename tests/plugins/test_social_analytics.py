@@ -618,7 +618,7 @@ def test_aws_rekognition_makes_the_articles_calls(aws_env: None) -> None:  # noq
     assert isinstance(refused, str) and "InvalidImageFormatException" in refused
     with Stubber(client) as stub:
         stub.add_client_error("detect_labels", "AccessDeniedException", "no")
-        with pytest.raises(DeepRacerError, match="access denied"):
+        with pytest.raises(DeepRacerError, match=r"^DetectLabels \(image astronaut.png\): access"):
             AwsRekognition(client, max_labels=20, min_confidence=50).analyze(image)
 
 

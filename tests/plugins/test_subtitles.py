@@ -426,9 +426,12 @@ def test_aws_translator_calls_translate_text_once_per_sentence(clients: dict[str
         translator = AwsTranslator(translate)
         assert translator.translate("What a lap.", "en", "de") == "Was für eine Runde."
         assert translator.translate("What a lap.", "en", "de") == "Was für eine Runde."  # cached
-        with pytest.raises(TranslationError, match="ThrottlingException"):
+        with pytest.raises(TranslationError, match="ThrottlingException") as info:
             translator.translate("Another one.", "en", "de")
         stub.assert_no_pending_responses()
+    # The AWS layer's wording (deepracer.cloud.aws), naming the languages and the sentence.
+    assert str(info.value).startswith("TranslateText (en->de, sentence 'Another one.') failed")
+    assert "AWS throttled the requests" in str(info.value)
     assert translator.calls == 1 and not translator.stub
 
 
@@ -585,6 +588,42 @@ def test_transcribe_media_failure_and_timeout(
             sleep=lambda _: None,
             clock=lambda: next(times),
         )
+
+
+def test_transcribe_media_errors_name_the_job_and_the_object(
+    clients: dict[str, Any], stubs: dict[str, Any]
+) -> None:
+    def transcribe(job: str) -> str:
+        with pytest.raises(DeepRacerError) as info:
+            transcribe_media(
+                clients["transcribe"],
+                clients["s3"],
+                _request(job),
+                poll_seconds=0,
+                timeout_seconds=60,
+                sleep=lambda _: None,
+            )
+        return str(info.value)
+
+    # The AWS layer's wording (deepracer.cloud.aws), naming the job or the S3 object.
+    stubs["transcribe"].add_client_error(
+        "start_transcription_job", "ConflictException", "The requested job name already exists."
+    )
+    assert transcribe("job3") == (
+        "StartTranscriptionJob (transcription job job3): The requested job name already"
+        " exists. (ConflictException)"
+    )
+    done = {
+        "TranscriptionJobName": "job4",
+        "TranscriptionJobStatus": "COMPLETED",
+        "Transcript": {"TranscriptFileUri": "s3://out/subs/job4.json"},
+    }
+    stubs["transcribe"].add_response("start_transcription_job", {})
+    stubs["transcribe"].add_response("get_transcription_job", {"TranscriptionJob": done})
+    stubs["s3"].add_client_error("get_object", "NoSuchKey", "The specified key does not exist.")
+    assert transcribe("job4") == (
+        "GetObject (reading s3://out/subs/job4.json): The specified key does not exist. (NoSuchKey)"
+    )
 
 
 # -- the runs ----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ container take for CSV: ``invoke_endpoint(EndpointName=..., ContentType="text/cs
 Accept="text/csv", Body=...)`` with one customer per line, the cleaned features in
 the order of ``features.json``, no header. Rows go in batches, because one request
 carries at most 6 MB. The answer may be CSV or JSON (see :func:`parse_scores`).
+AWS errors read as :mod:`deepracer.cloud.aws` words them, prefixed with the endpoint
+and its field, ``churn.endpoint_name``.
 
 Contents:
     csv_body: the request body of a feature matrix.
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 
 __all__ = ["csv_body", "parse_scores", "score_endpoint"]
@@ -117,13 +120,11 @@ def score_endpoint(
         DeepRacerError: AWS refused the call (no credentials, no such endpoint, ...)
             or the answer is not one score per row.
     """
-    from deepracer.cloud.sagemaker import aws_errors
-
     scores = []
     for start in range(0, len(features), batch):
         part = features[start : start + batch]
         try:
-            with aws_errors("invoke_endpoint"):
+            with aws.aws_errors("sagemaker-runtime.invoke_endpoint"):
                 response = client.invoke_endpoint(
                     EndpointName=endpoint,
                     ContentType="text/csv",

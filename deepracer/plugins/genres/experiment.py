@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from deepracer.cloud import aws
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.plugins import PluginResult, RunContext
 from deepracer.plugins.genres.config import GenresConfig
@@ -184,15 +185,16 @@ def score_endpoint(
     Raises:
         DeepRacerError: AWS refused or failed the call, or the answer is malformed.
     """
-    from deepracer.cloud.sagemaker import aws_errors
-
     answers: list[list[str]] = []
     seconds: list[float] = []
     for start in range(0, len(profiles), batch):
         chunk = list(profiles[start : start + batch])
         body = json.dumps({"instances": chunk})
         began = time.perf_counter()
-        with aws_errors(f"invoke_endpoint (endpoint {endpoint})"):
+        with aws.aws_errors(
+            "sagemaker-runtime.invoke_endpoint",
+            subject=f"endpoint {endpoint}, genres.endpoint_name",
+        ):
             response = client.invoke_endpoint(
                 EndpointName=endpoint,
                 ContentType="application/json",

@@ -21,7 +21,6 @@ way the article's "Chaining using the API" section does it:
 Every AWS error becomes one :class:`~deepracer.errors.DeepRacerError` naming the call
 and the job, with the service's words and the note that Ground Truth is closed to new
 customers (the AWS layer :mod:`deepracer.cloud.aws`, with :data:`LABELING_ERRORS`).
-botocore is imported inside its functions.
 
 Contents:
     CLOSED_NOTE: the availability note every error carries.

@@ -199,11 +199,10 @@ def _lambda_scorer(text: str) -> Sentiment:
     kind = _scorer_kind(os.environ)
     if kind not in _scorers:
         if kind == "comprehend":
-            import boto3
-
+            from deepracer.cloud import aws
             from deepracer.plugins.sentiment import ComprehendSentiment
 
-            _scorers[kind] = ComprehendSentiment(boto3.client("comprehend"))
+            _scorers[kind] = ComprehendSentiment(aws.client("comprehend"))
         else:
             from deepracer.plugins.sentiment import LocalSentiment
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deepracer.cloud import aws
 from deepracer.errors import ConfigError, DeepRacerError
 
 __all__ = ["Destination", "ensure_streams", "list_keys", "parse_s3", "wait_for_delivery"]
@@ -77,15 +78,11 @@ def _static_prefix(prefix: str) -> str:
 
 
 def _describe(client: Any, stream: str) -> dict[str, Any] | None:
-    from deepracer.cloud.sagemaker import aws_errors
-
-    with aws_errors(f"firehose.describe_delivery_stream ({stream})"):
+    with aws.aws_errors("firehose.describe_delivery_stream", subject=f"Firehose stream {stream}"):
         try:
             response: dict[str, Any] = client.describe_delivery_stream(DeliveryStreamName=stream)
         except Exception as exc:
-            error = getattr(exc, "response", None)
-            code = error.get("Error", {}).get("Code") if isinstance(error, dict) else None
-            if code == "ResourceNotFoundException":
+            if aws.error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
     return dict(response["DeliveryStreamDescription"])
@@ -125,8 +122,6 @@ def ensure_streams(
             lacks ``aws.s3`` or ``aws.role``.
         DeepRacerError: AWS refused a call, or a new stream did not become ACTIVE.
     """
-    from deepracer.cloud.sagemaker import aws_errors
-
     destinations: dict[str, Destination] = {}
     for table in tables:
         stream = f"{stream_prefix}-{table}"
@@ -144,7 +139,9 @@ def ensure_streams(
                     " aws.role (a role Firehose may assume to write there)"
                 )
             bucket, prefix = parse_s3(s3_uri)
-            with aws_errors(f"firehose.create_delivery_stream ({stream})"):
+            with aws.aws_errors(
+                "firehose.create_delivery_stream", subject=f"Firehose stream {stream}"
+            ):
                 client.create_delivery_stream(
                     DeliveryStreamName=stream,
                     DeliveryStreamType="DirectPut",
@@ -175,10 +172,9 @@ def ensure_streams(
 
 def list_keys(s3: Any, destination: Destination) -> set[str]:
     """Every object key under a destination's prefix."""
-    from deepracer.cloud.sagemaker import aws_errors
-
     keys: set[str] = set()
-    with aws_errors(f"s3.list_objects_v2 (s3://{destination.bucket}/{destination.prefix})"):
+    location = f"s3://{destination.bucket}/{destination.prefix}"
+    with aws.aws_errors("s3.list_objects_v2", subject=location):
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=destination.bucket, Prefix=destination.prefix):
             keys.update(str(item["Key"]) for item in page.get("Contents", []))
@@ -186,9 +182,7 @@ def list_keys(s3: Any, destination: Destination) -> set[str]:
 
 
 def _records_in(s3: Any, bucket: str, key: str) -> int:
-    from deepracer.cloud.sagemaker import aws_errors
-
-    with aws_errors(f"s3.get_object (s3://{bucket}/{key})"):
+    with aws.aws_errors("s3.get_object", subject=f"s3://{bucket}/{key}"):
         data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)

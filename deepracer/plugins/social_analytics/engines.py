@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.social_analytics.sql import (
     TableSchema,
@@ -218,8 +219,6 @@ class AthenaEngine:
 
     def start(self, sql: str, *, with_database: bool = True) -> str:
         """Starts one statement; its execution id."""
-        from deepracer.cloud.sagemaker import aws_errors
-
         request: dict[str, Any] = {
             "QueryString": sql,
             "ResultConfiguration": {"OutputLocation": self.output},
@@ -227,7 +226,7 @@ class AthenaEngine:
         }
         if with_database:
             request["QueryExecutionContext"] = {"Database": self.database}
-        with aws_errors("athena.start_query_execution"):
+        with aws.aws_errors("athena.start_query_execution"):
             execution_id = str(self.client.start_query_execution(**request)["QueryExecutionId"])
         self.executions.append(execution_id)
         return execution_id
@@ -239,12 +238,10 @@ class AthenaEngine:
             DeepRacerError: It failed, was cancelled, or ran past the timeout (then it
                 is stopped); the message has Athena's reason and the statement.
         """
-        from deepracer.cloud.sagemaker import aws_errors
-
         deadline = time.monotonic() + self.timeout_s
         first = " ".join(sql.split())[:100]
         while True:
-            with aws_errors("athena.get_query_execution"):
+            with aws.aws_errors("athena.get_query_execution", subject=f"query {execution_id}"):
                 status = self.client.get_query_execution(QueryExecutionId=execution_id)
             state = status["QueryExecution"]["Status"]
             if state["State"] == "SUCCEEDED":
@@ -255,7 +252,7 @@ class AthenaEngine:
                     f"Athena {state['State'].lower()} {execution_id}: {reason} (in: {first} ...)"
                 )
             if time.monotonic() > deadline:
-                with aws_errors("athena.stop_query_execution"):
+                with aws.aws_errors("athena.stop_query_execution", subject=f"query {execution_id}"):
                     self.client.stop_query_execution(QueryExecutionId=execution_id)
                 raise DeepRacerError(
                     f"Athena {execution_id} ran over {self.timeout_s:g} s and was stopped"
@@ -265,8 +262,6 @@ class AthenaEngine:
 
     def results(self, execution_id: str) -> ResultTable:
         """All result pages of a finished statement (the header row dropped)."""
-        from deepracer.cloud.sagemaker import aws_errors
-
         columns: list[str] = []
         types: list[str] = []
         rows: list[tuple[Any, ...]] = []
@@ -276,7 +271,7 @@ class AthenaEngine:
             request: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": 1000}
             if token:
                 request["NextToken"] = token
-            with aws_errors("athena.get_query_results"):
+            with aws.aws_errors("athena.get_query_results", subject=f"query {execution_id}"):
                 page = self.client.get_query_results(**request)
             result = page["ResultSet"]
             if first_page:

@@ -38,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_bytes
 
@@ -202,13 +203,11 @@ class FirehoseSender:
                 self._send(table)
 
     def _send(self, table: str) -> None:
-        from deepracer.cloud.sagemaker import aws_errors
-
         stream = self.streams[table]
         batch = self._pending[table]
         self._pending[table] = []
         for attempt in range(1, self.max_attempts + 1):
-            with aws_errors(f"firehose.put_record_batch ({stream})"):
+            with aws.aws_errors("firehose.put_record_batch", subject=f"Firehose stream {stream}"):
                 response = self.client.put_record_batch(
                     DeliveryStreamName=stream, Records=[{"Data": data} for data in batch]
                 )

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepracer.cloud import aws
 from deepracer.errors import ConfigError, suggest
 from deepracer.plugins.social_analytics.images import Image
 
@@ -253,20 +254,17 @@ class AwsRekognition:
             DeepRacerError: A failure that is not about this image (credentials,
                 permissions, throttling beyond the retries, the network).
         """
-        from deepracer.cloud.sagemaker import aws_errors
-
         if len(image.data) > MAX_IMAGE_BYTES:
             return f"{image.name}: {len(image.data)} bytes, over Rekognition's 5 MB for bytes"
 
         def call(operation: str) -> Mapping[str, Any]:
-            with aws_errors(f"rekognition.{operation}"):
+            with aws.aws_errors(f"rekognition.{operation}", subject=f"image {image.name}"):
                 try:
                     response: Mapping[str, Any] = getattr(self.client, operation)(
                         **self._params(operation, image)
                     )
                 except Exception as exc:
-                    error = getattr(exc, "response", None)
-                    code = error.get("Error", {}).get("Code", "") if isinstance(error, dict) else ""
+                    code = aws.error_code(exc)
                     if code in _IMAGE_ERRORS:
                         raise _Rejected(f"{operation}: {code}") from None
                     raise

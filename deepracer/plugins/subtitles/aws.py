@@ -5,7 +5,8 @@ and WebVTT (``Subtitles={"Formats": ["srt", "vtt"], "OutputStartIndex": 1}``; th
 default start index is 0), written to the experiment's ``aws.s3`` bucket.
 ``get_transcription_job`` is polled until the job completes or fails; the transcript
 and the subtitle files are then read from S3. Transcribe's subtitles are a built-in
-oracle: the run checks them with the same rules as ours and reports both.
+oracle: the run checks them with the same rules as ours and reports both. Calls and
+their errors go through :mod:`deepracer.cloud.aws` (naming the job or the S3 object).
 
 (Amazon Translate, the other service, is
 :class:`~deepracer.plugins.subtitles.translate.AwsTranslator`.)
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 
 __all__ = ["TranscriptionOutput", "parse_s3_location", "start_request", "transcribe_media"]
@@ -118,22 +120,10 @@ def start_request(
     return request
 
 
-def _describe(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".rstrip(": ")
-    return str(exc)
-
-
 def _read_s3(s3: Any, uri: str) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = parse_s3_location(uri)
-    try:
+    with aws.aws_errors("s3.get_object", subject=f"reading s3://{bucket}/{key}"):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except (ClientError, BotoCoreError) as exc:
-        raise DeepRacerError(f"cannot read s3://{bucket}/{key}: {_describe(exc)}") from None
     return bytes(body).decode("utf-8")
 
 
@@ -165,21 +155,16 @@ def transcribe_media(
         DeepRacerError: The start request was refused, the job failed or timed out, or
             an output could not be read.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     name = request["TranscriptionJobName"]
-    try:
-        transcribe.start_transcription_job(**request)
-    except (ClientError, BotoCoreError) as exc:
-        raise DeepRacerError(f"start_transcription_job {name}: {_describe(exc)}") from None
+    subject = f"transcription job {name}"
+    aws.call(transcribe.start_transcription_job, subject=subject, **request)
     echo(f"transcription job {name} started")
     started = clock()
     polls = 0
     while True:
-        try:
-            job = transcribe.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
-        except (ClientError, BotoCoreError) as exc:
-            raise DeepRacerError(f"get_transcription_job {name}: {_describe(exc)}") from None
+        job = aws.call(
+            transcribe.get_transcription_job, subject=subject, TranscriptionJobName=name
+        )["TranscriptionJob"]
         polls += 1
         status = job.get("TranscriptionJobStatus", "")
         if status == "COMPLETED":

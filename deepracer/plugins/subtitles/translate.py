@@ -35,6 +35,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
+from deepracer.cloud import aws
 from deepracer.errors import DeepRacerError
 from deepracer.plugins.subtitles.transcript import Word, is_sentence_end
 
@@ -174,16 +175,16 @@ class AwsTranslator:
         key = (text, source, target)
         if key in self.cache:
             return self.cache[key]
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            response = self.client.translate_text(
-                Text=text, SourceLanguageCode=source, TargetLanguageCode=target
+            response = aws.call(
+                self.client.translate_text,
+                subject=f"{source}->{target}, sentence {text[:60]!r}",
+                Text=text,
+                SourceLanguageCode=source,
+                TargetLanguageCode=target,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise TranslationError(
-                f"Amazon Translate {source}->{target} failed on {text[:60]!r}: {exc}"
-            ) from None
+        except DeepRacerError as exc:  # the layer's wording, as this module's error type
+            raise TranslationError(str(exc)) from exc
         self.calls += 1
         translated = str(response["TranslatedText"]).strip()
         self.cache[key] = translated
