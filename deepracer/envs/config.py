@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepracer.config.checks import above, at_least, positive
+from deepracer.config.checks import above, at_least, interval, positive
 from deepracer.envs.action import DEFAULT_ACTION_SPACE
 from deepracer.envs.camera import CameraConfig
 from deepracer.envs.observation import LidarConfig, StateConfig
@@ -24,10 +24,7 @@ from deepracer.physics.profiles import resolve_vehicle
 __all__ = ["EnvConfig", "EpisodeConfig", "StartConfig", "vehicle_of"]
 
 
-def _fraction(value: float) -> str | None:
-    return None if 0.0 <= value < 1.0 else "a fraction in [0, 1)"
-
-
+_fraction = interval(0, 1, "a fraction", high_open=True)
 _positive_int = above(0, "an integer")
 
 

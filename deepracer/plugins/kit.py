@@ -15,8 +15,11 @@ which the loader puts in its error after the file and the field::
 
 Contents:
     Check: the type of a field check.
-    positive, above, at_least, between, optional: numeric field checks
+    positive, above, at_least, between, interval, optional: numeric field checks
         (:mod:`deepracer.config.checks`).
+    matches: a string field check by regular expression (:mod:`deepracer.config.checks`).
+    language_code, s3_uri_or_empty: string checks of AWS settings (a Comprehend
+        language, an S3 location).
     number, percent: a number for a report, ``-`` where there is none.
     markdown_table: a report table (:func:`deepracer.tables.markdown_table`).
     DeferredRun: a plugin's ``run`` that imports its heavy module when first called.
@@ -30,7 +33,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deepracer.config.checks import Check, above, at_least, between, optional, positive
+from deepracer.config.checks import (
+    Check,
+    above,
+    at_least,
+    between,
+    interval,
+    matches,
+    optional,
+    positive,
+)
 from deepracer.tables import markdown_table
 
 if TYPE_CHECKING:
@@ -42,12 +54,22 @@ __all__ = [
     "above",
     "at_least",
     "between",
+    "interval",
+    "language_code",
     "markdown_table",
+    "matches",
     "number",
     "optional",
     "percent",
     "positive",
+    "s3_uri_or_empty",
 ]
+
+language_code = matches(r"[a-z]{2}(-[A-Z]{2,4})?", "a language code such as 'en' or 'zh-TW'")
+"""Checks a ``LanguageCode`` as Comprehend takes it: ``en``, ``de``, ``zh-TW``, ..."""
+
+s3_uri_or_empty = matches(r"(s3://.*)?", "an s3:// URI (or empty)")
+"""Checks an S3 location that may be left empty (for a default): ``s3://BUCKET/KEY``."""
 
 
 def number(value: float | None, digits: int = 3) -> str:

@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
-from deepracer.config.checks import Check, above, at_least, between, optional, positive
+from deepracer.config.checks import (
+    Check,
+    above,
+    at_least,
+    between,
+    interval,
+    matches,
+    optional,
+    positive,
+)
 from deepracer.config.loader import from_mapping
-from deepracer.envs.config import EnvConfig, EpisodeConfig
+from deepracer.envs.config import EnvConfig, EpisodeConfig, StartConfig
 from deepracer.envs.observation import LidarConfig
 from deepracer.errors import ConfigError
 from deepracer.experiment import SageMakerConfig, TrainConfig
@@ -42,6 +51,27 @@ def test_positive() -> None:
         ),
         (between(0.01, 0.5, interval=True), [0.01], [0.6], "a number in [0.01, 0.5]"),
         (between(0, 2_000_000), [1], [-1], "a number from 0 to 2000000"),
+        (interval(0, 1), [0, 0.5, 1], [-1e-9, 1.01], "a number in [0, 1]"),
+        (
+            interval(0, 1, "a fraction", high_open=True),
+            [0, 0.0, 0.999],
+            [1, 1.0, -0.1],
+            "a fraction in [0, 1)",
+        ),
+        (interval(0, 1, low_open=True), [1e-9, 1], [0, 1.5], "a number in (0, 1]"),
+        (
+            interval(0, 1, "a fraction", low_open=True, high_open=True),
+            [0.01, 0.99],
+            [0, 1, -2],
+            "a fraction in (0, 1)",
+        ),
+        (
+            interval(0.5, 1, "a confidence level", high_open=True),
+            [0.5, 0.95],
+            [0.49, 1],
+            "a confidence level in [0.5, 1)",
+        ),
+        (interval(0, 4, low_open=True), [0.1, 4], [0, 4.01], "a number in (0, 4]"),
     ],
 )
 def test_checks_accept_the_range_and_say_what_they_expected(
@@ -49,6 +79,19 @@ def test_checks_accept_the_range_and_say_what_they_expected(
 ) -> None:
     assert all(check(v) is None for v in good)
     assert all(check(v) == expected for v in bad)
+
+
+def test_interval_without_open_ends_is_between_written_as_an_interval() -> None:
+    closed, words = interval(2, 50, "an integer"), between(2, 50, "an integer", interval=True)
+    assert [closed(v) for v in (1, 2, 50, 51)] == [words(v) for v in (1, 2, 50, 51)]
+    assert closed(51) == "an integer in [2, 50]"
+
+
+def test_matches_checks_the_whole_string() -> None:
+    code = matches(r"[a-z]{2}", "a two-letter code")
+    assert code("en") is None
+    assert code("eng") == code("xen") == code("") == code("EN") == "a two-letter code"
+    assert matches(r"(s3://.*)?", "an s3:// URI (or empty)")("") is None
 
 
 def test_optional_accepts_none_and_says_so() -> None:
@@ -66,6 +109,8 @@ class _Section:
     rate: float = field(default=1.0, metadata={"check": positive})
     steps: int = field(default=1, metadata={"check": above(0, "an integer")})
     budget: float | None = field(default=None, metadata={"check": optional(positive)})
+    start: float = field(default=0.0, metadata={"check": interval(0, 1, high_open=True)})
+    code: str = field(default="en", metadata={"check": matches(r"[a-z]{2}", "a code like en")})
 
 
 @pytest.mark.parametrize(
@@ -77,10 +122,12 @@ class _Section:
         ({"rate": 0}, "exp.yaml: demo.rate: expected a number > 0, got 0"),
         ({"steps": 0}, "exp.yaml: demo.steps: expected an integer > 0, got 0"),
         ({"budget": -1}, "exp.yaml: demo.budget: expected a number > 0 (or null), got -1"),
+        ({"start": 1}, "exp.yaml: demo.start: expected a number in [0, 1), got 1"),
+        ({"code": "EN"}, "exp.yaml: demo.code: expected a code like en, got 'EN'"),
     ],
 )
 def test_the_loader_names_the_file_the_field_and_what_was_expected(
-    data: dict[str, float], message: str
+    data: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
         from_mapping(_Section, data, source="exp.yaml", prefix="demo")
@@ -101,6 +148,8 @@ def test_the_loader_names_the_file_the_field_and_what_was_expected(
         (VehicleParams, {"wheelbase": 0}, "expected a number > 0, got 0"),
         (VehicleParams, {"speed_time_constant": -1}, "expected a number >= 0, got -1"),
         (VehicleParams, {"substeps": 0}, "expected an integer >= 1, got 0"),
+        (StartConfig, {"offset": 1.0}, "expected a fraction in [0, 1), got 1.0"),
+        (StartConfig, {"round_robin_advance": -0.05}, "expected a fraction in [0, 1), got -0.05"),
         (TrainConfig, {"imitation_steps": -1}, "expected a number >= 0, got -1"),
         (TrainConfig, {"max_minutes": 0}, "expected a number > 0 (or null), got 0"),
         (SageMakerConfig, {"max_run_minutes": 0}, "expected a number of minutes > 0, got 0"),

@@ -115,7 +115,7 @@ def test_the_shipped_experiment_loads_with_documented_defaults() -> None:
 @pytest.mark.parametrize(
     ("override", "words"),
     [
-        ("churn.fallout=1.5", "churn.fallout: expected a fraction strictly between 0 and 1"),
+        ("churn.fallout=1.5", "churn.fallout: expected a fraction in (0, 1)"),
         ("churn.models=[logit, logit]", "churn.models: expected a non-empty list of distinct"),
         ("churn.models=[xgb]", "churn.models[0]: expected one of 'logit', 'svm', 'rf'"),
         ("churn.discounts=[0, 1.2]", "churn.discounts: expected discounts as fractions"),

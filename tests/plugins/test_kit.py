@@ -7,22 +7,86 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deepracer.config import checks
+from deepracer.config.loader import from_mapping
+from deepracer.errors import ConfigError
 from deepracer.plugins import available_plugins, get_plugin, kit
-from deepracer.plugins.kit import DeferredRun, markdown_table, number, percent
+from deepracer.plugins.churn import ChurnConfig
+from deepracer.plugins.custom_labels.config import CustomLabelsConfig
+from deepracer.plugins.face_anonymizer.config import FaceAnonymizerConfig
+from deepracer.plugins.genres.config import GenresConfig
+from deepracer.plugins.kit import (
+    DeferredRun,
+    language_code,
+    markdown_table,
+    number,
+    percent,
+    s3_uri_or_empty,
+)
+from deepracer.plugins.label_chain.config import LabelChainConfig
+from deepracer.plugins.sentiment_bot.config import SentimentBotConfig
+from deepracer.plugins.social_analytics.config import SocialAnalyticsConfig
+from deepracer.plugins.speech.config import SpeechConfig
+from deepracer.plugins.subtitles.config import SubtitlesConfig
 
 # --------------------------------------------------------------------------- checks
 
 
 def test_the_kit_re_exports_the_core_field_checks() -> None:
     """Plugins import their checks from the kit: the core's (tests/config/test_checks.py)."""
-    for name in ("Check", "positive", "above", "at_least", "between", "optional"):
+    names = ("Check", "positive", "above", "at_least", "between", "interval", "optional", "matches")
+    for name in names:
         assert getattr(kit, name) is getattr(checks, name), name
         assert name in kit.__all__, name
     assert kit.at_least(500)(10) == "a number >= 500"
+
+
+def test_language_code() -> None:
+    assert all(language_code(v) is None for v in ("en", "de", "zh-TW", "pt-BRAZ"))
+    for bad in ("", "EN", "eng", "en_US", "en-us", "en-USAXY", " en"):
+        assert language_code(bad) == "a language code such as 'en' or 'zh-TW'", bad
+
+
+def test_s3_uri_or_empty() -> None:
+    assert all(s3_uri_or_empty(v) is None for v in ("", "s3://b", "s3://b/prefix/", "s3://"))
+    for bad in ("https://b/k", "b/k", "S3://b", " s3://b", "s3://b\nk"):
+        assert s3_uri_or_empty(bad) == "an s3:// URI (or empty)", bad
+
+
+@pytest.mark.parametrize(
+    ("cls", "data", "message"),
+    [
+        (ChurnConfig, {"fallout": 1.0}, "expected a fraction in (0, 1), got 1.0"),
+        (ChurnConfig, {"fallout": 0}, "expected a fraction in (0, 1), got 0"),
+        (CustomLabelsConfig, {"min_confidence": 101}, "expected a percentage in [0, 100], got 101"),
+        (FaceAnonymizerConfig, {"blur_scale": 0}, "expected a number of face widths in (0, 4]"),
+        (GenresConfig, {"learning_rate": 0}, "expected a number in (0, 1], got 0"),
+        (GenresConfig, {"confidence": 1}, "expected a confidence level in [0.5, 1), got 1"),
+        (LabelChainConfig, {"human_error_rate": 1}, "expected a probability in [0, 1), got 1"),
+        (LabelChainConfig, {"target_accuracy": 0}, "expected an accuracy in (0, 1], got 0"),
+        (SentimentBotConfig, {"apology_threshold": 2}, "expected a number from 0 to 1 (or null)"),
+        (SentimentBotConfig, {"language": "EN"}, "expected a language code such as 'en'"),
+        (SocialAnalyticsConfig, {"language": "english"}, "expected a language code such as 'en'"),
+        (SocialAnalyticsConfig, {"athena_output": "x/y"}, "expected an s3:// URI (or empty)"),
+        (SubtitlesConfig, {"media_uri": "https://x"}, "expected an s3:// URI (or empty)"),
+        (SpeechConfig, {"max_billed_characters": 0}, "expected an integer from 1 to 100000"),
+        (SpeechConfig, {"rate_wpm": 500}, "expected an integer from 80 to 450, got 500"),
+        (SpeechConfig, {"poll_seconds": 0}, "expected a number > 0, got 0"),
+        (SpeechConfig, {"task_timeout_s": -1}, "expected a number > 0, got -1"),
+        (SpeechConfig, {"rms_floor": 1}, "expected a number in (0, 1), got 1"),
+    ],
+)
+def test_plugin_sections_use_the_shared_checks(
+    cls: type[Any], data: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        from_mapping(cls, data, source="exp.yaml", prefix="s")
+    assert str(info.value).startswith(f"exp.yaml: s.{next(iter(data))}: {message}")
+    assert from_mapping(cls, {}, source="exp.yaml", prefix="s") == cls()
 
 
 # --------------------------------------------------------------------------- report numbers

@@ -28,13 +28,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from deepracer.plugins import Plugin, Reference
-from deepracer.plugins.kit import DeferredRun, between, positive
+from deepracer.plugins.kit import DeferredRun, between, interval, positive
 
 __all__ = ["ChurnConfig", "plugin"]
-
-
-def _fraction_open(value: float) -> str | None:
-    return None if 0.0 < value < 1.0 else "a fraction strictly between 0 and 1"
 
 
 def _discounts(values: Sequence[float]) -> str | None:
@@ -106,7 +102,10 @@ class ChurnConfig:
     )
     """Folds of the cross-validation on the training share; its out-of-fold scores
     are the validation data the threshold is chosen on."""
-    fallout: float = field(default=0.10, metadata={"check": _fraction_open})
+    fallout: float = field(
+        default=0.10,
+        metadata={"check": interval(0, 1, "a fraction", low_open=True, high_open=True)},
+    )
     """Fall-out (false-positive rate) the threshold holds on validation data."""
 
     # -- models

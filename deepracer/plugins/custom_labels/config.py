@@ -15,7 +15,7 @@ from typing import Literal
 
 from deepracer.errors import ConfigError
 from deepracer.plugins.custom_labels.manifest import check_attribute
-from deepracer.plugins.kit import at_least, positive
+from deepracer.plugins.kit import at_least, between, positive
 
 __all__ = ["DATASETS", "DEFAULT_IMAGE_SIZE", "CustomLabelsConfig"]
 
@@ -46,10 +46,6 @@ def _image_size(value: tuple[int, int] | None) -> str | None:
 def _window(value: tuple[float, float]) -> str | None:
     near, far = value
     return None if 0 <= near < far else "[near, far] metres with 0 <= near < far"
-
-
-def _confidence(value: float) -> str | None:
-    return None if 0 <= value <= 100 else "a percentage in [0, 100]"
 
 
 def _project(value: str) -> str | None:
@@ -126,7 +122,9 @@ class CustomLabelsConfig:
     project_name: str = field(default="deepracer-custom-labels", metadata={"check": _project})
     """Backend aws: the Custom Labels project name prefix (a UTC time stamp is added,
     since a project holds one training dataset); also the manifests' job name."""
-    min_confidence: float = field(default=0.0, metadata={"check": _confidence})
+    min_confidence: float = field(
+        default=0.0, metadata={"check": between(0, 100, "a percentage", interval=True)}
+    )
     """Backend aws: ``MinConfidence`` of ``detect_custom_labels`` [%]; 0 returns every
     label, so the best one is always known."""
     max_test_images: int = field(default=60, metadata={"check": at_least(1, "an integer")})

@@ -11,13 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from deepracer.plugins.kit import between
+from deepracer.plugins.kit import between, interval
 
 __all__ = ["FaceAnonymizerConfig"]
-
-
-def _positive_scale(value: float) -> str | None:
-    return None if 0 < value <= 4 else "a number > 0 and <= 4 (kernel size in face widths)"
 
 
 def _max_side(value: int) -> str | None:
@@ -77,7 +73,9 @@ class FaceAnonymizerConfig:
     """Face box growth per side, as a share of its size (0.2-0.25 covers hair and jaw)."""
     blocks: int = field(default=8, metadata={"check": between(2, 64)})
     """Pixelation cells per padded box side (method pixelate); fewer is coarser."""
-    blur_scale: float = field(default=1.0, metadata={"check": _positive_scale})
+    blur_scale: float = field(
+        default=1.0, metadata={"check": interval(0, 4, "a number of face widths", low_open=True)}
+    )
     """Gaussian kernel size in face widths (method blur); a third of the width leaves
     faces detectable."""
     detector: Literal["haar", "lbp"] = "haar"

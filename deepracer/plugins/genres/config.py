@@ -10,17 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from deepracer.plugins.kit import at_least, between, positive
+from deepracer.plugins.kit import at_least, between, interval, positive
 
 __all__ = ["GenresConfig"]
-
-
-def _open_unit(value: float) -> str | None:
-    return None if 0 < value <= 1 else "a number in (0, 1]"
-
-
-def _confidence(value: float) -> str | None:
-    return None if 0.5 <= value < 1 else "a confidence level from 0.5 to below 1 (e.g. 0.95)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +41,7 @@ class GenresConfig:
     """Standard deviation of the seeded region-by-genre taste offsets."""
     trees: int = field(default=100, metadata={"check": at_least(1)})
     """LightGBM boosting rounds (one tree per genre each)."""
-    learning_rate: float = field(default=0.1, metadata={"check": _open_unit})
+    learning_rate: float = field(default=0.1, metadata={"check": interval(0, 1, low_open=True)})
     """LightGBM learning rate."""
     num_leaves: int = field(default=15, metadata={"check": between(2, 1024)})
     """LightGBM leaves per tree."""
@@ -61,7 +53,9 @@ class GenresConfig:
     """Prior draws per test user for the Bayes-optimal posterior (importance sampling)."""
     bootstrap: int = field(default=2000, metadata={"check": at_least(100)})
     """Paired bootstrap resamples of the test users."""
-    confidence: float = field(default=0.95, metadata={"check": _confidence})
+    confidence: float = field(
+        default=0.95, metadata={"check": interval(0.5, 1, "a confidence level", high_open=True)}
+    )
     """Level of the bootstrap confidence intervals."""
     engine: Literal["onnx", "lightgbm"] = "onnx"
     """What ``recommend`` runs in this run's latency check: onnxruntime or the Booster."""

@@ -18,7 +18,7 @@ from typing import Literal
 
 from deepracer.errors import ConfigError
 from deepracer.plugins.custom_labels.manifest import check_attribute
-from deepracer.plugins.kit import at_least, positive
+from deepracer.plugins.kit import at_least, interval, positive
 
 __all__ = [
     "LABELING_JOB_NAME",
@@ -96,12 +96,7 @@ def _aws_attribute(name: str) -> str | None:
     return None if not name else attribute_problem(name)
 
 
-def _rate(value: float) -> str | None:
-    return None if 0.0 <= value < 1.0 else "a probability in [0, 1)"
-
-
-def _share(value: float) -> str | None:
-    return None if 0.0 < value <= 1.0 else "an accuracy in (0, 1]"
+_rate = interval(0, 1, "a probability", high_open=True)
 
 
 def _objects(value: int) -> str | None:
@@ -162,7 +157,9 @@ class LabelChainConfig:
     ``logistic`` (the top class probability)."""
     regularization: float = field(default=1.0, metadata={"check": positive})
     """The model's C (inverse regularisation strength) [-]."""
-    target_accuracy: float = field(default=0.95, metadata={"check": _share})
+    target_accuracy: float = field(
+        default=0.95, metadata={"check": interval(0, 1, "an accuracy", low_open=True)}
+    )
     """Automated labeling's confidence threshold is the lowest at which the validation
     objects above it are at least this accurate (Ground Truth: 95 %)."""
     min_validation_above: int = field(default=10, metadata={"check": at_least(1, "an integer")})

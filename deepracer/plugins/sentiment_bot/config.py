@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from deepracer.plugins.kit import between
+from deepracer.plugins.kit import between, language_code, optional
 
 __all__ = ["SentimentBotConfig"]
 
@@ -22,8 +22,7 @@ __all__ = ["SentimentBotConfig"]
 _VALENCE = 4.0
 
 
-def _unit_or_none(value: float | None) -> str | None:
-    return None if value is None or 0 <= value <= 1 else "a number from 0 to 1 (or null)"
+_unit_or_none = optional(between(0, 1))
 
 
 def _lexicon(words: Mapping[str, float]) -> str | None:
@@ -41,10 +40,6 @@ def _deliveries(table: Mapping[str, str]) -> str | None:
         if not re.fullmatch(r"[A-Za-z0-9-]{1,40}", number) or not date.strip():
             return f"tracking number -> date entries (letters, digits, '-'); {number!r}: {date!r}"
     return None
-
-
-def _language(value: str) -> str | None:
-    return None if re.fullmatch(r"[a-z]{2}(-[A-Z]{2,4})?", value) else "a language code like en"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +82,7 @@ class SentimentBotConfig:
         metadata={"check": _deliveries},
     )
     """The delivery "database": tracking number -> delivery date."""
-    language: str = field(default="en", metadata={"check": _language})
+    language: str = field(default="en", metadata={"check": language_code})
     """LanguageCode sent to Comprehend (backend aws)."""
 
     def __post_init__(self) -> None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from deepracer.plugins.kit import between
+from deepracer.plugins.kit import between, language_code, s3_uri_or_empty
 
 __all__ = ["SocialAnalyticsConfig"]
 
@@ -27,11 +27,6 @@ def _extensions(value: tuple[str, ...]) -> str | None:
 def _lexicon(value: dict[str, float]) -> str | None:
     bad = [k for k, v in value.items() if not k.strip() or not -4.0 <= v <= 4.0]
     return f"words mapped to VADER valences from -4 to 4 (not {bad[0]!r})" if bad else None
-
-
-def _language(value: str) -> str | None:
-    ok = re.fullmatch(r"[a-z]{2}(-[A-Z]{2,4})?", value)
-    return None if ok else "a Comprehend language code such as 'en'"
 
 
 def _celebrity(value: str) -> str | None:
@@ -53,10 +48,6 @@ def _athena_name(value: str) -> str | None:
 def _workgroup(value: str) -> str | None:
     ok = re.fullmatch(r"[A-Za-z0-9._\-]{1,128}", value)
     return None if ok else "an Athena workgroup name"
-
-
-def _s3_or_empty(value: str) -> str | None:
-    return None if not value or value.startswith("s3://") else "an s3://BUCKET/PREFIX URI or ''"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +87,7 @@ class SocialAnalyticsConfig:
     """backend local: extra VADER words -> valence (-4 to 4); none by default."""
     mixed_share: float = field(default=0.15, metadata={"check": between(0, 1)})
     """backend local: VADER ``pos`` and ``neg`` both at least this make a tweet MIXED."""
-    language: str = field(default="en", metadata={"check": _language})
+    language: str = field(default="en", metadata={"check": language_code})
     """backend aws: the language Comprehend is told (the article collected English only)."""
     buffer_records: int = field(default=500, metadata={"check": between(1, 100_000)})
     """Records per partition file at most (a Firehose buffer)."""
@@ -121,7 +112,7 @@ class SocialAnalyticsConfig:
     """backend aws: the Athena (Glue) database of the tables and views."""
     athena_workgroup: str = field(default="primary", metadata={"check": _workgroup})
     """backend aws: the Athena workgroup."""
-    athena_output: str = field(default="", metadata={"check": _s3_or_empty})
+    athena_output: str = field(default="", metadata={"check": s3_uri_or_empty})
     """backend aws: query result location; empty: ``<aws.s3>/athena-results/``."""
     query_timeout_minutes: float = field(default=5.0, metadata={"check": between(0.1, 60)})
     """backend aws: how long one Athena statement may run."""

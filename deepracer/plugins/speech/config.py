@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from deepracer.plugins.kit import between, interval, positive
+
 __all__ = ["DEFAULT_SSML", "SpeechConfig"]
 
 DEFAULT_SSML = """\
@@ -78,27 +80,21 @@ class SpeechConfig:
     mark_types: tuple[str, ...] = field(default=("word", "sentence"), metadata={"check": _marks})
     """Speech marks to write (``speech_marks.jsonl``); [] skips them."""
     max_billed_characters: int = field(
-        default=3000, metadata={"check": lambda n: None if 1 <= n <= 100_000 else "1-100000"}
+        default=3000, metadata={"check": between(1, 100_000, "an integer")}
     )
     """Billed characters per chunk; capped by Polly's limit for ``polly_mode``
     (3,000 sync, 100,000 task). Smaller values split more (to test splitting)."""
     polly_mode: Literal["sync", "task"] = "sync"
     """``sync``: ``synthesize_speech``; ``task``: ``start_speech_synthesis_task``
     into ``aws.s3`` and polling (backend aws)."""
-    poll_seconds: float = field(
-        default=2.0, metadata={"check": lambda s: None if s > 0 else "a number > 0"}
-    )
+    poll_seconds: float = field(default=2.0, metadata={"check": positive})
     """Seconds between ``get_speech_synthesis_task`` polls."""
-    task_timeout_s: float = field(
-        default=600.0, metadata={"check": lambda s: None if s > 0 else "a number > 0"}
-    )
+    task_timeout_s: float = field(default=600.0, metadata={"check": positive})
     """Give up on a synthesis task after this long."""
     breaks: Literal["exact", "espeak"] = "exact"
     """Local engine: ``exact`` inserts each timed break's silence; ``espeak`` lets
     espeak pause (it replaces the punctuation pause, so a break adds less)."""
-    rate_wpm: int = field(
-        default=175, metadata={"check": lambda n: None if 80 <= n <= 450 else "80-450"}
-    )
+    rate_wpm: int = field(default=175, metadata={"check": between(80, 450, "an integer")})
     """Local engine: espeak-ng's speaking rate [words/min] (its default: 175)."""
     isolate: bool = True
     """Local engine: each synthesis in a fresh process, for byte-identical audio
@@ -109,7 +105,7 @@ class SpeechConfig:
     wpm_band: tuple[float, float] = field(default=(100.0, 260.0), metadata={"check": _band})
     """Plausible speaking rate [words/min] for the duration check (breaks excluded)."""
     rms_floor: float = field(
-        default=0.01, metadata={"check": lambda x: None if 0 < x < 1 else "0 < x < 1"}
+        default=0.01, metadata={"check": interval(0, 1, low_open=True, high_open=True)}
     )
     """Lowest RMS level (full scale 1) that counts as speech, not silence."""
     break_tolerance: tuple[float, float] = field(default=(0.7, 1.4), metadata={"check": _tolerance})

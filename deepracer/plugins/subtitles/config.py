@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from deepracer.plugins.kit import between
+from deepracer.plugins.kit import between, s3_uri_or_empty
 from deepracer.plugins.subtitles.timing import FRAME_RATES, to_fraction
 
 __all__ = ["SegmentWeights", "SubtitlesConfig"]
@@ -68,10 +68,6 @@ def _names(value: list[str]) -> str | None:
     if all(len(v.split()) >= 2 for v in value):
         return None
     return "names of two or more words, such as 'Sofia Marchetti'"
-
-
-def _media(value: str) -> str | None:
-    return None if value == "" or value.startswith("s3://") else "an s3:// URI (or empty)"
 
 
 def _job(value: str) -> str | None:
@@ -159,7 +155,7 @@ class SubtitlesConfig:
     translation_memory: str = field(default="", metadata={"check": _json_path})
     """Sentence translations for the memory stub; empty: ``STEM.translations.json`` beside
     the transcript, if there is one."""
-    media_uri: str = field(default="", metadata={"check": _media})
+    media_uri: str = field(default="", metadata={"check": s3_uri_or_empty})
     """Backend aws: s3:// audio or video to transcribe first; empty: use ``transcript``."""
     language_code: str = field(default="en-US", metadata={"check": _transcribe_language})
     """Backend aws: Transcribe's language of the media."""
