@@ -99,6 +99,7 @@ class TrainingLog:
         path = self.files.training_metrics
         if keep_episodes and path.is_file():
             self.rows = _kept(metrics_rows(path), keep_episodes, keep_until_steps)
+        self._training = [r for r in self.rows if r.get("phase") == "training"]
         if self.episodes != keep_episodes:
             raise DeepRacerError(
                 f"{path}: the checkpoint counts {keep_episodes} recorded episodes, the file"
@@ -106,9 +107,8 @@ class TrainingLog:
                 " them from a copy or start a new run"
             )
         self._counts = [0] * self.workers
-        for row in self.rows:
-            if row.get("phase") == "training":
-                self._counts[int(row.get("worker", 0)) % self.workers] += 1
+        for row in self._training:
+            self._counts[int(row.get("worker", 0)) % self.workers] += 1
         # Per worker: the rows of its current (unfinished) iteration, and finished
         # iterations not yet written.
         self._open: list[list[list[Any]]] = [[] for _ in range(self.workers)]
@@ -120,7 +120,7 @@ class TrainingLog:
     @property
     def episodes(self) -> int:
         """Training episodes recorded so far."""
-        return sum(1 for r in self.rows if r.get("phase") == "training")
+        return len(self._training)
 
     def complete(self, finished: FinishedEpisode) -> None:
         """Records one finished training episode (its simtrace rows and metrics row)."""
@@ -145,6 +145,7 @@ class TrainingLog:
         if self.workers > 1:
             row["worker"] = worker
         self.rows.append(row)
+        self._training.append(row)
         if not self.simtrace:
             return
         if local % self.per_worker == 0 and self._open[worker]:  # a new iteration starts
@@ -167,7 +168,7 @@ class TrainingLog:
                 checkpoint's).
             dt: The env's step [s], for the time of a trial that did not finish its lap.
         """
-        last = next((r for r in reversed(self.rows) if r.get("phase") == "training"), None)
+        last = self._training[-1] if self._training else None
         now = time.time()
         for trial in trials:
             seconds = trial.lap_time if trial.lap_time is not None else (trial.steps - 1) * dt
@@ -206,7 +207,7 @@ class TrainingLog:
 
     def recent(self, n: int = 50) -> list[dict[str, Any]]:
         """The last ``n`` training rows."""
-        return [r for r in self.rows if r.get("phase") == "training"][-n:]
+        return self._training[-n:]
 
     def _write_metrics(self) -> None:
         document = {"metrics": self.rows, "version": 2.0, "best_model_metric": "progress"}
