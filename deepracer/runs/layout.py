@@ -23,8 +23,9 @@ community's notebooks read it, with our own files beside DRfC's::
 
 Numbering is the simapp's: an *iteration* is a block of
 ``num_episodes_between_training`` episodes (``ip/hyperparameters.json``), split
-evenly between the workers (one per world, DRfC's multi-worker layout), so
-deepracer-utils' ``unique_episode`` is each episode's own number. The simtrace's
+evenly between the workers (one per world, DRfC's multi-worker layout), so in a
+one-world run deepracer-utils' ``unique_episode`` is the episode's number (with
+several worlds each episode still gets one of its own). The simtrace's
 ``episode`` column counts a worker's episodes from 0; ``training_metrics.json``
 counts all episodes from 1, with ``trial`` the episode's place in its iteration and
 the periodic greedy evaluations as ``phase: evaluation`` rows.
@@ -43,7 +44,6 @@ Contents:
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +92,6 @@ FINAL_MODEL = "model.zip"
 CHECKPOINTS = "checkpoints"
 COMMAND = "command.txt"
 VERSION = "version.txt"
-_EVALUATION_FOLDER = re.compile(r"evaluation-(\d{14})")
-_LEGACY_EVALUATIONS = "evaluations"
-"""Where ``deepracer evaluate`` wrote before the DRfC layout (``evaluations/<time>/``)."""
 
 
 def episodes_per_worker(episodes_per_iteration: int, workers: int) -> int:
@@ -245,14 +242,6 @@ class RunFiles:
     def evaluation_folder(self, stamp: str) -> Path:
         """``evaluation-<stamp>/``."""
         return self.root / f"evaluation-{stamp}"
-
-    def evaluation_folders(self) -> list[Path]:
-        """Every evaluation folder, oldest first (older runs' ``evaluations/*`` too)."""
-        found = [p for p in self.root.glob("evaluation-*") if _EVALUATION_FOLDER.fullmatch(p.name)]
-        legacy = self.root / _LEGACY_EVALUATIONS
-        if legacy.is_dir():
-            found += [p for p in legacy.iterdir() if p.is_dir()]
-        return sorted((p for p in found if p.is_dir()), key=lambda p: (p.stat().st_mtime, p.name))
 
     def claim_evaluation_folder(self, seconds: float | None = None) -> Path:
         """Creates ``evaluation-<stamp>/`` for a new evaluation and returns it.
