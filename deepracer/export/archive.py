@@ -55,6 +55,7 @@ __all__ = [
     "load_run",
     "read_archive",
     "run_observations",
+    "tar_gz",
     "write_archive",
 ]
 
@@ -230,7 +231,8 @@ def _export_policy(run: LoadedRun) -> OnnxPolicy:
     return export_policy(run.model.policy, run.observation_space, metadata=metadata)
 
 
-def _tar_gz(members: dict[str, bytes]) -> bytes:
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A gzipped tar of ``members`` (name -> bytes), in the given order."""
     buffer = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -311,7 +313,7 @@ def write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:
         "omitted": omitted,
     }
     members[MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
-    atomic_write_bytes(out, _tar_gz(members))
+    atomic_write_bytes(out, tar_gz(members))
     return out, onnx_policy
 
 

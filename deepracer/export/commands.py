@@ -1,4 +1,7 @@
-"""``deepracer export RUN_DIR_OR_MODEL``: the policy as ONNX with DeepRacer's model files.
+"""``deepracer export RUN_DIR_OR_MODEL [--format onnx|car]``: a trained policy, outside.
+
+``onnx`` (the default) packs an ONNX policy with DeepRacer's model files; ``car`` writes
+the physical car's archive (:mod:`deepracer.export.car`).
 
 Contents:
     add_export: register the subcommand.
@@ -35,6 +38,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     if args.check < 0:
         raise DeepRacerError(f"--check must be >= 0, got {args.check}")
+    if args.format == "car":
+        return _export_car(args)
     require_export_dependencies()
     run = load_run(Path(args.run), trust_reward=args.trust_reward)
     out, onnx_policy = write_archive(run, Path(args.out) if args.out else None)
@@ -66,6 +71,40 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_car(args: argparse.Namespace) -> int:
+    from deepracer.export.archive import load_run, run_observations
+    from deepracer.export.car import CAR_MODEL, check_car_graph, write_car_archive
+
+    run = load_run(Path(args.run), trust_reward=args.trust_reward)
+    name = run.run_dir.resolve().name
+    out = Path(args.out) if args.out else run.run_dir / "export" / f"{name}-car.tar.gz"
+    graph = write_car_archive(run, out)
+    height, width, channels = graph.input_shape
+    print(
+        f"exported {run.model_path} for the car: {CAR_MODEL} (TensorFlow-1 frozen graph),"
+        f" input {graph.input_name} [N, {height}, {width}, {channels}] at 0-255,"
+        f" output {graph.output_name}"
+    )
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.check == 0:
+        return 0
+    observations = run_observations(run, args.check, args.seed)
+    if not observations:
+        print("no check: outside a run directory there are no env observations")
+        return 0
+    check = check_car_graph(graph, run.model.policy, observations)
+    print(
+        f"check on {check.samples} env observations: TensorFlow picks the policy's action"
+        f" on {check.tensorflow_agreed} (max |diff| {check.tensorflow_max_diff:.1e}),"
+        f" OpenVINO's FP16 IR on {check.openvino_agreed}"
+        f" (max |diff| {check.openvino_max_diff:.1e})"
+    )
+    if not check.all_agree:
+        print("error: the car's graph and the torch policy disagree", flush=True)
+        return 1
+    return 0
+
+
 def add_export(subparsers: Any) -> None:
     """Registers ``deepracer export``."""
     parser = subparsers.add_parser(
@@ -81,15 +120,24 @@ def add_export(subparsers: Any) -> None:
     )
     parser.add_argument("run", metavar="RUN_DIR_OR_MODEL")
     parser.add_argument(
-        "--out", metavar="PATH", help="archive path (default: RUN/export/<run name>.tar.gz)"
+        "--format",
+        choices=("onnx", "car"),
+        default="onnx",
+        help="onnx: an ONNX policy with DeepRacer's model files (default); car: the"
+        " physical car's .tar.gz (a TensorFlow-1 frozen graph; needs deepracer[car])",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help="archive path (default: RUN/export/<run name>.tar.gz, or <run name>-car.tar.gz)",
     )
     parser.add_argument(
         "--check",
         type=int,
         default=64,
         metavar="N",
-        help="compare onnxruntime with torch on N sampled and N env observations"
-        " (default 64; 0 skips)",
+        help="compare with torch on N sampled and N env observations (onnxruntime), or on"
+        " N env observations (car: TensorFlow and OpenVINO) (default 64; 0 skips)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
     add_trust_reward(parser, "put it into the archive")

@@ -71,6 +71,7 @@ __all__ = [
     "export_policy",
     "require_export_dependencies",
     "sample_observations",
+    "torch_reference",
 ]
 
 OPSET = 18
@@ -477,7 +478,7 @@ def sample_observations(space: gym.Space[Any], count: int, seed: int = 0) -> lis
     return [space.sample() for _ in range(count)]
 
 
-def _torch_reference(policy: Any, batch: Any) -> tuple[NDArray[Any], NDArray[Any] | None]:
+def torch_reference(policy: Any, batch: Any) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """Greedy actions from ``predict`` and, for discrete actions, the probabilities."""
     actions, _ = policy.predict(batch, deterministic=True)
     if not isinstance(policy.action_space, spaces.Discrete):
@@ -531,7 +532,7 @@ def check_export(
                 f" give {arrays[entry.name].dtype}"
             )
     onnx_action, onnx_second = session.run(None, arrays)
-    torch_action, torch_probs = _torch_reference(policy, batch)
+    torch_action, torch_probs = torch_reference(policy, batch)
     if torch_probs is None:
         diff = np.abs(onnx_action.astype(np.float64) - torch_action.reshape(onnx_action.shape))
         per_sample = diff.reshape(len(observations), -1).max(axis=1)

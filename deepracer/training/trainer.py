@@ -54,6 +54,7 @@ from deepracer.experiment import (
     pin_vehicle,
 )
 from deepracer.io import atomic_write_text
+from deepracer.models.car import car_problem
 from deepracer.models.networks import DEEPRACER_NETWORK_NAMES
 from deepracer.models.presets import (
     PresetConfig,
@@ -443,6 +444,17 @@ def _prepare_run(
         load_world(world)
         env_config(experiment, world, action_space=metadata.action_space)
     metadata = run_model_metadata(experiment, preset, metadata)
+    if not resume:  # said once, before the minutes of training it concerns
+        camera = env_config(experiment, experiment.worlds[0], action_space=metadata.action_space)
+        problem = car_problem(
+            experiment.observation,
+            preset.network,
+            preset.algorithm,
+            discrete=metadata.action_space_type == "discrete",
+            frame=(camera.camera.height, camera.camera.width),
+        )
+        if problem is not None:
+            say(f"note: this model will not run on the physical car: {problem}")
     hyperparameters = to_deepracer_hyperparameters(replace(preset, n_envs=n_envs))
     checkpoint = None
     if resume:

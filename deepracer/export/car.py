@@ -1,0 +1,410 @@
+"""The physical car's model: the policy as a TensorFlow-1 frozen graph with Coach's names.
+
+The AWS DeepRacer car loads a ``.tar.gz`` with ``model_metadata.json`` at its root and
+one TensorFlow-1 frozen graph (``agent/model.pb``), converts the graph with OpenVINO's
+model optimizer and feeds it the camera frame resized to 160 x 120, converted to
+grayscale (OpenCV's BGR2GRAY) and left at 0-255 as float32 NHWC: the division by 255
+is inside the graph. It finds the tensors by the names Coach gives them (facts:
+aws-deepracer-model-optimizer-pkg ``constants.py``, the simapp's Coach graph, and the
+real checkpoint in ``../shared/reference/coach-checkpoint``)::
+
+    input   main_level/agent/main/online/network_0/<SENSOR>/<SENSOR>   [N, 120, 160, C]
+    output  main_level/agent/main/online/network_1/ppo_head_0/policy   softmax over actions
+
+This module rebuilds a trained policy's forward pass as such a graph, layer by layer,
+with the torch weights as constants (so it is frozen by construction): the /255
+rescale, the DeepRacer CNN's VALID convolutions and ReLUs, the flatten (the first
+dense layer's rows are reordered from torch's C, H, W flattening to TensorFlow's
+H, W, C), the dense layers and the action head.
+
+What goes to the car (and what is refused, with the reason):
+
+* Observations: ``camera`` (``FRONT_FACING_CAMERA``, one gray channel) or
+  ``stereo_camera`` (``STEREO_CAMERAS``, two). The ``state`` vector does not exist on
+  the car; lidar needs the car's lidar inputs, which this export does not build yet.
+* Networks: the DeepRacer CNNs (``deepracer_shallow``, ``_standard``, ``_deep``),
+  with their middleware in the extractor or in ``net_arch``.
+* Algorithm and actions: PPO with discrete actions. Continuous PPO and SAC heads are
+  not built yet and are refused.
+
+tensorflow-cpu (``pip install 'deepracer[car]'``) builds and checks the graph; the
+core never imports it.
+
+Contents:
+    CAR_EXTRA: the install hint.
+    INPUT_NAME, PPO_OUTPUT: Coach's tensor names.
+    CarGraph: a frozen graph with its tensor names and input shape.
+    car_graph: the frozen graph of a loaded run.
+    run_car_graph: run a frozen graph with TensorFlow.
+    run_openvino: convert a frozen graph with OpenVINO as the car does, and run it.
+    CarCheck, check_car_graph: both against the torch policy.
+    write_car_archive: the car's ``.tar.gz``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepracer.errors import DeepRacerError
+from deepracer.models.car import CAR_CAMERAS, car_problem
+
+if TYPE_CHECKING:
+    from deepracer.export.archive import LoadedRun
+
+__all__ = [
+    "CAR_EXTRA",
+    "CAR_MODEL",
+    "INPUT_NAME",
+    "PPO_OUTPUT",
+    "CarCheck",
+    "CarGraph",
+    "car_graph",
+    "check_car_graph",
+    "run_car_graph",
+    "run_openvino",
+    "write_car_archive",
+]
+
+CAR_EXTRA = "pip install 'deepracer[car]'"
+CAR_MODEL = "agent/model.pb"
+"""The frozen graph's place in the car's archive (the car takes the one ``.pb``)."""
+INPUT_NAME = "main_level/agent/main/online/network_0/{sensor}/{sensor}"
+"""The input placeholder; ``{sensor}`` is the model_metadata.json sensor."""
+PPO_OUTPUT = "main_level/agent/main/online/network_1/ppo_head_0/policy"
+"""The PPO head's action probabilities."""
+_NETWORK_1 = "main_level/agent/main/online/network_1"
+
+
+@dataclass(frozen=True)
+class CarGraph:
+    """A frozen TensorFlow-1 graph of a policy, as the car loads it.
+
+    Attributes:
+        graph_def: The serialized ``GraphDef`` (the ``model.pb`` bytes).
+        input_name: The input placeholder's name.
+        output_name: The action probabilities' name.
+        input_shape: ``(height, width, channels)`` of one frame.
+    """
+
+    graph_def: bytes
+    input_name: str
+    output_name: str
+    input_shape: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class _Conv:
+    kernel: NDArray[np.float32]  # (kh, kw, in, out)
+    bias: NDArray[np.float32]
+    stride: int
+
+
+@dataclass(frozen=True)
+class _Dense:
+    kernel: NDArray[np.float32]  # (in, out)
+    bias: NDArray[np.float32]
+    activation: str | None  # "relu", "tanh" or None
+
+
+def car_graph(run: LoadedRun) -> CarGraph:
+    """Builds the frozen graph of a loaded run's policy for the car.
+
+    Raises:
+        DeepRacerError: The model cannot go to the car (:func:`car_problem`, discrete
+            actions only), or tensorflow-cpu is missing.
+    """
+    config = run.setup.config
+    preset = run.setup.preset
+    space = run.observation_space
+    frame = (int(space.shape[0]), int(space.shape[1])) if len(space.shape) == 3 else (0, 0)
+    problem = car_problem(
+        config.observation,
+        preset.network,
+        preset.algorithm,
+        discrete=run.metadata.action_space_type == "discrete",
+        frame=frame,
+    )
+    if problem is not None:
+        raise DeepRacerError(f"{run.run_dir}: cannot export for the car: {problem}")
+    sensor, channels = CAR_CAMERAS[str(config.observation)]
+    convs, dense, head = _layers(run.model.policy)
+    height, width = frame
+    if channels != _input_channels(convs):
+        raise DeepRacerError(
+            f"{run.run_dir}: the model's first convolution takes {_input_channels(convs)}"
+            f" channels; the car's {sensor} gives {channels}"
+        )
+    dense = _reorder_flatten(dense, convs, height, width)
+    tf = _tensorflow()
+    graph = tf.Graph()
+    input_name = INPUT_NAME.format(sensor=sensor)
+    with graph.as_default():
+        frames = tf.compat.v1.placeholder(tf.float32, [None, height, width, channels], input_name)
+        scope = f"{_NETWORK_1}/{sensor}"
+        x = tf.math.truediv(frames, tf.constant(255.0), name=f"{scope}/truediv")
+        for i, conv in enumerate(convs):
+            name = f"{scope}/Conv2d_{2 * i}"
+            x = tf.nn.conv2d(x, tf.constant(conv.kernel), conv.stride, "VALID", name=name)
+            x = tf.nn.bias_add(x, tf.constant(conv.bias), name=f"{name}/BiasAdd")
+            x = tf.nn.relu(x, name=f"{scope}/BatchnormActivationDropout_{2 * i + 1}_activation")
+        x = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))], name=f"{scope}/Flatten/flatten/Reshape")
+        for i, layer in enumerate(dense):
+            name = f"{_NETWORK_1}/middleware_fc_embedder/Dense_{i}"
+            x = tf.nn.bias_add(
+                tf.linalg.matmul(x, tf.constant(layer.kernel), name=f"{name}/MatMul"),
+                tf.constant(layer.bias),
+                name=f"{name}/BiasAdd",
+            )
+            x = _activate(tf, x, layer.activation, f"{name}/activation")
+        logits = tf.nn.bias_add(
+            tf.linalg.matmul(
+                x, tf.constant(head.kernel), name=f"{_NETWORK_1}/ppo_head_0/policy_fc/MatMul"
+            ),
+            tf.constant(head.bias),
+            name=f"{_NETWORK_1}/ppo_head_0/policy_fc/BiasAdd",
+        )
+        tf.nn.softmax(logits, name=PPO_OUTPUT)
+    return CarGraph(
+        graph_def=graph.as_graph_def().SerializeToString(),
+        input_name=input_name,
+        output_name=PPO_OUTPUT,
+        input_shape=(height, width, channels),
+    )
+
+
+def run_car_graph(graph: CarGraph, frames: NDArray[Any]) -> NDArray[np.float32]:
+    """Runs a frozen car graph with TensorFlow on frames (N, H, W, C) at 0-255.
+
+    Raises:
+        DeepRacerError: tensorflow-cpu is missing, or the graph lacks the named tensors.
+    """
+    tf = _tensorflow()
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(graph.graph_def)
+    with tf.Graph().as_default() as loaded:
+        tf.import_graph_def(graph_def, name="")
+        try:
+            inputs = loaded.get_tensor_by_name(f"{graph.input_name}:0")
+            outputs = loaded.get_tensor_by_name(f"{graph.output_name}:0")
+        except KeyError as exc:
+            raise DeepRacerError(f"the frozen graph lacks a tensor the car needs: {exc}") from None
+        with tf.compat.v1.Session(graph=loaded) as session:
+            result = session.run(outputs, {inputs: np.asarray(frames, dtype=np.float32)})
+    return np.asarray(result, dtype=np.float32)
+
+
+def run_openvino(
+    graph: CarGraph, frames: NDArray[Any], *, fp16: bool = True
+) -> NDArray[np.float32]:
+    """Converts a frozen car graph with OpenVINO, as the car does, and runs it frame by frame.
+
+    The car's model optimizer converts the graph for one frame (``[1, 120, 160, C]``)
+    with FP16 weights (``--data_type FP16``); ``fp16=False`` keeps FP32.
+
+    Raises:
+        DeepRacerError: openvino is missing, or cannot convert the graph.
+    """
+    import tempfile
+    from pathlib import Path
+
+    try:
+        import openvino as ov
+    except ImportError:
+        raise DeepRacerError(f"checking the car's model needs OpenVINO: {CAR_EXTRA}") from None
+    height, width, channels = graph.input_shape
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "model.pb"
+        source.write_bytes(graph.graph_def)
+        try:
+            model = ov.convert_model(
+                str(source), input=[(f"{graph.input_name}:0", [1, height, width, channels])]
+            )
+            if fp16:  # the IR the car keeps: weights stored as FP16
+                ov.save_model(model, str(Path(folder) / "model.xml"), compress_to_fp16=True)
+                model = ov.Core().read_model(str(Path(folder) / "model.xml"))
+            compiled = ov.Core().compile_model(model, "CPU")
+        except Exception as exc:  # OpenVINO's errors have no common base class
+            raise DeepRacerError(f"OpenVINO cannot convert the car's graph: {exc}") from None
+        rows = [compiled(np.asarray(f, dtype=np.float32)[None])[0][0] for f in frames]
+    return np.asarray(rows, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class CarCheck:
+    """A car graph against the torch policy on the same observations.
+
+    Attributes:
+        samples: Observations compared.
+        tensorflow_max_diff: Largest difference of an action probability, TensorFlow.
+        tensorflow_agreed: Observations where TensorFlow picks the policy's action (or
+            one the policy rates within :data:`TIE` of it).
+        openvino_max_diff: The same for OpenVINO's FP16 IR.
+        openvino_agreed: Observations where OpenVINO picks the policy's action.
+    """
+
+    samples: int
+    tensorflow_max_diff: float
+    tensorflow_agreed: int
+    openvino_max_diff: float
+    openvino_agreed: int
+
+    @property
+    def all_agree(self) -> bool:
+        """Both pick the policy's action on every observation."""
+        return self.tensorflow_agreed == self.openvino_agreed == self.samples
+
+
+def check_car_graph(graph: CarGraph, policy: Any, observations: Sequence[Any]) -> CarCheck:
+    """Runs observations through the graph (TensorFlow and OpenVINO) and the torch policy.
+
+    Args:
+        graph: The car graph built from ``policy``.
+        policy: The torch policy (``model.policy``).
+        observations: Camera frames as the env gives them (H, W, C uint8).
+    """
+    from deepracer.export.onnx_export import torch_reference
+
+    frames = np.stack([np.asarray(o) for o in observations])
+    actions, probabilities = torch_reference(policy, frames)
+    if probabilities is None:
+        raise DeepRacerError("the car check compares action probabilities: discrete actions")
+    tensorflow = run_car_graph(graph, frames)
+    openvino = run_openvino(graph, frames)
+    return CarCheck(
+        samples=len(frames),
+        tensorflow_max_diff=float(np.abs(tensorflow - probabilities).max()),
+        tensorflow_agreed=_agreed(tensorflow.argmax(1), actions, probabilities),
+        openvino_max_diff=float(np.abs(openvino - probabilities).max()),
+        openvino_agreed=_agreed(openvino.argmax(1), actions, probabilities),
+    )
+
+
+TIE = 1e-4
+"""Two actions whose torch probabilities differ by less than this are a tie: rounding
+(FP16 weights on the car) may pick either, and both count as the policy's choice."""
+
+
+def _agreed(chosen: NDArray[Any], actions: NDArray[Any], probabilities: NDArray[Any]) -> int:
+    rows = np.arange(len(chosen))
+    tied = probabilities[rows, chosen] >= probabilities[rows, actions] - TIE
+    return int(((chosen == actions) | tied).sum())
+
+
+def write_car_archive(run: LoadedRun, out: Path) -> CarGraph:
+    """Writes the car's ``.tar.gz``: ``model_metadata.json`` and ``agent/model.pb``.
+
+    Returns:
+        The graph written.
+
+    Raises:
+        DeepRacerError: See :func:`car_graph`.
+    """
+    from deepracer.export.archive import tar_gz
+    from deepracer.io import atomic_write_bytes
+    from deepracer.runs import RunFiles
+
+    graph = car_graph(run)
+    metadata = RunFiles(run.run_dir).model_metadata
+    members = {metadata.name: metadata.read_bytes(), CAR_MODEL: graph.graph_def}
+    atomic_write_bytes(out, tar_gz(members))
+    return graph
+
+
+# -- torch modules to layers --------------------------------------------------------------
+
+
+def _layers(policy: Any) -> tuple[list[_Conv], list[_Dense], _Dense]:
+    """The policy path of a PPO policy: conv layers, dense layers, the action head."""
+    from torch import nn
+
+    from deepracer.models.networks import DeepRacerCNN
+
+    extractor = policy.pi_features_extractor
+    if not isinstance(extractor, DeepRacerCNN):
+        raise DeepRacerError(
+            f"the car export builds the DeepRacer CNNs, this policy has {type(extractor).__name__}"
+        )
+    convs: list[_Conv] = []
+    for module in extractor.convs:
+        if isinstance(module, nn.Conv2d):
+            if module.padding not in (0, (0, 0)) or module.dilation != (1, 1) or module.groups != 1:
+                raise DeepRacerError(
+                    f"the car export builds VALID, plain convolutions, got {module}"
+                )
+            weight = module.weight.detach().cpu().numpy().astype(np.float32)
+            bias = module.bias.detach().cpu().numpy().astype(np.float32)  # type: ignore[union-attr]
+            convs.append(
+                _Conv(np.ascontiguousarray(weight.transpose(2, 3, 1, 0)), bias, module.stride[0])
+            )
+        elif not isinstance(module, nn.ReLU):
+            raise DeepRacerError(f"the car export builds conv + ReLU stacks, got {module}")
+    modules = [m for m in extractor.dense if not isinstance(m, nn.Flatten)]
+    modules += list(policy.mlp_extractor.policy_net)
+    return convs, _dense_layers(modules), _dense_layers([policy.action_net])[0]
+
+
+def _dense_layers(modules: Sequence[Any]) -> list[_Dense]:
+    from torch import nn
+
+    layers: list[_Dense] = []
+    for module in modules:
+        if isinstance(module, nn.Linear):
+            weight = module.weight.detach().cpu().numpy().astype(np.float32)
+            bias = module.bias.detach().cpu().numpy().astype(np.float32)
+            layers.append(_Dense(np.ascontiguousarray(weight.T), bias, None))
+        elif isinstance(module, nn.ReLU | nn.Tanh) and layers and layers[-1].activation is None:
+            kind = "relu" if isinstance(module, nn.ReLU) else "tanh"
+            layers[-1] = _Dense(layers[-1].kernel, layers[-1].bias, kind)
+        else:
+            raise DeepRacerError(f"the car export builds Linear + ReLU/Tanh layers, got {module}")
+    return layers
+
+
+def _input_channels(convs: list[_Conv]) -> int:
+    return int(convs[0].kernel.shape[2])
+
+
+def _reorder_flatten(
+    dense: list[_Dense], convs: list[_Conv], height: int, width: int
+) -> list[_Dense]:
+    """Reorders the first dense layer's inputs from torch's (C, H, W) to (H, W, C)."""
+    if not dense:
+        return dense
+    h, w = height, width
+    for conv in convs:
+        k = conv.kernel.shape[0]
+        h, w = (h - k) // conv.stride + 1, (w - k) // conv.stride + 1
+    c = int(convs[-1].kernel.shape[3])
+    first = dense[0]
+    if first.kernel.shape[0] != c * h * w:
+        raise DeepRacerError(
+            f"the first dense layer takes {first.kernel.shape[0]} inputs, the convolutions"
+            f" give {c} x {h} x {w}"
+        )
+    rows = first.kernel.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(c * h * w, -1)
+    return [_Dense(np.ascontiguousarray(rows), first.bias, first.activation), *dense[1:]]
+
+
+def _activate(tf: Any, x: Any, activation: str | None, name: str) -> Any:
+    if activation == "relu":
+        return tf.nn.relu(x, name=name)
+    if activation == "tanh":
+        return tf.math.tanh(x, name=name)
+    return x
+
+
+def _tensorflow() -> Any:
+    """TensorFlow, imported when a car export asks for it."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise DeepRacerError(
+            f"the car's model is a TensorFlow graph: {CAR_EXTRA} (tensorflow-cpu)"
+        ) from None
+    return tf

@@ -1,0 +1,124 @@
+"""The car's model: a TensorFlow-1 frozen graph with Coach's names, checked as the car
+uses it (TensorFlow, then OpenVINO's FP16 conversion) against the torch policy."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from deepracer.cli import main
+from deepracer.export.archive import load_run, run_observations
+from deepracer.export.car import (
+    CAR_MODEL,
+    INPUT_NAME,
+    PPO_OUTPUT,
+    car_graph,
+    check_car_graph,
+    run_car_graph,
+)
+from tests.training.test_trainer import TINY, tiny_run
+
+# Each DeepRacer CNN at the car's 160 x 120, trained a few steps: the weights need not
+# be good, only the policy's own.
+FEW = [*TINY, "train.total_timesteps=64", "eval.max_steps=20"]
+PRESET = """\
+description: tiny {network} PPO for the car tests
+algorithm: ppo
+network: {network}
+n_envs: 2
+hyperparameters:
+  n_steps: 32
+  batch_size: 64
+  n_epochs: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("car")
+    found = {}
+    for variant in ("shallow", "standard", "deep"):
+        preset = root / f"{variant}.yaml"
+        preset.write_text(PRESET.format(network=f"deepracer_{variant}"))
+        found[variant] = root / variant
+        tiny_run(found[variant], f"preset={preset}", *FEW, experiment="camera")
+    return found
+
+
+@pytest.mark.parametrize("variant", ["shallow", "standard", "deep"])
+def test_tensorflow_and_openvino_pick_the_policys_actions(
+    runs: dict[str, Path], variant: str
+) -> None:
+    run = load_run(runs[variant])
+    graph = car_graph(run)
+    check = check_car_graph(graph, run.model.policy, run_observations(run, 64, 0))
+    assert check.samples == 64 and check.all_agree
+    assert check.tensorflow_max_diff < 1e-4 and check.openvino_max_diff < 1e-4
+
+
+def test_the_graph_carries_coachs_names_and_the_rescale(runs: dict[str, Path]) -> None:
+    import tensorflow as tf
+
+    graph = car_graph(load_run(runs["shallow"]))
+    definition = tf.compat.v1.GraphDef()
+    definition.ParseFromString(graph.graph_def)
+    nodes = {node.name: node for node in definition.node}
+    name = INPUT_NAME.format(sensor="FRONT_FACING_CAMERA")
+    assert graph.input_name == name and nodes[name].op == "Placeholder"
+    dims = [d.size for d in nodes[name].attr["shape"].shape.dim]
+    assert dims == [-1, 120, 160, 1]
+    assert graph.output_name == PPO_OUTPUT and nodes[PPO_OUTPUT].op == "Softmax"
+    assert not [n for n in nodes.values() if "Variable" in n.op]  # frozen: constants only
+    # The car feeds 0-255: the division by 255 is the graph's first step.
+    frames = np.stack(run_observations(load_run(runs["shallow"]), 4, 0)).astype(np.float32)
+    assert frames.max() > 1.0
+    probabilities = run_car_graph(graph, frames)
+    assert probabilities.shape == (4, 10)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_export_format_car_writes_the_cars_archive(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "car.tar.gz"
+    assert main(["export", str(runs["shallow"]), "--format", "car", "--out", str(out),
+                 "--check", "16"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "TensorFlow picks the policy's action on 16" in printed
+    assert "OpenVINO's FP16 IR on 16" in printed
+    with tarfile.open(out, "r:gz") as tar:
+        members: dict[str, Any] = {m.name: tar.extractfile(m).read() for m in tar}  # type: ignore[union-attr]
+    assert sorted(members) == [CAR_MODEL, "model_metadata.json"]
+    assert [n for n in members if n.endswith(".pb")] == [CAR_MODEL]  # exactly one graph
+    metadata = runs["shallow"] / "model" / "model_metadata.json"
+    assert members["model_metadata.json"] == metadata.read_bytes()
+
+
+def test_a_state_run_is_refused_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said: list[str] = []
+    from deepracer.experiment import load_experiment
+    from deepracer.training.trainer import train
+
+    config = load_experiment("quickstart", [*TINY, "train.total_timesteps=64"])
+    train(config, tmp_path / "state", argv=["pytest"], echo=said.append)
+    note = "note: this model will not run on the physical car: the state observation"
+    assert any(line.startswith(note) for line in said)  # said before training
+    assert main(["export", str(tmp_path / "state"), "--format", "car"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'state'}: cannot export for the car: the state observation" in err
+    assert not (tmp_path / "state" / "export").exists()
+
+
+def test_only_a_numerical_tie_counts_as_the_same_action() -> None:
+    from deepracer.export.car import _agreed
+
+    probabilities = np.array([[0.5, 0.5 - 5e-5, 0.0], [0.7, 0.2, 0.1], [0.2, 0.3, 0.5]])
+    actions = np.array([0, 0, 2])
+    assert _agreed(np.array([1, 0, 2]), actions, probabilities) == 3  # a tie, then equal
+    assert _agreed(np.array([0, 1, 0]), actions, probabilities) == 1  # 0.2 vs 0.7: no
