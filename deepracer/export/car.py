@@ -62,6 +62,7 @@ __all__ = [
     "CAR_MODEL",
     "INPUT_NAME",
     "PPO_OUTPUT",
+    "SAC_OUTPUT",
     "CarCheck",
     "CarGraph",
     "car_graph",
@@ -74,11 +75,13 @@ __all__ = [
 CAR_EXTRA = "pip install 'deepracer[car]'"
 CAR_MODEL = "agent/model.pb"
 """The frozen graph's place in the car's archive (the car takes the one ``.pb``)."""
-INPUT_NAME = "main_level/agent/main/online/network_0/{sensor}/{sensor}"
-"""The input placeholder; ``{sensor}`` is the model_metadata.json sensor."""
+INPUT_NAME = "main_level/agent/{agent}/online/network_0/{sensor}/{sensor}"
+"""The input placeholder: ``{agent}`` is ``main`` (PPO) or ``policy`` (SAC), ``{sensor}``
+the model_metadata.json sensor."""
 PPO_OUTPUT = "main_level/agent/main/online/network_1/ppo_head_0/policy"
-"""The PPO head's action probabilities."""
-_NETWORK_1 = "main_level/agent/main/online/network_1"
+"""The PPO head: action probabilities (discrete) or the action in [-1, 1] (continuous)."""
+SAC_OUTPUT = "main_level/agent/policy/online/network_0/sac_policy_head_0/policy"
+"""The SAC head: the action in [-1, 1]."""
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,15 @@ class CarGraph:
         input_name: The input placeholder's name.
         output_name: The action probabilities' name.
         input_shape: ``(height, width, channels)`` of one frame.
+        discrete: Whether the output is action probabilities (else the action in
+            [-1, 1], steering then speed).
     """
 
     graph_def: bytes
     input_name: str
     output_name: str
     input_shape: tuple[int, int, int]
+    discrete: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,25 +121,31 @@ class _Dense:
 def car_graph(run: LoadedRun) -> CarGraph:
     """Builds the frozen graph of a loaded run's policy for the car.
 
+    The head is the one the car reads for the run's algorithm and actions:
+
+    * discrete PPO: the softmax over the actions (``ppo_head_0/policy``);
+    * continuous PPO: the Gaussian's mean, the action in [-1, 1] before the car
+      clips it to [-1, 1] and scales it to each action's low..high, as our env does;
+    * SAC: ``tanh`` of the mean (``sac_policy_head_0/policy``), the action SAC takes
+      greedily: the car's clip then changes nothing and its scaling is ours.
+
     Raises:
-        DeepRacerError: The model cannot go to the car (:func:`car_problem`, discrete
-            actions only), or tensorflow-cpu is missing.
+        DeepRacerError: The model cannot go to the car (:func:`car_problem`), or
+            tensorflow-cpu is missing.
     """
     config = run.setup.config
     preset = run.setup.preset
     space = run.observation_space
     frame = (int(space.shape[0]), int(space.shape[1])) if len(space.shape) == 3 else (0, 0)
+    discrete = run.metadata.action_space_type == "discrete"
     problem = car_problem(
-        config.observation,
-        preset.network,
-        preset.algorithm,
-        discrete=run.metadata.action_space_type == "discrete",
-        frame=frame,
+        config.observation, preset.network, preset.algorithm, discrete=discrete, frame=frame
     )
     if problem is not None:
         raise DeepRacerError(f"{run.run_dir}: cannot export for the car: {problem}")
     sensor, channels = CAR_CAMERAS[str(config.observation)]
-    convs, dense, head = _layers(run.model.policy)
+    sac = preset.algorithm == "sac"
+    convs, dense, head = _layers(run.model.policy, sac=sac)
     height, width = frame
     if channels != _input_channels(convs):
         raise DeepRacerError(
@@ -141,41 +153,52 @@ def car_graph(run: LoadedRun) -> CarGraph:
             f" channels; the car's {sensor} gives {channels}"
         )
     dense = _reorder_flatten(dense, convs, height, width)
+    agent = "policy" if sac else "main"
+    network = f"main_level/agent/{agent}/online/network_{0 if sac else 1}"
+    input_name = INPUT_NAME.format(agent=agent, sensor=sensor)
+    output_name = SAC_OUTPUT if sac else PPO_OUTPUT
     tf = _tensorflow()
     graph = tf.Graph()
-    input_name = INPUT_NAME.format(sensor=sensor)
     with graph.as_default():
         frames = tf.compat.v1.placeholder(tf.float32, [None, height, width, channels], input_name)
-        scope = f"{_NETWORK_1}/{sensor}"
+        scope = f"{network}/{sensor}"
         x = tf.math.truediv(frames, tf.constant(255.0), name=f"{scope}/truediv")
         for i, conv in enumerate(convs):
             name = f"{scope}/Conv2d_{2 * i}"
             x = tf.nn.conv2d(x, tf.constant(conv.kernel), conv.stride, "VALID", name=name)
             x = tf.nn.bias_add(x, tf.constant(conv.bias), name=f"{name}/BiasAdd")
             x = tf.nn.relu(x, name=f"{scope}/BatchnormActivationDropout_{2 * i + 1}_activation")
-        x = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))], name=f"{scope}/Flatten/flatten/Reshape")
+        flat = int(np.prod(x.shape[1:]))
+        x = tf.reshape(x, [-1, flat], name=f"{scope}/Flatten/flatten/Reshape")
         for i, layer in enumerate(dense):
-            name = f"{_NETWORK_1}/middleware_fc_embedder/Dense_{i}"
-            x = tf.nn.bias_add(
-                tf.linalg.matmul(x, tf.constant(layer.kernel), name=f"{name}/MatMul"),
-                tf.constant(layer.bias),
-                name=f"{name}/BiasAdd",
-            )
-            x = _activate(tf, x, layer.activation, f"{name}/activation")
-        logits = tf.nn.bias_add(
-            tf.linalg.matmul(
-                x, tf.constant(head.kernel), name=f"{_NETWORK_1}/ppo_head_0/policy_fc/MatMul"
-            ),
-            tf.constant(head.bias),
-            name=f"{_NETWORK_1}/ppo_head_0/policy_fc/BiasAdd",
-        )
-        tf.nn.softmax(logits, name=PPO_OUTPUT)
+            x = _dense(tf, x, layer, f"{network}/middleware_fc_embedder/Dense_{i}")
+        head_scope = output_name.rsplit("/", 1)[0]
+        if discrete:
+            logits = _dense(tf, x, head, f"{head_scope}/policy_fc")
+            tf.nn.softmax(logits, name=output_name)
+        elif sac:
+            mean = _dense(tf, x, head, f"{head_scope}/policy_mean")
+            tf.math.tanh(mean, name=output_name)
+        else:
+            mean = _dense(tf, x, head, f"{head_scope}/policy_mean")
+            tf.identity(mean, name=output_name)
     return CarGraph(
         graph_def=graph.as_graph_def().SerializeToString(),
         input_name=input_name,
-        output_name=PPO_OUTPUT,
+        output_name=output_name,
         input_shape=(height, width, channels),
+        discrete=discrete,
     )
+
+
+def _dense(tf: Any, x: Any, layer: _Dense, name: str) -> Any:
+    """``x @ kernel + bias``, then the layer's activation, under ``name``."""
+    y = tf.nn.bias_add(
+        tf.linalg.matmul(x, tf.constant(layer.kernel), name=f"{name}/MatMul"),
+        tf.constant(layer.bias),
+        name=f"{name}/BiasAdd",
+    )
+    return _activate(tf, y, layer.activation, f"{name}/activation")
 
 
 def run_car_graph(graph: CarGraph, frames: NDArray[Any]) -> NDArray[np.float32]:
@@ -241,11 +264,13 @@ class CarCheck:
 
     Attributes:
         samples: Observations compared.
-        tensorflow_max_diff: Largest difference of an action probability, TensorFlow.
-        tensorflow_agreed: Observations where TensorFlow picks the policy's action (or
-            one the policy rates within :data:`TIE` of it).
+        tensorflow_max_diff: Largest difference, TensorFlow vs torch: of an action
+            probability (discrete) or of the action in [-1, 1] as the car clips it.
+        tensorflow_agreed: Observations where TensorFlow gives the policy's action
+            (discrete: the same action, or one the policy rates within :data:`TIE` of
+            it; continuous: within :data:`ACTION_TOLERANCE`).
         openvino_max_diff: The same for OpenVINO's FP16 IR.
-        openvino_agreed: Observations where OpenVINO picks the policy's action.
+        openvino_agreed: The same for OpenVINO's FP16 IR.
     """
 
     samples: int
@@ -256,8 +281,16 @@ class CarCheck:
 
     @property
     def all_agree(self) -> bool:
-        """Both pick the policy's action on every observation."""
+        """Both give the policy's action on every observation."""
         return self.tensorflow_agreed == self.openvino_agreed == self.samples
+
+
+TIE = 1e-4
+"""Two actions whose torch probabilities differ by less than this are a tie: rounding
+(FP16 weights on the car) may pick either, and both count as the policy's choice."""
+ACTION_TOLERANCE = 5e-3
+"""A continuous action (in [-1, 1]) within this of torch's is the same action: 0.075
+deg of steering at +-30 deg; FP16 weights move it by about 1e-3."""
 
 
 def check_car_graph(graph: CarGraph, policy: Any, observations: Sequence[Any]) -> CarCheck:
@@ -272,22 +305,26 @@ def check_car_graph(graph: CarGraph, policy: Any, observations: Sequence[Any]) -
 
     frames = np.stack([np.asarray(o) for o in observations])
     actions, probabilities = torch_reference(policy, frames)
-    if probabilities is None:
-        raise DeepRacerError("the car check compares action probabilities: discrete actions")
-    tensorflow = run_car_graph(graph, frames)
-    openvino = run_openvino(graph, frames)
+    outputs = {"tensorflow": run_car_graph(graph, frames), "openvino": run_openvino(graph, frames)}
+    diffs: dict[str, float] = {}
+    agreed: dict[str, int] = {}
+    for name, out in outputs.items():
+        if graph.discrete:
+            if probabilities is None:
+                raise DeepRacerError("the graph gives probabilities, the policy's actions are not")
+            diffs[name] = float(np.abs(out - probabilities).max())
+            agreed[name] = _agreed(out.argmax(1), actions, probabilities)
+        else:
+            moved = np.abs(np.clip(out, -1.0, 1.0) - np.asarray(actions, dtype=np.float32))
+            diffs[name] = float(moved.max())
+            agreed[name] = int((moved.max(axis=1) <= ACTION_TOLERANCE).sum())
     return CarCheck(
         samples=len(frames),
-        tensorflow_max_diff=float(np.abs(tensorflow - probabilities).max()),
-        tensorflow_agreed=_agreed(tensorflow.argmax(1), actions, probabilities),
-        openvino_max_diff=float(np.abs(openvino - probabilities).max()),
-        openvino_agreed=_agreed(openvino.argmax(1), actions, probabilities),
+        tensorflow_max_diff=diffs["tensorflow"],
+        tensorflow_agreed=agreed["tensorflow"],
+        openvino_max_diff=diffs["openvino"],
+        openvino_agreed=agreed["openvino"],
     )
-
-
-TIE = 1e-4
-"""Two actions whose torch probabilities differ by less than this are a tie: rounding
-(FP16 weights on the car) may pick either, and both count as the policy's choice."""
 
 
 def _agreed(chosen: NDArray[Any], actions: NDArray[Any], probabilities: NDArray[Any]) -> int:
@@ -319,13 +356,13 @@ def write_car_archive(run: LoadedRun, out: Path) -> CarGraph:
 # -- torch modules to layers --------------------------------------------------------------
 
 
-def _layers(policy: Any) -> tuple[list[_Conv], list[_Dense], _Dense]:
-    """The policy path of a PPO policy: conv layers, dense layers, the action head."""
+def _layers(policy: Any, *, sac: bool) -> tuple[list[_Conv], list[_Dense], _Dense]:
+    """The policy path: conv layers, dense layers, the action head (logits or mean)."""
     from torch import nn
 
     from deepracer.models.networks import DeepRacerCNN
 
-    extractor = policy.pi_features_extractor
+    extractor = policy.actor.features_extractor if sac else policy.pi_features_extractor
     if not isinstance(extractor, DeepRacerCNN):
         raise DeepRacerError(
             f"the car export builds the DeepRacer CNNs, this policy has {type(extractor).__name__}"
@@ -345,6 +382,9 @@ def _layers(policy: Any) -> tuple[list[_Conv], list[_Dense], _Dense]:
         elif not isinstance(module, nn.ReLU):
             raise DeepRacerError(f"the car export builds conv + ReLU stacks, got {module}")
     modules = [m for m in extractor.dense if not isinstance(m, nn.Flatten)]
+    if sac:
+        modules += list(policy.actor.latent_pi)
+        return convs, _dense_layers(modules), _dense_layers([policy.actor.mu])[0]
     modules += list(policy.mlp_extractor.policy_net)
     return convs, _dense_layers(modules), _dense_layers([policy.action_net])[0]
 

@@ -38,7 +38,7 @@ def car_problem(
         observation: The experiment's observation name(s).
         network: The preset's network.
         algorithm: ``ppo`` or ``sac``.
-        discrete: Whether the action space is discrete.
+        discrete: Whether the action space is discrete (PPO either way, SAC continuous).
         frame: (height, width) of the camera frames.
     """
     names = [observation] if isinstance(observation, str) else list(observation)
@@ -58,8 +58,8 @@ def car_problem(
             f"network {network!r}: the car export builds the DeepRacer CNNs"
             f" ({', '.join(CAR_NETWORKS)})"
         )
-    if algorithm != "ppo" or not discrete:
-        return "the car export builds the discrete PPO head so far (not SAC or continuous PPO)"
+    if algorithm == "sac" and discrete:
+        return "SAC takes continuous actions only"
     if tuple(frame) != CAR_FRAME:
         return (
             f"the camera gives {frame[1]}x{frame[0]} frames, the car feeds"

@@ -16,6 +16,7 @@ from deepracer.export.car import (
     CAR_MODEL,
     INPUT_NAME,
     PPO_OUTPUT,
+    SAC_OUTPUT,
     car_graph,
     check_car_graph,
     run_car_graph,
@@ -25,7 +26,7 @@ from tests.training.test_trainer import TINY, tiny_run
 # Each DeepRacer CNN at the car's 160 x 120, trained a few steps: the weights need not
 # be good, only the policy's own.
 FEW = [*TINY, "train.total_timesteps=64", "eval.max_steps=20"]
-PRESET = """\
+PPO = """\
 description: tiny {network} PPO for the car tests
 algorithm: ppo
 network: {network}
@@ -35,29 +36,75 @@ hyperparameters:
   batch_size: 64
   n_epochs: 1
 """
+SAC = """\
+description: tiny SAC on the camera for the car tests
+algorithm: sac
+network: deepracer_shallow
+n_envs: 2
+hyperparameters:
+  buffer_size: 200
+  learning_starts: 16
+  batch_size: 16
+  ent_coef: 0.2
+"""
+CASES = {
+    # name: (preset, network, overrides)
+    "shallow": (PPO, "deepracer_shallow", []),
+    "standard": (PPO, "deepracer_standard", []),
+    "deep": (PPO, "deepracer_deep", []),
+    "continuous": (PPO, "deepracer_shallow", ["action_space=continuous"]),
+    "sac": (SAC, "deepracer_shallow", ["action_space=continuous"]),
+    "stereo": (PPO, "deepracer_shallow", ["observation=stereo_camera"]),
+}
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("car")
     found = {}
-    for variant in ("shallow", "standard", "deep"):
-        preset = root / f"{variant}.yaml"
-        preset.write_text(PRESET.format(network=f"deepracer_{variant}"))
-        found[variant] = root / variant
-        tiny_run(found[variant], f"preset={preset}", *FEW, experiment="camera")
+    for name, (text, network, overrides) in CASES.items():
+        preset = root / f"{name}.yaml"
+        preset.write_text(text.format(network=network))
+        found[name] = root / name
+        tiny_run(found[name], f"preset={preset}", *FEW, *overrides, experiment="camera")
     return found
 
 
-@pytest.mark.parametrize("variant", ["shallow", "standard", "deep"])
-def test_tensorflow_and_openvino_pick_the_policys_actions(
-    runs: dict[str, Path], variant: str
-) -> None:
-    run = load_run(runs[variant])
+@pytest.mark.parametrize("name", list(CASES))
+def test_tensorflow_and_openvino_give_the_policys_actions(runs: dict[str, Path], name: str) -> None:
+    run = load_run(runs[name])
     graph = car_graph(run)
     check = check_car_graph(graph, run.model.policy, run_observations(run, 64, 0))
     assert check.samples == 64 and check.all_agree
-    assert check.tensorflow_max_diff < 1e-4 and check.openvino_max_diff < 1e-4
+    assert check.tensorflow_max_diff < 1e-4  # float32 both: the same network
+    # FP16 weights: probabilities within 1e-4, actions in [-1, 1] within 1e-3.
+    assert check.openvino_max_diff < (1e-4 if graph.discrete else 1e-3)
+
+
+@pytest.mark.parametrize(
+    ("name", "input_name", "output_name", "shape"),
+    [
+        ("shallow", INPUT_NAME.format(agent="main", sensor="FRONT_FACING_CAMERA"), PPO_OUTPUT,
+         (120, 160, 1)),
+        ("continuous", INPUT_NAME.format(agent="main", sensor="FRONT_FACING_CAMERA"),
+         PPO_OUTPUT, (120, 160, 1)),
+        ("sac", INPUT_NAME.format(agent="policy", sensor="FRONT_FACING_CAMERA"), SAC_OUTPUT,
+         (120, 160, 1)),
+        ("stereo", INPUT_NAME.format(agent="main", sensor="STEREO_CAMERAS"), PPO_OUTPUT,
+         (120, 160, 2)),
+    ],
+)  # fmt: skip
+def test_each_head_has_the_name_the_car_reads(
+    runs: dict[str, Path], name: str, input_name: str, output_name: str, shape: tuple[int, ...]
+) -> None:
+    graph = car_graph(load_run(runs[name]))
+    assert (graph.input_name, graph.output_name, graph.input_shape) == (
+        input_name,
+        output_name,
+        shape,
+    )
+    assert input_name.endswith(("FRONT_FACING_CAMERA/FRONT_FACING_CAMERA",
+                                "STEREO_CAMERAS/STEREO_CAMERAS"))  # fmt: skip
 
 
 def test_the_graph_carries_coachs_names_and_the_rescale(runs: dict[str, Path]) -> None:
@@ -67,7 +114,7 @@ def test_the_graph_carries_coachs_names_and_the_rescale(runs: dict[str, Path]) -
     definition = tf.compat.v1.GraphDef()
     definition.ParseFromString(graph.graph_def)
     nodes = {node.name: node for node in definition.node}
-    name = INPUT_NAME.format(sensor="FRONT_FACING_CAMERA")
+    name = INPUT_NAME.format(agent="main", sensor="FRONT_FACING_CAMERA")
     assert graph.input_name == name and nodes[name].op == "Placeholder"
     dims = [d.size for d in nodes[name].attr["shape"].shape.dim]
     assert dims == [-1, 120, 160, 1]

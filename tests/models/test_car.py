@@ -7,10 +7,12 @@ import pytest
 from deepracer.models.car import CAR_FRAME, car_problem
 
 
-def test_a_discrete_ppo_camera_model_at_160x120_goes_to_the_car() -> None:
+def test_a_camera_model_at_160x120_goes_to_the_car() -> None:
     for observation in ("camera", "stereo_camera"):
         for network in ("deepracer_shallow", "deepracer_standard", "deepracer_deep"):
             assert car_problem(observation, network, "ppo") is None
+            assert car_problem(observation, network, "ppo", discrete=False) is None
+            assert car_problem(observation, network, "sac", discrete=False) is None
     assert CAR_FRAME == (120, 160)
 
 
@@ -25,8 +27,7 @@ def test_a_discrete_ppo_camera_model_at_160x120_goes_to_the_car() -> None:
          " 'lidar']"),
         (("camera", "attention_cnn", "ppo"), {}, "network 'attention_cnn': the car export"
          " builds the DeepRacer CNNs"),
-        (("camera", "deepracer_shallow", "sac"), {}, "the discrete PPO head so far"),
-        (("camera", "deepracer_shallow", "ppo"), {"discrete": False}, "not SAC or continuous"),
+        (("camera", "deepracer_shallow", "sac"), {}, "SAC takes continuous actions only"),
         (("camera", "deepracer_shallow", "ppo"), {"frame": (48, 64)}, "the camera gives 64x48"
          " frames, the car feeds 160x120"),
     ],
