@@ -11,7 +11,18 @@ Contents:
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib.metadata import PackageNotFoundError, version
+
+# stable-baselines3 imports TensorBoard, and TensorBoard imports TensorFlow whenever it
+# is installed (deepracer[car] installs it): 4 s and a screen of log lines in every
+# command, only to write event files, which TensorBoard's built-in stand-in does as
+# well. A module named tensorboard.compat.notf is TensorBoard's own switch to that
+# stand-in; register an empty one, unless TensorFlow is already loaded. The car
+# export imports TensorFlow itself, when asked.
+if "tensorflow" not in sys.modules:
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 
 from deepracer.envs import EnvConfig, RacingEnv, _register_envs
 from deepracer.rewards import load_reward_function

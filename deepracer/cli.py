@@ -10,6 +10,7 @@ its own ``commands.py`` (``deepracer <command> --help`` says the rest):
     raceline                            deepracer.raceline.commands
     analyze                             deepracer.analysis.commands
     export                              deepracer.export.commands
+    import                              deepracer.export.commands
     render                              deepracer.rendering.commands
     actions generate|show|validate|list deepracer.envs.commands
     upload, download, launch, jobs      deepracer.cloud.commands
@@ -38,7 +39,7 @@ from deepracer.cloud.commands import add_cloud_commands
 from deepracer.envs.commands import add_actions
 from deepracer.errors import DeepRacerError
 from deepracer.evaluation.commands import add_evaluate
-from deepracer.export.commands import add_export
+from deepracer.export.commands import add_export, add_import
 from deepracer.physics.commands import add_calibrate, add_replay
 from deepracer.plugins.commands import add_plugin_commands
 from deepracer.raceline.commands import add_raceline
@@ -59,6 +60,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_raceline,
     add_analyze,
     add_export,
+    add_import,
     add_render,
     add_actions,
     add_cloud_commands,

@@ -179,13 +179,17 @@ def load_policy(path: Path, setup: RunSetup, run_dir: Path) -> Any:
     build_model`), and only the zip's ``policy.pth`` is read, with torch's
     weights-only unpickler, into it.
 
+    An imported DeepRacer model (``model/model.pb``, ``deepracer import``) is a
+    TensorFlow frozen graph: it drives through
+    :class:`~deepracer.models.frozen_graph.FrozenGraphPolicy`, which checks it first.
+
     Args:
-        path: A stable-baselines3 model ``.zip``.
+        path: A stable-baselines3 model ``.zip``, or an imported ``model.pb``.
         setup: The run's setup (:func:`run_setup`).
         run_dir: The run directory, for messages.
 
     Returns:
-        A PPO or SAC model whose ``predict`` drives the env of ``setup``.
+        A model whose ``predict`` drives the env of ``setup``.
 
     Raises:
         DeepRacerError: stable-baselines3 is missing, the file is not such a model
@@ -194,6 +198,11 @@ def load_policy(path: Path, setup: RunSetup, run_dir: Path) -> Any:
     """
     import zipfile
 
+    if path.suffix == ".pb":  # an imported DeepRacer model (deepracer import)
+        from deepracer.models.frozen_graph import FrozenGraphPolicy
+
+        discrete = not isinstance(setup.config.action_space, dict)
+        return FrozenGraphPolicy(path.read_bytes(), discrete=discrete, source=str(path))
     try:
         import torch
     except ImportError:

@@ -21,7 +21,7 @@ from deepracer.runs import RunFiles
 if TYPE_CHECKING:
     from deepracer.export.onnx_export import ExportCheck
 
-__all__ = ["add_export"]
+__all__ = ["add_export", "add_import"]
 
 
 def _summary(checks: dict[str, ExportCheck]) -> str:
@@ -142,3 +142,34 @@ def add_export(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the check (default 0)")
     add_trust_reward(parser, "put it into the archive")
     parser.set_defaults(func=_cmd_export)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from deepracer.export.importing import import_model
+
+    import_model(Path(args.source), Path(args.run), world=args.world)
+    return 0
+
+
+def add_import(subparsers: Any) -> None:
+    """Registers ``deepracer import``."""
+    parser = subparsers.add_parser(
+        "import",
+        help="a DeepRacer model (car file, console download, DRfC folder) as a run",
+        description=(
+            "Import a model trained in the console, deepracer-for-cloud or DeepRacer on"
+            " AWS, or a car file, into a new run directory that evaluate, render and"
+            " analyze take: its frozen graph (checked: only a policy's operations run),"
+            " model_metadata.json and an experiment.yaml that drives it. Needs"
+            " deepracer[car] (tensorflow-cpu)."
+        ),
+    )
+    parser.add_argument(
+        "source", metavar="SOURCE", help="a .tar.gz / .tar, or a model folder (model/...)"
+    )
+    parser.add_argument("run", metavar="RUN_DIR", help="the new run directory")
+    parser.add_argument(
+        "--world",
+        help="world name or YAML path the experiment drives (default: reInvent2019_track)",
+    )
+    parser.set_defaults(func=_cmd_import)

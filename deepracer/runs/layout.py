@@ -4,6 +4,7 @@ A run directory is deepracer-for-cloud's model folder, as deepracer-utils and th
 community's notebooks read it, with our own files beside DRfC's::
 
     model/model_metadata.json         action space, sensor, network (DeepRacer's format)
+    model/model.pb                    an imported model's frozen graph (deepracer import)
     ip/hyperparameters.json           the preset in DeepRacer's terms
     training_metrics.json             one row per episode, the simapp's numbering
     training-simtrace/<i>-iteration.csv   iteration i (from 0) of a one-world run
@@ -19,6 +20,7 @@ community's notebooks read it, with our own files beside DRfC's::
     best.zip, model.zip               best and final stable-baselines3 models (ours)
     evaluation.json, training.png     the final evaluation's summary and plot (ours)
     raceline.csv, analysis/           the race line and the analysis plots (ours)
+    imported.json                     where an imported model came from (ours)
     .lock                             held by the process writing the run
 
 Numbering is the simapp's: an *iteration* is a block of
@@ -79,6 +81,8 @@ MODEL_METADATA = f"model/{MODEL_METADATA_NAME}"
 LEGACY_MODEL_METADATA = MODEL_METADATA_NAME
 """Where runs written before the DRfC layout keep their model metadata."""
 HYPERPARAMETERS_NAME = "hyperparameters.json"
+FROZEN_GRAPH = "model/model.pb"
+"""An imported model's frozen graph (``deepracer import``), in DRfC's model folder."""
 HYPERPARAMETERS = f"ip/{HYPERPARAMETERS_NAME}"
 TRAINING_METRICS = "training_metrics.json"
 TRAINING_SIMTRACE = "training-simtrace"
@@ -188,6 +192,16 @@ class RunFiles:
     def version(self) -> Path:
         """``version.txt``."""
         return self.root / VERSION
+
+    @property
+    def frozen_graph(self) -> Path:
+        """``model/model.pb``: an imported DeepRacer model's TensorFlow graph."""
+        return self.root / FROZEN_GRAPH
+
+    @property
+    def imported(self) -> Path:
+        """``imported.json``: where an imported model came from."""
+        return self.root / "imported.json"
 
     @property
     def raceline(self) -> Path:

@@ -31,9 +31,10 @@ def resolve_model(target: Path, *, echo: Callable[[str], None] = print) -> tuple
     """Returns ``(model file, run directory)`` of a run directory or a model file.
 
     A run directory's ``best.zip`` (the console evaluates its best model) wins over
-    its final ``model.zip``; a run without either (training crashed or was killed)
-    falls back to the checkpoint ``checkpoints/latest.json`` names, with a note. A
-    model file inside a run's ``checkpoints/`` belongs to that run.
+    its final ``model.zip``, then an imported model's ``model/model.pb``; a run
+    without any (training crashed or was killed) falls back to the checkpoint
+    ``checkpoints/latest.json`` names, with a note. A model file inside a run's
+    ``checkpoints/`` belongs to that run.
 
     Args:
         target: A run directory or a model ``.zip``.
@@ -44,7 +45,7 @@ def resolve_model(target: Path, *, echo: Callable[[str], None] = print) -> tuple
     """
     if target.is_dir():
         files = RunFiles(target)
-        for path in (files.best_model, files.final_model):
+        for path in (files.best_model, files.final_model, files.frozen_graph):
             if path.is_file():
                 return path, target
         checkpoint = latest_checkpoint(target)
