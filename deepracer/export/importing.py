@@ -171,15 +171,27 @@ def import_model(
     return run_dir
 
 
+def _wanted(name: str) -> bool:
+    """Whether an import reads this file: graphs, metadata, checkpoint list, reward.
+
+    A model folder's Coach checkpoints can be gigabytes and are not needed.
+    """
+    base = PurePosixPath(name).name
+    return base.endswith(".pb") or base in (MODEL_METADATA_NAME, _CHECKPOINTS, REWARD)
+
+
 def _read_source(source: Path) -> dict[str, bytes]:
-    """Every regular file of an archive or folder, by its relative POSIX path."""
+    """The files :func:`_wanted` names of an archive or folder, by relative POSIX path."""
     if source.is_dir():
         found: dict[str, bytes] = {}
         for path in sorted(source.rglob("*")):
             if path.is_symlink():
                 raise DeepRacerError(f"{path}: a link; a model folder holds plain files")
-            if path.is_file() and path.stat().st_size <= _MAX_MEMBER:
-                found[path.relative_to(source).as_posix()] = path.read_bytes()
+            name = path.relative_to(source).as_posix()
+            if path.is_file() and _wanted(name):
+                if path.stat().st_size > _MAX_MEMBER:
+                    raise DeepRacerError(f"{path}: larger than any model file")
+                found[name] = path.read_bytes()
         return found
     if not source.is_file():
         raise DeepRacerError(f"{source}: no such file or folder")
@@ -201,7 +213,7 @@ def _read_members(source: Path, tar: tarfile.TarFile) -> dict[str, bytes]:
             )
         if member.issym() or member.islnk():
             raise DeepRacerError(f"{source}: member {member.name!r} is a link; refused")
-        if not member.isfile():
+        if not member.isfile() or not _wanted(member.name):
             continue
         total += member.size
         if member.size > _MAX_MEMBER or total > _MAX_TOTAL:
