@@ -169,3 +169,41 @@ def test_only_a_numerical_tie_counts_as_the_same_action() -> None:
     actions = np.array([0, 0, 2])
     assert _agreed(np.array([1, 0, 2]), actions, probabilities) == 3  # a tie, then equal
     assert _agreed(np.array([0, 1, 0]), actions, probabilities) == 1  # 0.2 vs 0.7: no
+
+
+def test_the_cars_preprocessing_of_a_640x480_frame_gives_the_same_action(
+    runs: dict[str, Path],
+) -> None:
+    """The car resizes its 640 x 480 BGR frame with OpenCV and converts it to gray; our
+    env renders 160 x 120 directly. For the same poses both give the same action."""
+    from dataclasses import replace
+
+    import cv2
+
+    from deepracer.envs.camera import CameraObservation
+    from deepracer.envs.view import EpisodeVariation
+    from deepracer.export.car import _agreed
+
+    run = load_run(runs["shallow"])
+    graph = car_graph(run)
+    env = run.setup.env()
+    camera = CameraObservation(replace(env.config.camera, width=640, height=480))
+    ours, cars = [], []
+    rng = np.random.default_rng(0)
+    for episode in range(4):
+        observation, _ = env.reset(seed=episode)
+        camera.reset(env.world, EpisodeVariation(friction=1.0), None)
+        for _ in range(16):
+            bgr = np.repeat(camera.observe(env.car_view()), 3, axis=2)  # the camera's frame
+            small = cv2.resize(bgr, (160, 120))  # the car's image_process: resize, gray
+            cars.append(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)[..., None])
+            ours.append(observation)
+            observation, _, terminated, truncated, _ = env.step(int(rng.integers(10)))
+            if terminated or truncated:
+                break
+    assert len(ours) >= 32
+    pixels = np.abs(np.stack(ours).astype(float) - np.stack(cars)).mean()
+    assert pixels < 2.0  # grey levels: the two paths see the same picture
+    mine, car = run_car_graph(graph, np.stack(ours)), run_car_graph(graph, np.stack(cars))
+    assert np.abs(mine - car).max() < 1e-3
+    assert _agreed(car.argmax(1), mine.argmax(1), mine) == len(ours)
