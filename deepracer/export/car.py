@@ -8,8 +8,10 @@ is inside the graph. It finds the tensors by the names Coach gives them (facts:
 aws-deepracer-model-optimizer-pkg ``constants.py``, the simapp's Coach graph, and the
 real checkpoint in ``../shared/reference/coach-checkpoint``)::
 
-    input   main_level/agent/main/online/network_0/<SENSOR>/<SENSOR>   [N, 120, 160, C]
-    output  main_level/agent/main/online/network_1/ppo_head_0/policy   softmax over actions
+    PPO input   main_level/agent/main/online/network_0/<SENSOR>/<SENSOR>   [N, 120, 160, C]
+    PPO output  main_level/agent/main/online/network_1/ppo_head_0/policy
+    SAC input   main_level/agent/policy/online/network_0/<SENSOR>/<SENSOR>
+    SAC output  main_level/agent/policy/online/network_0/sac_policy_head_0/policy
 
 This module rebuilds a trained policy's forward pass as such a graph, layer by layer,
 with the torch weights as constants (so it is frozen by construction): the /255
@@ -24,15 +26,17 @@ What goes to the car (and what is refused, with the reason):
   the car; lidar needs the car's lidar inputs, which this export does not build yet.
 * Networks: the DeepRacer CNNs (``deepracer_shallow``, ``_standard``, ``_deep``),
   with their middleware in the extractor or in ``net_arch``.
-* Algorithm and actions: PPO with discrete actions. Continuous PPO and SAC heads are
-  not built yet and are refused.
+* Algorithm and actions: PPO, discrete (the softmax over the actions) or continuous
+  (the action in [-1, 1]); SAC (tanh of the mean): see :func:`car_graph`.
+* Frames: 160 x 120, the car's (the rules: :mod:`deepracer.models.car`).
 
 tensorflow-cpu (``pip install 'deepracer[car]'``) builds and checks the graph; the
 core never imports it.
 
 Contents:
     CAR_EXTRA: the install hint.
-    INPUT_NAME, PPO_OUTPUT: Coach's tensor names.
+    INPUT_NAME, PPO_OUTPUT, SAC_OUTPUT: Coach's tensor names.
+    CAR_MODEL: the graph's place in the car's archive.
     CarGraph: a frozen graph with its tensor names and input shape.
     car_graph: the frozen graph of a loaded run.
     run_car_graph: run a frozen graph with TensorFlow.
@@ -234,7 +238,6 @@ def run_openvino(
         DeepRacerError: openvino is missing, or cannot convert the graph.
     """
     import tempfile
-    from pathlib import Path
 
     try:
         import openvino as ov
