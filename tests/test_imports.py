@@ -38,6 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("",),
     # What a run is made of: racing lines, the experiment file, presets and networks.
     ("raceline", "experiment", "models"),
+    # The simulation application's files, written from an experiment.
+    ("simapp",),
     # The run directory and its signature, then what drives a run's model, then what
     # trains one.
     ("runs",),

@@ -2,7 +2,8 @@
 
 :func:`experiment_files` turns an experiment into the layout of
 :mod:`deepracer.cloud.layout`: the three ``custom_files`` deepracer-for-cloud and
-DeepRacer on AWS read, one ``training_params*.yaml`` per world, and a
+DeepRacer on AWS read, one ``training_params*.yaml`` per world the simulator has
+(:mod:`deepracer.simapp`; none for a world on our built-in or a user's track), and a
 self-contained copy of the experiment for our training image (the reward, action
 space and preset it names become the uploaded files; worlds and route files that do
 not ship with the package are uploaded too). :func:`upload_experiment` writes them
@@ -13,7 +14,6 @@ accepts.
 
 Contents:
     experiment_files: the upload's files (key -> bytes).
-    training_params: one world's ``training_params.yaml`` mapping.
     localize_experiment: point an uploaded experiment's relative names at folders.
     upload_experiment: write an experiment's files to storage.
     download_run: fetch a trained run into a local run directory.
@@ -39,14 +39,20 @@ from deepracer.cloud.storage import Storage, StorageError, download_prefix, uplo
 from deepracer.config.loader import load_yaml, to_mapping
 from deepracer.config.resources import available, resolve
 from deepracer.errors import DeepRacerError
-from deepracer.experiment import ExperimentConfig, dump_experiment, env_config
+from deepracer.experiment import ExperimentConfig, dump_experiment
 from deepracer.runs.layout import RunFiles
+from deepracer.simapp import (
+    NotSimappTrack,
+    S3Keys,
+    dump_training_params,
+    simapp_world_name,
+    training_params,
+)
 
 __all__ = [
     "download_run",
     "experiment_files",
     "localize_experiment",
-    "training_params",
     "upload_experiment",
 ]
 
@@ -86,59 +92,43 @@ def _world_files(world: str) -> tuple[str, dict[str, bytes]]:
     return f"{WORLDS_DIR}/{name}.yaml", files
 
 
-def training_params(
-    experiment: ExperimentConfig,
-    layout: ArtifactLayout,
-    world: str,
-    *,
-    region: str,
-    workers: int,
-) -> dict[str, str]:
-    """One world's ``training_params.yaml`` as deepracer-for-cloud writes it.
+def _simapp_keys(layout: ArtifactLayout) -> S3Keys:
+    return S3Keys(
+        bucket=layout.bucket,
+        prefix=layout.prefix,
+        reward=layout.reward_key,
+        model_metadata=layout.model_metadata_key,
+        metrics=layout.key("metrics", "TrainingMetrics.json"),
+    )
 
-    Values are strings, as DRfC's ``prepare-config.py`` quotes them all.
-    ``NUMBER_OF_EPISODES`` 0 means "train until stopped"; the start settings come
-    from the experiment's ``env.start`` section.
+
+def _params_keys(layout: ArtifactLayout, index: int, several: bool) -> list[str]:
+    """The ``training_params`` keys of world ``index`` (1-based).
+
+    The first world's file is also the plain ``training_params.yaml``.
     """
-    start = env_config(experiment, experiment.worlds[0]).start
-    return {
-        "AWS_REGION": region,
-        "JOB_TYPE": "TRAINING",
-        "RACE_TYPE": "TIME_TRIAL",
-        "WORLD_NAME": Path(world).stem,
-        "REWARD_FILE_S3_KEY": layout.reward_key,
-        "MODEL_METADATA_FILE_S3_KEY": layout.model_metadata_key,
-        "SAGEMAKER_SHARED_S3_BUCKET": layout.bucket,
-        "SAGEMAKER_SHARED_S3_PREFIX": layout.prefix,
-        "METRICS_S3_BUCKET": layout.bucket,
-        "METRICS_S3_OBJECT_KEY": layout.key("metrics", "TrainingMetrics.json"),
-        "SIMTRACE_S3_BUCKET": layout.bucket,
-        "SIMTRACE_S3_PREFIX": layout.prefix,
-        "NUMBER_OF_EPISODES": "0",
-        "NUM_WORKERS": str(workers),
-        "MULTI_CONFIG": "True" if workers > 1 else "False",
-        "CAR_NAME": experiment.name,
-        "DISPLAY_NAME": experiment.name,
-        "RACER_NAME": experiment.name,
-        "BODY_SHELL_TYPE": "deepracer",
-        "CHANGE_START_POSITION": "true" if start.round_robin_advance > 0 else "false",
-        "ROUND_ROBIN_ADVANCE_DIST": f"{start.round_robin_advance:g}",
-        "START_POSITION_OFFSET": f"{start.offset:g}",
-        "ALTERNATE_DRIVING_DIRECTION": "true" if start.alternate_direction else "false",
-        "MIN_EVAL_TRIALS": str(experiment.eval.trials),
-    }
+    keys = [layout.training_params_key()] if index == 1 else []
+    return keys + ([layout.training_params_key(index)] if several else [])
 
 
-def _yaml_strings(mapping: Mapping[str, str]) -> bytes:
-    # DRfC dumps every value single-quoted; readers then never guess a type.
-    text = yaml.safe_dump(dict(mapping), default_flow_style=False, default_style="'")
-    return ("---\n" + text).encode()
+def _not_simapp(experiment: ExperimentConfig) -> dict[int, NotSimappTrack]:
+    """The worlds (1-based index) whose track the simapp does not have."""
+    found: dict[int, NotSimappTrack] = {}
+    for i, world in enumerate(experiment.worlds, start=1):
+        try:
+            simapp_world_name(world)
+        except NotSimappTrack as exc:
+            found[i] = exc
+    return found
 
 
 def experiment_files(
     experiment: ExperimentConfig, layout: ArtifactLayout, *, region: str = "us-east-1"
 ) -> dict[str, bytes]:
     """Returns every file of the upload, keyed by its object key under the layout.
+
+    A world whose track the simulator does not have gets no ``training_params*.yaml``:
+    it has no ``WORLD_NAME`` (:class:`~deepracer.simapp.NotSimappTrack`).
 
     Raises:
         DeepRacerError: A file the experiment names is missing or invalid (checked as
@@ -182,14 +172,19 @@ def experiment_files(
     files[layout.key(PRESET_FILE)] = preset_path.read_bytes()
     files[layout.experiment_key] = dump_experiment(uploaded).encode()
     several = len(experiment.worlds) > 1
+    skipped = _not_simapp(experiment)
     for i, world in enumerate(experiment.worlds, start=1):
+        if i in skipped:
+            continue  # no WORLD_NAME: upload_experiment warns
         params = training_params(
-            experiment, layout, world, region=region, workers=len(experiment.worlds)
+            experiment,
+            world,
+            _simapp_keys(layout),
+            region=region,
+            workers=len(experiment.worlds),
         )
-        if i == 1:
-            files[layout.training_params_key()] = _yaml_strings(params)
-        if several:
-            files[layout.training_params_key(i)] = _yaml_strings(params)
+        for key in _params_keys(layout, i, several):
+            files[key] = dump_training_params(params)
     return files
 
 
@@ -238,7 +233,8 @@ def upload_experiment(
 
     A reward file that DeepRacer on AWS would refuse (imports outside its allowlist,
     forbidden builtins or strings; :mod:`deepracer.rewards.allowlist`) is uploaded as
-    it is, with one warning per reason through ``echo``.
+    it is, with one warning per reason through ``echo``; so is each world that gets no
+    ``training_params*.yaml`` (see :func:`experiment_files`).
 
     Returns:
         The manifest.
@@ -251,6 +247,16 @@ def upload_experiment(
 
     files = experiment_files(experiment, layout, region=region)
     if echo is not None:
+        several = len(experiment.worlds) > 1
+        for i, exc in _not_simapp(experiment).items():
+            names = [k.rsplit("/", 1)[-1] for k in _params_keys(layout, i, several)]
+            echo(
+                f"warning: {exc.world}: track {exc.track!r} is not a DeepRacer simulator"
+                f" track; {' and '.join(names)} (for deepracer-for-cloud / DeepRacer on"
+                f" AWS) {'are' if len(names) > 1 else 'is'} not written: those load only"
+                " the simulator's own tracks (the shipped ones `deepracer tracks list`"
+                " shows)"
+            )
         for problem in console_rejections(files[layout.reward_key].decode()):
             echo(f"warning: {experiment.reward}: DeepRacer on AWS would reject it: {problem}")
     extra = {

@@ -28,12 +28,13 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePath, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, NoReturn
 
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import ConfigError, DeepRacerError, suggest
 from deepracer.experiment import ExperimentConfig
+from deepracer.simapp import simapp_world_name
 
 __all__ = [
     "LAUNCH_FILE",
@@ -82,7 +83,6 @@ _APPLICATION_ARN = re.compile(
 _JOB_NAME_MAX = 63
 _JOB_TIME_FORMAT = "%Y%m%d%H%M%S"
 _TAG_UNSAFE = re.compile(r"[^a-zA-Z0-9 _.\-/+=:]")
-_WORLD_SUFFIXES = (".yaml", ".yml")
 
 
 # --- the CreateSimulationJob input shape --------------------------------------------
@@ -525,14 +525,6 @@ def _training_job_name(base: str, now: datetime) -> str:
     return f"{cleaned}-{stamp}"
 
 
-def _world_name(world: str) -> str:
-    """Returns the Gazebo world name of an experiment world (a path's stem)."""
-    path = PurePath(world)
-    if path.suffix in _WORLD_SUFFIXES or len(path.parts) > 1:
-        return path.stem
-    return world
-
-
 def _tag(text: str) -> str:
     return _TAG_UNSAFE.sub("-", text)[:256]
 
@@ -548,7 +540,7 @@ def _environment(
     several = len(experiment.worlds) > 1
     params_key = layout.training_params_key(index + 1 if several else None)
     env = {
-        "WORLD_NAME": _world_name(world),
+        "WORLD_NAME": simapp_world_name(world),
         "SAGEMAKER_SHARED_S3_BUCKET": layout.bucket,
         "SAGEMAKER_SHARED_S3_PREFIX": layout.prefix.strip("/"),
         "TRAINING_JOB_ARN": settings.training_job,
@@ -608,7 +600,7 @@ def _request(
             vpc["securityGroups"] = list(robomaker.security_groups)
         vpc["assignPublicIp"] = robomaker.assign_public_ip
         request["vpcConfig"] = vpc
-    request["tags"] = {**settings.tags, "deepracer:world": _tag(_world_name(world))}
+    request["tags"] = {**settings.tags, "deepracer:world": _tag(simapp_world_name(world))}
     return request
 
 
@@ -650,6 +642,8 @@ def simulation_job_requests(
     Raises:
         ConfigError: The role or the simulation application is missing or malformed,
             or a request would not satisfy the service model.
+        NotSimappTrack: A world's track is not one of the simulation application's
+            (see :func:`deepracer.simapp.simapp_world_name`).
     """
     role, application, account, problems = _config_settings(
         experiment, layout, region=region, account_id=account_id

@@ -19,7 +19,6 @@ from deepracer.cloud.artifacts import (
     _world_files,
     download_run,
     experiment_files,
-    training_params,
     upload_experiment,
 )
 from deepracer.cloud.layout import ArtifactLayout
@@ -27,6 +26,7 @@ from deepracer.cloud.storage import LocalStorage, S3Storage, Storage
 from deepracer.config.loader import to_mapping
 from deepracer.errors import DeepRacerError
 from deepracer.experiment import ExperimentConfig, load_experiment
+from deepracer.simapp import S3Keys, training_params
 
 from . import test_artifacts
 from .test_artifacts import RUN_FILES, _tarball
@@ -373,34 +373,52 @@ def test_echo_hears_one_line_per_upload_then_the_manifest(
 FAST_LAP_PARAMS = {
     "AWS_REGION": "eu-west-1",
     "JOB_TYPE": "TRAINING",
-    "RACE_TYPE": "TIME_TRIAL",
-    "WORLD_NAME": "reinvent_base",
-    "REWARD_FILE_S3_KEY": "runs/exp/custom_files/reward_function.py",
-    "MODEL_METADATA_FILE_S3_KEY": "runs/exp/custom_files/model_metadata.json",
-    "SAGEMAKER_SHARED_S3_BUCKET": "my-bucket",
-    "SAGEMAKER_SHARED_S3_PREFIX": "runs/exp",
+    "KINESIS_VIDEO_STREAM_NAME": "",
     "METRICS_S3_BUCKET": "my-bucket",
     "METRICS_S3_OBJECT_KEY": "runs/exp/metrics/TrainingMetrics.json",
+    "MODEL_METADATA_FILE_S3_KEY": "runs/exp/custom_files/model_metadata.json",
+    "REWARD_FILE_S3_KEY": "runs/exp/custom_files/reward_function.py",
+    "ROBOMAKER_SIMULATION_JOB_ACCOUNT_ID": "Dummy",
+    "NUM_WORKERS": "1",
+    "SAGEMAKER_SHARED_S3_BUCKET": "my-bucket",
+    "SAGEMAKER_SHARED_S3_PREFIX": "runs/exp",
     "SIMTRACE_S3_BUCKET": "my-bucket",
     "SIMTRACE_S3_PREFIX": "runs/exp",
-    "NUMBER_OF_EPISODES": "0",
-    "NUM_WORKERS": "1",
-    "MULTI_CONFIG": "False",
+    "TRAINING_JOB_ARN": "arn:Dummy",
+    "BODY_SHELL_TYPE": "deepracer",
+    "CAR_COLOR": "Red",
     "CAR_NAME": "fast_lap",
+    "RACE_TYPE": "TIME_TRIAL",
+    "WORLD_NAME": "reinvent_base",
     "DISPLAY_NAME": "fast_lap",
     "RACER_NAME": "fast_lap",
-    "BODY_SHELL_TYPE": "deepracer",
+    "REVERSE_DIR": "false",
+    "ALTERNATE_DRIVING_DIRECTION": "false",
     "CHANGE_START_POSITION": "true",
     "ROUND_ROBIN_ADVANCE_DIST": "0.05",
     "START_POSITION_OFFSET": "0",
-    "ALTERNATE_DRIVING_DIRECTION": "false",
+    "ENABLE_DOMAIN_RANDOMIZATION": "false",
     "MIN_EVAL_TRIALS": "3",
+    "CAMERA_MAIN_ENABLE": "True",
+    "CAMERA_SUB_ENABLE": "True",
+    "BEST_MODEL_METRIC": "progress",
+    "ENABLE_EXTRA_KVS_OVERLAY": "False",
+    "NUMBER_OF_EPISODES": "0",
 }
 
 
-def test_training_params_of_a_one_world_experiment(fast_lap: ExperimentConfig) -> None:
-    params = training_params(fast_lap, LAYOUT, "reinvent_base", region="eu-west-1", workers=1)
+def test_the_layout_gives_the_simapp_its_keys(fast_lap: ExperimentConfig) -> None:
+    files = experiment_files(fast_lap, LAYOUT, region="eu-west-1")
+    keys = S3Keys(
+        bucket="my-bucket",
+        prefix="runs/exp",
+        reward="runs/exp/custom_files/reward_function.py",
+        model_metadata="runs/exp/custom_files/model_metadata.json",
+        metrics="runs/exp/metrics/TrainingMetrics.json",
+    )
+    params = training_params(fast_lap, "reinvent_base", keys, region="eu-west-1", workers=1)
     assert params == FAST_LAP_PARAMS
+    assert yaml.safe_load(files["runs/exp/training_params.yaml"]) == params
 
 
 def test_training_params_yaml_is_drfcs_single_quoted_text(fast_lap: ExperimentConfig) -> None:
@@ -418,16 +436,18 @@ def test_training_params_yaml_is_drfcs_single_quoted_text(fast_lap: ExperimentCo
     assert files["runs/exp/training_params.yaml"].decode() == expected
 
 
-def test_a_two_world_experiment_has_one_training_params_per_world(
-    two_worlds: ExperimentConfig,
-) -> None:
+def _params(experiment: ExperimentConfig, layout: ArtifactLayout) -> dict[str, dict[str, str]]:
+    files = experiment_files(experiment, layout)
+    return {key: yaml.safe_load(data) for key, data in files.items() if "training_params" in key}
+
+
+def test_a_two_world_experiment_has_one_training_params_per_world() -> None:
+    experiment = load_experiment("two_worlds", ["worlds=[reinvent_base, reinvent_wood]"])
     layout = ArtifactLayout("b", "p")
-    files = experiment_files(two_worlds, layout)
-    params = {key: yaml.safe_load(data) for key, data in files.items() if "training_params" in key}
+    params = _params(experiment, layout)
     first = {
         **FAST_LAP_PARAMS,
         "AWS_REGION": "us-east-1",
-        "WORLD_NAME": "oval",
         "REWARD_FILE_S3_KEY": "p/custom_files/reward_function.py",
         "MODEL_METADATA_FILE_S3_KEY": "p/custom_files/model_metadata.json",
         "SAGEMAKER_SHARED_S3_BUCKET": "b",
@@ -442,13 +462,45 @@ def test_a_two_world_experiment_has_one_training_params_per_world(
         "DISPLAY_NAME": "two_worlds",
         "RACER_NAME": "two_worlds",
     }
+    second = {**first, "WORLD_NAME": "reinvent_wood", "ENABLE_DOMAIN_RANDOMIZATION": "true"}
     assert params == {
         "p/training_params.yaml": first,
         "p/training_params_1.yaml": first,
-        "p/training_params_2.yaml": {**first, "WORLD_NAME": "kidney"},
+        "p/training_params_2.yaml": second,
     }
+    files = experiment_files(experiment, layout)
     assert files["p/training_params.yaml"] == files["p/training_params_1.yaml"]
     assert files["p/training_params_2.yaml"].startswith(b"---\n'ALTERNATE_DRIVING_DIRECTION'")
+
+
+def test_worlds_the_simulator_lacks_get_no_training_params(two_worlds: ExperimentConfig) -> None:
+    layout = ArtifactLayout("b", "p")
+    assert _params(two_worlds, layout) == {}  # oval and kidney are our built-in tracks
+    mixed = load_experiment("two_worlds", ["worlds=[oval, reinvent_base]"])
+    params = _params(mixed, layout)
+    assert list(params) == ["p/training_params_2.yaml"]
+    assert params["p/training_params_2.yaml"]["WORLD_NAME"] == "reinvent_base"
+    # Our training image reads the experiment, so the upload is complete for it.
+    files = experiment_files(two_worlds, layout)
+    assert {"p/deepracer/experiment.yaml", "p/custom_files/reward_function.py"} <= set(files)
+
+
+def test_upload_warns_of_each_world_without_training_params(tmp_path: Path) -> None:
+    mixed = load_experiment("two_worlds", ["worlds=[oval, reinvent_base, kidney]"])
+    lines: list[str] = []
+    upload_experiment(mixed, LocalStorage(tmp_path / "store"), LAYOUT, echo=lines.append)
+    warnings = [line for line in lines if line.startswith("warning:")]
+    tail = (
+        " (for deepracer-for-cloud / DeepRacer on AWS) {} not written: those load only the"
+        " simulator's own tracks (the shipped ones `deepracer tracks list` shows)"
+    )
+    assert warnings == [
+        "warning: oval: track 'oval' is not a DeepRacer simulator track;"
+        " training_params.yaml and training_params_1.yaml" + tail.format("are"),
+        "warning: kidney: track 'kidney' is not a DeepRacer simulator track;"
+        " training_params_3.yaml" + tail.format("is"),
+    ]
+    assert (tmp_path / "store" / "runs" / "exp" / "training_params_2.yaml").is_file()
 
 
 @pytest.mark.parametrize("world", ["oval", "reinvent_base", "Oval_track"])

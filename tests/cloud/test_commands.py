@@ -28,7 +28,8 @@ SAGEMAKER = [
 
 def test_upload_to_a_folder_writes_the_drfc_layout(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    assert cli(["upload", "two_worlds", str(store)]) == 0
+    worlds = ["--set", "worlds=[reinvent_base, reInvent2019_track]"]
+    assert cli(["upload", "two_worlds", str(store), *worlds]) == 0
     for name in (
         "custom_files/reward_function.py",
         "custom_files/model_metadata.json",
@@ -43,7 +44,7 @@ def test_upload_to_a_folder_writes_the_drfc_layout(tmp_path: Path) -> None:
     ):
         assert (store / name).is_file(), name
     params = [yaml.safe_load((store / f"training_params_{i}.yaml").read_text()) for i in (1, 2)]
-    assert [p["WORLD_NAME"] for p in params] == ["oval", "kidney"]
+    assert [p["WORLD_NAME"] for p in params] == ["reinvent_base", "reInvent2019_track"]
     assert all(isinstance(v, str) for p in params for v in p.values())  # DRfC quotes all
     assert params[0]["REWARD_FILE_S3_KEY"] == "custom_files/reward_function.py"
     assert params[0]["NUM_WORKERS"] == "2" and params[0]["MULTI_CONFIG"] == "True"
@@ -61,7 +62,10 @@ def test_upload_to_a_folder_writes_the_drfc_layout(tmp_path: Path) -> None:
 
 
 def test_shipped_tracks_go_by_name_and_a_users_track_travels(
-    tmp_path: Path, routes: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    routes: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = tmp_path / "store"
     assert (
@@ -77,13 +81,17 @@ def test_shipped_tracks_go_by_name_and_a_users_track_travels(
     np.save(mine / "my_track.npy", np.load(routes / "Oval_track.npy"))
     monkeypatch.setenv("DEEPRACER_TRACKS_PATH", str(mine))
     store = tmp_path / "store2"
+    capsys.readouterr()
     assert cli(["upload", "fast_lap", str(store), "--set", "worlds=my_track"]) == 0
-    # The route file travels; the job's image puts it on its track path, where the
-    # track's name is its world, as DRfC's WORLD_NAME names a custom track.
+    # The route file travels; the job's image puts it on its track path. The simulator
+    # has no such track, so there is no training_params.yaml (no WORLD_NAME) for it.
     assert (store / "deepracer" / "tracks" / "my_track.npy").is_file()
     assert not (store / "deepracer" / "worlds").exists()
-    params = yaml.safe_load((store / "training_params.yaml").read_text())
-    assert params["WORLD_NAME"] == "my_track"
+    assert not list(store.glob("training_params*.yaml"))
+    assert (
+        "warning: my_track: track 'my_track' is not a DeepRacer simulator track;"
+        " training_params.yaml (for deepracer-for-cloud / DeepRacer on AWS) is not written"
+    ) in capsys.readouterr().err
     uploaded = yaml.safe_load((store / "deepracer" / "experiment.yaml").read_text())
     assert uploaded["worlds"] == ["my_track"]
 

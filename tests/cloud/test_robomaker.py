@@ -13,6 +13,7 @@ from deepracer.cloud import robomaker
 from deepracer.cloud.layout import ArtifactLayout
 from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.experiment import ExperimentConfig, load_experiment
+from deepracer.simapp import NotSimappTrack
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/DeepRacerRole"
@@ -146,6 +147,26 @@ def test_single_world_and_world_paths() -> None:
     (request,) = robomaker.simulation_job_requests(experiment, LAYOUT, region=REGION)
     assert _env(request)["WORLD_NAME"] == "reinvent_wood"
     assert _env(request)["S3_YAML_NAME"] == "training_params.yaml"
+
+
+def test_world_names_are_the_simulation_applications() -> None:
+    experiment = _experiment([*FULL, "worlds=[envs/reinvent_carpet.yaml, reInvent2019_track]"])
+    requests = robomaker.simulation_job_requests(experiment, LAYOUT, region=REGION)
+    assert [_env(r)["WORLD_NAME"] for r in requests] == ["reinvent_carpet", "reInvent2019_track"]
+    assert [r["tags"]["deepracer:world"] for r in requests] == [
+        "reinvent_carpet",
+        "reInvent2019_track",
+    ]
+
+
+def test_a_world_the_simulation_application_lacks_is_refused() -> None:
+    experiment = _experiment([*FULL, "worlds=[reinvent_base, oval]"])
+    with pytest.raises(NotSimappTrack) as info:
+        robomaker.simulation_job_requests(experiment, LAYOUT, region=REGION)
+    assert str(info.value).startswith(
+        "world 'oval': its track 'oval' (a built-in track) is not a DeepRacer simulator track"
+    )
+    assert "reinvent_base, reinvent_carpet" in str(info.value)
 
 
 def test_default_training_job_name_is_sanitised() -> None:
