@@ -363,9 +363,22 @@ def _layers(policy: Any, *, sac: bool) -> tuple[list[_Conv], list[_Dense], _Dens
     """The policy path: conv layers, dense layers, the action head (logits or mean)."""
     from torch import nn
 
+    extractor = policy.actor.features_extractor if sac else policy.pi_features_extractor
+    convs = _conv_layers(extractor)
+    modules = [m for m in extractor.dense if not isinstance(m, nn.Flatten)]
+    if sac:
+        modules += list(policy.actor.latent_pi)
+        return convs, _dense_layers(modules), _dense_layers([policy.actor.mu])[0]
+    modules += list(policy.mlp_extractor.policy_net)
+    return convs, _dense_layers(modules), _dense_layers([policy.action_net])[0]
+
+
+def _conv_layers(extractor: Any) -> list[_Conv]:
+    """A DeepRacer CNN's convolutions, kernels as TensorFlow's (kh, kw, in, out)."""
+    from torch import nn
+
     from deepracer.models.networks import DeepRacerCNN
 
-    extractor = policy.actor.features_extractor if sac else policy.pi_features_extractor
     if not isinstance(extractor, DeepRacerCNN):
         raise DeepRacerError(
             f"the car export builds the DeepRacer CNNs, this policy has {type(extractor).__name__}"
@@ -384,12 +397,7 @@ def _layers(policy: Any, *, sac: bool) -> tuple[list[_Conv], list[_Dense], _Dens
             )
         elif not isinstance(module, nn.ReLU):
             raise DeepRacerError(f"the car export builds conv + ReLU stacks, got {module}")
-    modules = [m for m in extractor.dense if not isinstance(m, nn.Flatten)]
-    if sac:
-        modules += list(policy.actor.latent_pi)
-        return convs, _dense_layers(modules), _dense_layers([policy.actor.mu])[0]
-    modules += list(policy.mlp_extractor.policy_net)
-    return convs, _dense_layers(modules), _dense_layers([policy.action_net])[0]
+    return convs
 
 
 def _dense_layers(modules: Sequence[Any]) -> list[_Dense]:

@@ -40,6 +40,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise DeepRacerError(f"--check must be >= 0, got {args.check}")
     if args.format == "car":
         return _export_car(args)
+    if args.format in ("droa", "drfc"):
+        return _export_folder(args)
     require_export_dependencies()
     run = load_run(Path(args.run), trust_reward=args.trust_reward)
     out, onnx_policy = write_archive(run, Path(args.out) if args.out else None)
@@ -105,6 +107,50 @@ def _export_car(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_folder(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from deepracer.export.archive import load_run, run_observations
+    from deepracer.export.coach import (
+        COACH_CHECKPOINT,
+        MODEL_DIR,
+        export_model_folder,
+        run_checkpoint,
+    )
+    from deepracer.export.onnx_export import torch_reference
+
+    run = load_run(Path(args.run), trust_reward=args.trust_reward)
+    name = run.run_dir.resolve().name
+    out = Path(args.out) if args.out else run.run_dir / "export" / f"{name}-{args.format}"
+    where = {"droa": "DeepRacer on AWS's model import", "drfc": "a deepracer-for-cloud prefix"}
+    out, checkpoint = export_model_folder(run, out, args.format, trust_reward=args.trust_reward)
+    print(f"exported {run.model_path} for {where[args.format]}: wrote {out}")
+    if args.check == 0:
+        return 0
+    observations = run_observations(run, args.check, args.seed)
+    if not observations or out.name.endswith(".tar.gz"):
+        print("no check: it runs on the folder, with the run's env observations")
+        return 0
+    frames = np.stack(observations)
+    prefix = out / MODEL_DIR / (out / MODEL_DIR / COACH_CHECKPOINT).read_text().strip()
+    policy, _ = run_checkpoint(prefix, checkpoint.sensor, frames)
+    actions, probabilities = torch_reference(run.model.policy, frames)
+    if probabilities is not None:  # discrete
+        diff = float(np.abs(policy - probabilities).max())
+        agreed = int((policy.argmax(1) == actions).sum())
+    else:
+        diff = float(np.abs(policy - actions).max())
+        agreed = int((np.abs(policy - actions).max(1) < 1e-4).sum())
+    print(
+        f"check: the checkpoint restored into its graph picks the policy's action on"
+        f" {agreed} of {len(frames)} env observations (max |diff| {diff:.1e})"
+    )
+    if agreed != len(frames):
+        print("error: the checkpoint and the torch policy disagree", flush=True)
+        return 1
+    return 0
+
+
 def add_export(subparsers: Any) -> None:
     """Registers ``deepracer export``."""
     parser = subparsers.add_parser(
@@ -121,15 +167,18 @@ def add_export(subparsers: Any) -> None:
     parser.add_argument("run", metavar="RUN_DIR_OR_MODEL")
     parser.add_argument(
         "--format",
-        choices=("onnx", "car"),
+        choices=("onnx", "car", "droa", "drfc"),
         default="onnx",
         help="onnx: an ONNX policy with DeepRacer's model files (default); car: the"
-        " physical car's .tar.gz (a TensorFlow-1 frozen graph; needs deepracer[car])",
+        " physical car's .tar.gz (a TensorFlow-1 frozen graph); droa: DeepRacer on AWS's"
+        " import folder (Coach checkpoint, training_params.yaml, ...); drfc: a"
+        " deepracer-for-cloud model prefix (car, droa and drfc need deepracer[car])",
     )
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="archive path (default: RUN/export/<run name>.tar.gz, or <run name>-car.tar.gz)",
+        help="archive path (default: RUN/export/<run name>.tar.gz, <run name>-car.tar.gz);"
+        " droa/drfc: a new folder, or a .tar.gz (default RUN/export/<run name>-<format>)",
     )
     parser.add_argument(
         "--check",
@@ -147,7 +196,30 @@ def add_export(subparsers: Any) -> None:
 def _cmd_import(args: argparse.Namespace) -> int:
     from deepracer.export.importing import import_model
 
-    import_model(Path(args.source), Path(args.run), world=args.world)
+    if not args.source.startswith("s3://"):
+        import_model(Path(args.source), Path(args.run), world=args.world)
+        return 0
+    import os
+    import sys
+    import tempfile
+
+    from deepracer.cloud.models import fetch_model_prefix
+    from deepracer.runs import is_empty_run_dir
+
+    run = Path(args.run)
+    if run.exists() and not is_empty_run_dir(run):  # before a download in vain
+        raise DeepRacerError(f"{run}: exists and is not empty; choose a new run directory")
+    # As `deepracer download`: AWS_REGION too (botocore reads only AWS_DEFAULT_REGION).
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    with tempfile.TemporaryDirectory(prefix="deepracer-import-") as tmp:
+        source = fetch_model_prefix(
+            args.source,
+            Path(tmp),
+            region=region,
+            endpoint_url=args.endpoint_url,
+            echo=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        import_model(source, run, world=args.world, label=args.source)
     return 0
 
 
@@ -155,21 +227,28 @@ def add_import(subparsers: Any) -> None:
     """Registers ``deepracer import``."""
     parser = subparsers.add_parser(
         "import",
-        help="a DeepRacer model (car file, console download, DRfC folder) as a run",
+        help="a DeepRacer model (car file, console download, DRfC folder or S3 prefix) as a run",
         description=(
             "Import a model trained in the console, deepracer-for-cloud or DeepRacer on"
             " AWS, or a car file, into a new run directory that evaluate, render and"
             " analyze take: its frozen graph (checked: only a policy's operations run),"
-            " model_metadata.json and an experiment.yaml that drives it. Needs"
-            " deepracer[car] (tensorflow-cpu)."
+            " model_metadata.json and an experiment.yaml that drives it. From an S3"
+            " prefix only those files are downloaded, never the Coach checkpoints. Needs"
+            " deepracer[car] (tensorflow-cpu); S3 needs deepracer[aws] too."
         ),
     )
     parser.add_argument(
-        "source", metavar="SOURCE", help="a .tar.gz / .tar, or a model folder (model/...)"
+        "source",
+        metavar="SOURCE",
+        help="a .tar.gz / .tar, a model folder (model/...), or its s3://BUCKET/PREFIX",
     )
     parser.add_argument("run", metavar="RUN_DIR", help="the new run directory")
     parser.add_argument(
         "--world",
         help="world name or YAML path the experiment drives (default: reInvent2019_track)",
+    )
+    parser.add_argument("--region", help="AWS region of an s3:// SOURCE (default: AWS_REGION)")
+    parser.add_argument(
+        "--endpoint-url", help="S3-compatible endpoint of an s3:// SOURCE (default: AWS S3)"
     )
     parser.set_defaults(func=_cmd_import)

@@ -7,7 +7,9 @@ Sources:
   console download, or a deepracer-for-cloud model folder tarred;
 * a folder: a deepracer-for-cloud / DeepRacer on AWS model folder (``model/`` with
   ``model_<N>.pb`` files, ``deepracer_checkpoints.json`` naming the best, and
-  ``model_metadata.json``), or any folder holding one graph and its metadata.
+  ``model_metadata.json``), or any folder holding one graph and its metadata;
+* an S3 prefix of such a folder: the command fetches the files :func:`wanted_file`
+  names into a temporary folder first (:mod:`deepracer.cloud.models`).
 
 Where several graphs come (``model_<N>.pb``), ``deepracer_checkpoints.json``'s best
 checkpoint picks one, as DeepRacer evaluates its best model; without it, the choice
@@ -29,6 +31,8 @@ absolute path, ``..`` or a link is refused.
 
 Contents:
     import_model: a source into a new run directory.
+    wanted_file: whether an import reads a source's file.
+    MAX_FILE, MAX_TOTAL: the size caps on what is read.
 """
 
 from __future__ import annotations
@@ -41,18 +45,18 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from deepracer.errors import DeepRacerError
+from deepracer.export.coach import CHECKPOINTS_JSON, frozen_graph_name
 from deepracer.io import atomic_write_bytes, atomic_write_text
 from deepracer.runs import RunFiles, RunLock, is_empty_run_dir
 from deepracer.runs.layout import MODEL_METADATA_NAME, REWARD
 
-__all__ = ["import_model"]
+__all__ = ["MAX_FILE", "MAX_TOTAL", "import_model", "wanted_file"]
 
 _SENSOR_TO_OBSERVATION = {"FRONT_FACING_CAMERA": "camera", "STEREO_CAMERAS": "stereo_camera"}
-_MAX_MEMBER = 1 << 30
-"""The largest archive member read [bytes]."""
-_MAX_TOTAL = 4 << 30
+MAX_FILE = 1 << 30
+"""The largest source file (archive member) read [bytes]."""
+MAX_TOTAL = 4 << 30
 """The most an archive may unpack to [bytes]."""
-_CHECKPOINTS = "deepracer_checkpoints.json"
 DEFAULT_WORLD = "reInvent2019_track"
 """Where an imported model drives without ``--world``: the console's default track."""
 
@@ -62,6 +66,7 @@ def import_model(
     run_dir: Path,
     *,
     world: str | None = None,
+    label: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> Path:
     """Imports a DeepRacer model into a new run directory.
@@ -70,6 +75,9 @@ def import_model(
         source: A ``.tar.gz`` / ``.tar`` or a model folder.
         run_dir: The new run directory (must not exist or be empty).
         world: The world its experiment drives (default :data:`DEFAULT_WORLD`).
+        label: Names the source in messages, the experiment's description and
+            ``imported.json`` instead of ``source`` (the S3 URI a temporary
+            ``source`` folder was fetched from).
         echo: Receives what was imported.
 
     Returns:
@@ -87,14 +95,15 @@ def import_model(
     from deepracer.models.frozen_graph import inspect_graph
 
     files = _read_source(source)
-    graph_name, graph = _pick_graph(source, files)
+    shown = label or str(source)
+    graph_name, graph = _pick_graph(shown, files)
     metadata_name = _find(files, MODEL_METADATA_NAME)
     if metadata_name is None:
         raise DeepRacerError(
-            f"{source}: no {MODEL_METADATA_NAME}: it says what the graph's outputs mean"
+            f"{shown}: no {MODEL_METADATA_NAME}: it says what the graph's outputs mean"
             " (the action space), so a model cannot be driven without it"
         )
-    where = f"{source}:{metadata_name}"
+    where = f"{shown}:{metadata_name}"
     try:
         raw = json.loads(files[metadata_name])
     except ValueError as exc:
@@ -102,30 +111,30 @@ def import_model(
     if not isinstance(raw, dict):
         raise DeepRacerError(f"{where}: expected a JSON object")
     metadata = parse_model_metadata(raw, source=where)
-    info = inspect_graph(graph, f"{source}:{graph_name}")
+    info = inspect_graph(graph, f"{shown}:{graph_name}")
     discrete = metadata.action_space_type == "discrete"
     expected = len(metadata.action_space) if discrete else 2
     if info.outputs != expected:
         what = f"{expected} discrete actions" if discrete else "a continuous action (2 values)"
         raise DeepRacerError(
-            f"{source}: {metadata_name} has {what}, but the graph's head"
+            f"{shown}: {metadata_name} has {what}, but the graph's head"
             f" {info.output_name} gives {info.outputs} values"
         )
     if info.sensor not in _SENSOR_TO_OBSERVATION:
         raise DeepRacerError(
-            f"{source}:{graph_name}: its input is {info.sensor}; this simulator drives camera"
+            f"{shown}:{graph_name}: its input is {info.sensor}; this simulator drives camera"
             f" models ({', '.join(_SENSOR_TO_OBSERVATION)})"
         )
     if info.sensor not in metadata.sensor:
         raise DeepRacerError(
-            f"{source}: the graph's input is {info.sensor}, {metadata_name} lists"
+            f"{shown}: the graph's input is {info.sensor}, {metadata_name} lists"
             f" sensors {list(metadata.sensor)}"
         )
     name = world or DEFAULT_WORLD
     load_world(name)  # a clear error for an unknown world, before anything is written
     height, width, channels = info.input_shape
     experiment = {
-        "description": f"imported from {source.name}",
+        "description": f"imported from {label or source.name}",
         "worlds": [name],
         "observation": _SENSOR_TO_OBSERVATION[info.sensor],
         "action_space": str(RunFiles(run_dir).model_metadata.resolve()),
@@ -145,7 +154,7 @@ def import_model(
             atomic_write_bytes(out.reward, files[reward])
             experiment["reward"] = str(out.reward.resolve())
         provenance = {
-            "source": str(source),
+            "source": shown,
             "graph": graph_name,
             "graph_sha256": hashlib.sha256(graph).hexdigest(),
             "input": info.input_name,
@@ -159,7 +168,7 @@ def import_model(
         config = pin_vehicle(experiment_from_mapping(experiment, source=str(out.experiment)))
         atomic_write_text(out.experiment, dump_experiment(config))
     echo(
-        f"imported {source} ({graph_name}: {info.algorithm.upper()}, {info.sensor}"
+        f"imported {shown} ({graph_name}: {info.algorithm.upper()}, {info.sensor}"
         f" {width}x{height}x{channels}, {expected if discrete else 'continuous'} actions)"
         f" into {run_dir}; it drives on {name}"
     )
@@ -171,25 +180,32 @@ def import_model(
     return run_dir
 
 
-def _wanted(name: str) -> bool:
+def wanted_file(name: str) -> bool:
     """Whether an import reads this file: graphs, metadata, checkpoint list, reward.
 
     A model folder's Coach checkpoints can be gigabytes and are not needed.
+
+    Args:
+        name: The file's ``/``-separated path in the source; only its last part counts.
+
+    Returns:
+        True for ``*.pb``, ``model_metadata.json``, ``deepracer_checkpoints.json`` and
+        ``reward_function.py``.
     """
     base = PurePosixPath(name).name
-    return base.endswith(".pb") or base in (MODEL_METADATA_NAME, _CHECKPOINTS, REWARD)
+    return base.endswith(".pb") or base in (MODEL_METADATA_NAME, CHECKPOINTS_JSON, REWARD)
 
 
 def _read_source(source: Path) -> dict[str, bytes]:
-    """The files :func:`_wanted` names of an archive or folder, by relative POSIX path."""
+    """The files :func:`wanted_file` names of an archive or folder, by relative POSIX path."""
     if source.is_dir():
         found: dict[str, bytes] = {}
         for path in sorted(source.rglob("*")):
             if path.is_symlink():
                 raise DeepRacerError(f"{path}: a link; a model folder holds plain files")
             name = path.relative_to(source).as_posix()
-            if path.is_file() and _wanted(name):
-                if path.stat().st_size > _MAX_MEMBER:
+            if path.is_file() and wanted_file(name):
+                if path.stat().st_size > MAX_FILE:
                     raise DeepRacerError(f"{path}: larger than any model file")
                 found[name] = path.read_bytes()
         return found
@@ -213,10 +229,10 @@ def _read_members(source: Path, tar: tarfile.TarFile) -> dict[str, bytes]:
             )
         if member.issym() or member.islnk():
             raise DeepRacerError(f"{source}: member {member.name!r} is a link; refused")
-        if not member.isfile() or not _wanted(member.name):
+        if not member.isfile() or not wanted_file(member.name):
             continue
         total += member.size
-        if member.size > _MAX_MEMBER or total > _MAX_TOTAL:
+        if member.size > MAX_FILE or total > MAX_TOTAL:
             raise DeepRacerError(f"{source}: member {member.name!r} is larger than any model")
         handle = tar.extractfile(member)
         if handle is None:
@@ -231,7 +247,7 @@ def _find(files: dict[str, bytes], name: str) -> str | None:
     return hits[0] if hits else None
 
 
-def _pick_graph(source: Path, files: dict[str, bytes]) -> tuple[str, bytes]:
+def _pick_graph(source: str, files: dict[str, bytes]) -> tuple[str, bytes]:
     """The one graph, or the best checkpoint's ``model_<N>.pb``."""
     graphs = sorted(n for n in files if n.endswith(".pb"))
     if not graphs:
@@ -241,19 +257,19 @@ def _pick_graph(source: Path, files: dict[str, bytes]) -> tuple[str, bytes]:
         )
     if len(graphs) == 1:
         return graphs[0], files[graphs[0]]
-    checkpoints = _find(files, _CHECKPOINTS)
+    checkpoints = _find(files, CHECKPOINTS_JSON)
     best = _best_checkpoint(source, files, checkpoints) if checkpoints else None
     if best is not None:
-        wanted = [g for g in graphs if PurePosixPath(g).name == f"model_{best}.pb"]
+        wanted = [g for g in graphs if PurePosixPath(g).name == frozen_graph_name(int(best))]
         if len(wanted) == 1:
             return wanted[0], files[wanted[0]]
     raise DeepRacerError(
         f"{source}: {len(graphs)} frozen graphs ({', '.join(graphs)}) and no"
-        f" {_CHECKPOINTS} best checkpoint naming one of them; the car takes exactly one"
+        f" {CHECKPOINTS_JSON} best checkpoint naming one of them; the car takes exactly one"
     )
 
 
-def _best_checkpoint(source: Path, files: dict[str, bytes], name: str) -> str | None:
+def _best_checkpoint(source: str, files: dict[str, bytes], name: str) -> str | None:
     """``N`` of ``deepracer_checkpoints.json``'s best checkpoint (``N_Step-...``)."""
     try:
         data: Any = json.loads(files[name])
