@@ -22,8 +22,11 @@ H, W, C), the dense layers and the action head.
 What goes to the car (and what is refused, with the reason):
 
 * Observations: ``camera`` (``FRONT_FACING_CAMERA``, one gray channel) or
-  ``stereo_camera`` (``STEREO_CAMERAS``, two). The ``state`` vector does not exist on
-  the car; lidar needs the car's lidar inputs, which this export does not build yet.
+  ``stereo_camera`` (``STEREO_CAMERAS``, two), alone or with ``lidar`` (``LIDAR``, the
+  64 ranges) or ``sector_lidar`` (``SECTOR_LIDAR``, 8 flags) as a second input
+  ``.../network_0/<LIDAR>/<LIDAR>`` of shape [N, values], concatenated with the camera's
+  features as our extractor does. The ``state`` vector does not exist on the car, and a
+  lidar alone is not a model the car runs.
 * Networks: the DeepRacer CNNs (``deepracer_shallow``, ``_standard``, ``_deep``),
   with their middleware in the extractor or in ``net_arch``.
 * Algorithm and actions: PPO, discrete (the softmax over the actions) or continuous
@@ -56,7 +59,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepracer.errors import DeepRacerError
-from deepracer.models.car import CAR_CAMERAS, car_problem
+from deepracer.models.car import CAR_CAMERAS, CAR_LIDARS, car_problem
 
 if TYPE_CHECKING:
     from deepracer.export.archive import LoadedRun
@@ -99,6 +102,8 @@ class CarGraph:
         input_shape: ``(height, width, channels)`` of one frame.
         discrete: Whether the output is action probabilities (else the action in
             [-1, 1], steering then speed).
+        lidar: The lidar input, for a camera + lidar model.
+        camera_key: The camera's key in a Dict observation (None for a plain Box).
     """
 
     graph_def: bytes
@@ -106,6 +111,35 @@ class CarGraph:
     output_name: str
     input_shape: tuple[int, int, int]
     discrete: bool = True
+    lidar: CarInput | None = None
+    camera_key: str | None = None
+
+    def feed(self, observations: Any) -> dict[str, NDArray[np.float32]]:
+        """Tensor name -> batch, from stacked observations (an array, or a dict by key)."""
+        if self.lidar is None:
+            frames = observations[self.camera_key] if self.camera_key else observations
+            return {f"{self.input_name}:0": np.asarray(frames, np.float32)}
+        if not isinstance(observations, dict) or self.camera_key is None:
+            raise DeepRacerError("the graph takes a camera and a lidar: pass both by key")
+        return {
+            f"{self.input_name}:0": np.asarray(observations[self.camera_key], np.float32),
+            f"{self.lidar.name}:0": np.asarray(observations[self.lidar.key], np.float32),
+        }
+
+
+@dataclass(frozen=True)
+class CarInput:
+    """A vector input of a car graph (the lidar's ranges or sector flags).
+
+    Attributes:
+        name: The placeholder's name.
+        key: The observation's key in our env's Dict observation.
+        size: Values per sample.
+    """
+
+    name: str
+    key: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -140,27 +174,47 @@ def car_graph(run: LoadedRun) -> CarGraph:
     config = run.setup.config
     preset = run.setup.preset
     space = run.observation_space
-    frame = (int(space.shape[0]), int(space.shape[1])) if len(space.shape) == 3 else (0, 0)
+    if hasattr(space, "spaces"):  # a Dict observation: the camera's frames
+        space = next((sub for k, sub in space.spaces.items() if k in CAR_CAMERAS), space)
+    shape = getattr(space, "shape", None) or ()
+    frame = (int(shape[0]), int(shape[1])) if len(shape) == 3 else (0, 0)
     discrete = run.metadata.action_space_type == "discrete"
     problem = car_problem(
         config.observation, preset.network, preset.algorithm, discrete=discrete, frame=frame
     )
     if problem is not None:
         raise DeepRacerError(f"{run.run_dir}: cannot export for the car: {problem}")
-    sensor, channels = CAR_CAMERAS[str(config.observation)]
+    names = [config.observation] if isinstance(config.observation, str) else config.observation
+    camera_key = next(n for n in names if n in CAR_CAMERAS)
+    lidar_key = next((n for n in names if n in CAR_LIDARS), None)
+    sensor, channels = CAR_CAMERAS[camera_key]
     sac = preset.algorithm == "sac"
-    convs, dense, head = _layers(run.model.policy, sac=sac)
+    path = _layers(run.model.policy, sac=sac, camera=camera_key)
+    convs = path.convs
     height, width = frame
     if channels != _input_channels(convs):
         raise DeepRacerError(
             f"{run.run_dir}: the model's first convolution takes {_input_channels(convs)}"
             f" channels; the car's {sensor} gives {channels}"
         )
-    dense = _reorder_flatten(dense, convs, height, width)
+    camera_dense, dense = path.camera_dense, path.dense
+    if camera_dense:
+        camera_dense = _reorder_flatten(camera_dense, convs, height, width)
+    else:  # the camera's flat features go straight into the policy's first dense layer
+        first = path.order.index(camera_key) == 0 if path.order else True
+        before, after = (0, path.lidar_size) if first else (path.lidar_size, 0)
+        dense = _reorder_flatten(dense, convs, height, width, before=before, after=after)
     agent = "policy" if sac else "main"
     network = f"main_level/agent/{agent}/online/network_{0 if sac else 1}"
     input_name = INPUT_NAME.format(agent=agent, sensor=sensor)
     output_name = SAC_OUTPUT if sac else PPO_OUTPUT
+    lidar = None
+    if lidar_key is not None:
+        lidar = CarInput(
+            INPUT_NAME.format(agent=agent, sensor=CAR_LIDARS[lidar_key]),
+            lidar_key,
+            path.lidar_size,
+        )
     tf = _tensorflow()
     graph = tf.Graph()
     with graph.as_default():
@@ -174,17 +228,24 @@ def car_graph(run: LoadedRun) -> CarGraph:
             x = tf.nn.relu(x, name=f"{scope}/BatchnormActivationDropout_{2 * i + 1}_activation")
         flat = int(np.prod(x.shape[1:]))
         x = tf.reshape(x, [-1, flat], name=f"{scope}/Flatten/flatten/Reshape")
+        for i, layer in enumerate(camera_dense):
+            x = _dense(tf, x, layer, f"{scope}/Dense_{2 * (len(convs) + i)}")
+        if lidar is not None:
+            ranges = tf.compat.v1.placeholder(tf.float32, [None, lidar.size], lidar.name)
+            # Our extractor concatenates in the Dict observation's key order.
+            parts = {camera_key: x, lidar.key: ranges}
+            x = tf.concat([parts[k] for k in path.order], axis=1, name=f"{network}/concat")
         for i, layer in enumerate(dense):
             x = _dense(tf, x, layer, f"{network}/middleware_fc_embedder/Dense_{i}")
         head_scope = output_name.rsplit("/", 1)[0]
         if discrete:
-            logits = _dense(tf, x, head, f"{head_scope}/policy_fc")
+            logits = _dense(tf, x, path.head, f"{head_scope}/policy_fc")
             tf.nn.softmax(logits, name=output_name)
         elif sac:
-            mean = _dense(tf, x, head, f"{head_scope}/policy_mean")
+            mean = _dense(tf, x, path.head, f"{head_scope}/policy_mean")
             tf.math.tanh(mean, name=output_name)
         else:
-            mean = _dense(tf, x, head, f"{head_scope}/policy_mean")
+            mean = _dense(tf, x, path.head, f"{head_scope}/policy_mean")
             tf.identity(mean, name=output_name)
     return CarGraph(
         graph_def=graph.as_graph_def().SerializeToString(),
@@ -192,6 +253,8 @@ def car_graph(run: LoadedRun) -> CarGraph:
         output_name=output_name,
         input_shape=(height, width, channels),
         discrete=discrete,
+        lidar=lidar,
+        camera_key=camera_key if len(names) > 1 else None,
     )
 
 
@@ -205,8 +268,13 @@ def _dense(tf: Any, x: Any, layer: _Dense, name: str) -> Any:
     return _activate(tf, y, layer.activation, f"{name}/activation")
 
 
-def run_car_graph(graph: CarGraph, frames: NDArray[Any]) -> NDArray[np.float32]:
-    """Runs a frozen car graph with TensorFlow on frames (N, H, W, C) at 0-255.
+def run_car_graph(graph: CarGraph, observations: Any) -> NDArray[np.float32]:
+    """Runs a frozen car graph with TensorFlow on a batch of observations.
+
+    Args:
+        graph: The car graph.
+        observations: Frames (N, H, W, C) at 0-255, or for a camera + lidar graph a
+            dict of such frames and (N, rays) ranges by observation key.
 
     Raises:
         DeepRacerError: tensorflow-cpu is missing, or the graph lacks the named tensors.
@@ -214,25 +282,29 @@ def run_car_graph(graph: CarGraph, frames: NDArray[Any]) -> NDArray[np.float32]:
     tf = _tensorflow()
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(graph.graph_def)
+    feed = graph.feed(observations)
     with tf.Graph().as_default() as loaded:
         tf.import_graph_def(graph_def, name="")
         try:
-            inputs = loaded.get_tensor_by_name(f"{graph.input_name}:0")
+            inputs = {loaded.get_tensor_by_name(name): value for name, value in feed.items()}
             outputs = loaded.get_tensor_by_name(f"{graph.output_name}:0")
         except KeyError as exc:
             raise DeepRacerError(f"the frozen graph lacks a tensor the car needs: {exc}") from None
         with tf.compat.v1.Session(graph=loaded) as session:
-            result = session.run(outputs, {inputs: np.asarray(frames, dtype=np.float32)})
+            result = session.run(outputs, inputs)
     return np.asarray(result, dtype=np.float32)
 
 
-def run_openvino(
-    graph: CarGraph, frames: NDArray[Any], *, fp16: bool = True
-) -> NDArray[np.float32]:
-    """Converts a frozen car graph with OpenVINO, as the car does, and runs it frame by frame.
+def run_openvino(graph: CarGraph, observations: Any, *, fp16: bool = True) -> NDArray[np.float32]:
+    """Converts a frozen car graph with OpenVINO, as the car does, and runs it one by one.
 
-    The car's model optimizer converts the graph for one frame (``[1, 120, 160, C]``)
-    with FP16 weights (``--data_type FP16``); ``fp16=False`` keeps FP32.
+    The car's model optimizer converts the graph for one sample (``[1, 120, 160, C]``,
+    and ``[1, rays]`` for a lidar) with FP16 weights (``--data_type FP16``).
+
+    Args:
+        graph: The car graph.
+        observations: As :func:`run_car_graph` takes them.
+        fp16: Store the weights as FP16, as the car does (False keeps FP32).
 
     Raises:
         DeepRacerError: openvino is missing, or cannot convert the graph.
@@ -243,13 +315,14 @@ def run_openvino(
         import openvino as ov
     except ImportError:
         raise DeepRacerError(f"checking the car's model needs OpenVINO: {CAR_EXTRA}") from None
-    height, width, channels = graph.input_shape
+    feed = graph.feed(observations)
+    shapes = [[1, *value.shape[1:]] for value in feed.values()]
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "model.pb"
         source.write_bytes(graph.graph_def)
         try:
             model = ov.convert_model(
-                str(source), input=[(f"{graph.input_name}:0", [1, height, width, channels])]
+                str(source), input=[(name, shape) for name, shape in zip(feed, shapes, strict=True)]
             )
             if fp16:  # the IR the car keeps: weights stored as FP16
                 ov.save_model(model, str(Path(folder) / "model.xml"), compress_to_fp16=True)
@@ -257,7 +330,8 @@ def run_openvino(
             compiled = ov.Core().compile_model(model, "CPU")
         except Exception as exc:  # OpenVINO's errors have no common base class
             raise DeepRacerError(f"OpenVINO cannot convert the car's graph: {exc}") from None
-        rows = [compiled(np.asarray(f, dtype=np.float32)[None])[0][0] for f in frames]
+        count = len(next(iter(feed.values())))
+        rows = [compiled([value[i : i + 1] for value in feed.values()])[0][0] for i in range(count)]
     return np.asarray(rows, dtype=np.float32)
 
 
@@ -302,13 +376,19 @@ def check_car_graph(graph: CarGraph, policy: Any, observations: Sequence[Any]) -
     Args:
         graph: The car graph built from ``policy``.
         policy: The torch policy (``model.policy``).
-        observations: Camera frames as the env gives them (H, W, C uint8).
+        observations: Observations as the env gives them: camera frames (H, W, C
+            uint8), or dicts of a frame and the lidar's values.
     """
     from deepracer.export.onnx_export import torch_reference
 
-    frames = np.stack([np.asarray(o) for o in observations])
-    actions, probabilities = torch_reference(policy, frames)
-    outputs = {"tensorflow": run_car_graph(graph, frames), "openvino": run_openvino(graph, frames)}
+    first = observations[0]
+    batch: Any = (
+        {key: np.stack([np.asarray(o[key]) for o in observations]) for key in first}
+        if isinstance(first, dict)
+        else np.stack([np.asarray(o) for o in observations])
+    )
+    actions, probabilities = torch_reference(policy, batch)
+    outputs = {"tensorflow": run_car_graph(graph, batch), "openvino": run_openvino(graph, batch)}
     diffs: dict[str, float] = {}
     agreed: dict[str, int] = {}
     for name, out in outputs.items():
@@ -322,7 +402,7 @@ def check_car_graph(graph: CarGraph, policy: Any, observations: Sequence[Any]) -
             diffs[name] = float(moved.max())
             agreed[name] = int((moved.max(axis=1) <= ACTION_TOLERANCE).sum())
     return CarCheck(
-        samples=len(frames),
+        samples=len(observations),
         tensorflow_max_diff=diffs["tensorflow"],
         tensorflow_agreed=agreed["tensorflow"],
         openvino_max_diff=diffs["openvino"],
@@ -359,18 +439,46 @@ def write_car_archive(run: LoadedRun, out: Path) -> CarGraph:
 # -- torch modules to layers --------------------------------------------------------------
 
 
-def _layers(policy: Any, *, sac: bool) -> tuple[list[_Conv], list[_Dense], _Dense]:
+@dataclass(frozen=True)
+class _Path:
+    """A policy's path from its inputs to its action head."""
+
+    convs: list[_Conv]
+    camera_dense: list[_Dense]  # the camera extractor's own dense layers (STANDARD, DEEP)
+    dense: list[_Dense]  # after the features (and the lidar) are concatenated
+    head: _Dense  # logits or mean
+    order: tuple[str, ...] = ()  # a Dict observation's keys, in the extractor's order
+    lidar_size: int = 0
+
+
+def _layers(policy: Any, *, sac: bool, camera: str) -> _Path:
     """The policy path: conv layers, dense layers, the action head (logits or mean)."""
     from torch import nn
 
+    from deepracer.models.networks import DeepRacerCombinedExtractor
+
     extractor = policy.actor.features_extractor if sac else policy.pi_features_extractor
+    order: tuple[str, ...] = ()
+    lidar_size = 0
+    if isinstance(extractor, DeepRacerCombinedExtractor):
+        order = tuple(extractor.extractors)
+        for key, module in extractor.extractors.items():
+            if key != camera:
+                if not isinstance(module, nn.Flatten):
+                    raise DeepRacerError(
+                        f"the car export takes the lidar as it comes, this policy has"
+                        f" {type(module).__name__} on {key!r}"
+                    )
+                lidar_size = int(np.prod(policy.observation_space[key].shape))
+        extractor = extractor.extractors[camera]
     convs = _conv_layers(extractor)
-    modules = [m for m in extractor.dense if not isinstance(m, nn.Flatten)]
-    if sac:
-        modules += list(policy.actor.latent_pi)
-        return convs, _dense_layers(modules), _dense_layers([policy.actor.mu])[0]
-    modules += list(policy.mlp_extractor.policy_net)
-    return convs, _dense_layers(modules), _dense_layers([policy.action_net])[0]
+    camera_dense = _dense_layers([m for m in extractor.dense if not isinstance(m, nn.Flatten)])
+    tower = policy.actor.latent_pi if sac else policy.mlp_extractor.policy_net
+    head = policy.actor.mu if sac else policy.action_net
+    dense = _dense_layers(list(tower))
+    if not order:  # one camera: its extractor's dense layers and the tower are one stack
+        camera_dense, dense = [], camera_dense + dense
+    return _Path(convs, camera_dense, dense, _dense_layers([head])[0], order, lidar_size)
 
 
 def _conv_layers(extractor: Any) -> list[_Conv]:
@@ -422,9 +530,19 @@ def _input_channels(convs: list[_Conv]) -> int:
 
 
 def _reorder_flatten(
-    dense: list[_Dense], convs: list[_Conv], height: int, width: int
+    dense: list[_Dense],
+    convs: list[_Conv],
+    height: int,
+    width: int,
+    *,
+    before: int = 0,
+    after: int = 0,
 ) -> list[_Dense]:
-    """Reorders the first dense layer's inputs from torch's (C, H, W) to (H, W, C)."""
+    """Reorders the first dense layer's camera inputs from torch's (C, H, W) to (H, W, C).
+
+    ``before`` and ``after`` inputs (another observation's, concatenated around the
+    camera's features) keep their place.
+    """
     if not dense:
         return dense
     h, w = height, width
@@ -433,13 +551,15 @@ def _reorder_flatten(
         h, w = (h - k) // conv.stride + 1, (w - k) // conv.stride + 1
     c = int(convs[-1].kernel.shape[3])
     first = dense[0]
-    if first.kernel.shape[0] != c * h * w:
+    if first.kernel.shape[0] != before + c * h * w + after:
         raise DeepRacerError(
             f"the first dense layer takes {first.kernel.shape[0]} inputs, the convolutions"
-            f" give {c} x {h} x {w}"
+            f" give {c} x {h} x {w} (and {before + after} other inputs)"
         )
-    rows = first.kernel.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(c * h * w, -1)
-    return [_Dense(np.ascontiguousarray(rows), first.bias, first.activation), *dense[1:]]
+    block = first.kernel[before : before + c * h * w]
+    rows = block.reshape(c, h, w, -1).transpose(1, 2, 0, 3).reshape(c * h * w, -1)
+    kernel = np.concatenate([first.kernel[:before], rows, first.kernel[before + c * h * w :]])
+    return [_Dense(np.ascontiguousarray(kernel), first.bias, first.activation), *dense[1:]]
 
 
 def _activate(tf: Any, x: Any, activation: str | None, name: str) -> Any:

@@ -1,12 +1,14 @@
 """What the physical AWS DeepRacer car can run, so training can say so before it starts.
 
 The car runs one camera model: a TensorFlow-1 frozen graph fed 160 x 120 frames (one
-gray channel, or two for the stereo camera). :mod:`deepracer.export.car` builds that
-graph; this module holds the rules both it and the trainer check.
+gray channel, or two for the stereo camera), and the lidar's 64 ranges (or 8 sector
+flags) when the model has a lidar too. :mod:`deepracer.export.car` builds that graph;
+this module holds the rules both it and the trainer check.
 
 Contents:
     CAR_FRAME: (height, width) of the frames the car feeds its model.
     CAR_CAMERAS: our camera observations -> (the car's sensor, its channels).
+    CAR_LIDARS: our lidar observations -> the car's sensor.
     car_problem: why a model cannot go to the car, or None.
 """
 
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["CAR_CAMERAS", "CAR_FRAME", "CAR_NETWORKS", "car_problem"]
+__all__ = ["CAR_CAMERAS", "CAR_FRAME", "CAR_LIDARS", "CAR_NETWORKS", "car_problem"]
 
 CAR_FRAME = (120, 160)
 """(height, width) of the frames the car feeds its model."""
 CAR_CAMERAS = {"camera": ("FRONT_FACING_CAMERA", 1), "stereo_camera": ("STEREO_CAMERAS", 2)}
 """Our camera observations -> (the car's sensor name, its channels)."""
+CAR_LIDARS = {"lidar": "LIDAR", "sector_lidar": "SECTOR_LIDAR"}
+"""Our lidar observations -> the car's sensor name, beside a camera."""
 CAR_NETWORKS = ("deepracer_shallow", "deepracer_standard", "deepracer_deep")
 """The networks the car export builds: the DeepRacer CNNs."""
 
@@ -47,11 +51,13 @@ def car_problem(
             "the state observation (exact numbers from the simulator) does not exist on"
             " the physical car, which sees only its camera (and lidar)"
         )
-    if len(names) != 1 or names[0] not in CAR_CAMERAS:
+    cameras = [n for n in names if n in CAR_CAMERAS]
+    lidars = [n for n in names if n in CAR_LIDARS]
+    if len(cameras) != 1 or len(lidars) > 1 or len(names) != len(cameras) + len(lidars):
         shown = names[0] if len(names) == 1 else names
         return (
-            f"observation {shown!r}: the car export builds one camera input"
-            f" ({' or '.join(CAR_CAMERAS)}); lidar inputs are not built yet"
+            f"observation {shown!r}: the car runs one camera ({' or '.join(CAR_CAMERAS)}),"
+            f" alone or with one lidar ({' or '.join(CAR_LIDARS)})"
         )
     if network not in CAR_NETWORKS:
         return (

@@ -55,6 +55,13 @@ CASES = {
     "continuous": (PPO, "deepracer_shallow", ["action_space=continuous"]),
     "sac": (SAC, "deepracer_shallow", ["action_space=continuous"]),
     "stereo": (PPO, "deepracer_shallow", ["observation=stereo_camera"]),
+    # A lidar beside the camera: the graph takes both, the lidar's values as they come.
+    "camera_lidar": (PPO, "deepracer_shallow", ["observation=[camera, lidar]"]),
+    "stereo_sector_lidar": (
+        PPO,
+        "deepracer_deep",
+        ["observation=[stereo_camera, sector_lidar]", "action_space=continuous"],
+    ),
 }
 
 
@@ -105,6 +112,20 @@ def test_each_head_has_the_name_the_car_reads(
     )
     assert input_name.endswith(("FRONT_FACING_CAMERA/FRONT_FACING_CAMERA",
                                 "STEREO_CAMERAS/STEREO_CAMERAS"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "camera", "lidar", "size"),
+    [("camera_lidar", "FRONT_FACING_CAMERA", "LIDAR", 64),
+     ("stereo_sector_lidar", "STEREO_CAMERAS", "SECTOR_LIDAR", 8)],
+)  # fmt: skip
+def test_a_lidar_is_the_graphs_second_input(
+    runs: dict[str, Path], name: str, camera: str, lidar: str, size: int
+) -> None:
+    graph = car_graph(load_run(runs[name]))
+    assert graph.input_name == INPUT_NAME.format(agent="main", sensor=camera)
+    assert graph.lidar is not None and graph.lidar.size == size
+    assert graph.lidar.name == INPUT_NAME.format(agent="main", sensor=lidar)
 
 
 def test_the_graph_carries_coachs_names_and_the_rescale(runs: dict[str, Path]) -> None:

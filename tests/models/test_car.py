@@ -13,6 +13,9 @@ def test_a_camera_model_at_160x120_goes_to_the_car() -> None:
             assert car_problem(observation, network, "ppo") is None
             assert car_problem(observation, network, "ppo", discrete=False) is None
             assert car_problem(observation, network, "sac", discrete=False) is None
+    for lidar in ("lidar", "sector_lidar"):
+        assert car_problem(("camera", lidar), "deepracer_shallow", "ppo") is None
+        assert car_problem(("stereo_camera", lidar), "deepracer_deep", "ppo") is None
     assert CAR_FRAME == (120, 160)
 
 
@@ -21,10 +24,12 @@ def test_a_camera_model_at_160x120_goes_to_the_car() -> None:
     [
         (("state", "mlp", "ppo"), {}, "the state observation (exact numbers from the"
          " simulator) does not exist on the physical car"),
-        (("lidar", "attention_lidar", "ppo"), {}, "observation 'lidar': the car export"
-         " builds one camera input (camera or stereo_camera); lidar inputs are not built"),
-        ((("camera", "lidar"), "deepracer_shallow", "ppo"), {}, "observation ['camera',"
-         " 'lidar']"),
+        (("lidar", "attention_lidar", "ppo"), {}, "observation 'lidar': the car runs one"
+         " camera (camera or stereo_camera), alone or with one lidar (lidar or sector_lidar)"),
+        ((("camera", "state"), "deepracer_shallow", "ppo"), {}, "observation ['camera',"
+         " 'state']"),
+        ((("camera", "lidar", "sector_lidar"), "deepracer_shallow", "ppo"), {},
+         "observation ['camera', 'lidar', 'sector_lidar']"),
         (("camera", "attention_cnn", "ppo"), {}, "network 'attention_cnn': the car export"
          " builds the DeepRacer CNNs"),
         (("camera", "deepracer_shallow", "sac"), {}, "SAC takes continuous actions only"),
