@@ -322,7 +322,7 @@ def download_run(
     Raises:
         DeepRacerError: ``run_dir`` is not empty, nothing or several models match, or
             what was fetched is not a deepracer run (a console or deepracer-for-cloud
-            model holds TensorFlow checkpoints, which this package cannot drive).
+            model holds a TensorFlow graph: ``deepracer import`` takes those).
     """
     say = echo or (lambda line: None)
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
@@ -356,8 +356,9 @@ def download_run(
             raise DeepRacerError(
                 f"{where}: not a deepracer run (expected experiment.yaml with model.zip,"
                 f" best.zip or checkpoints/; found {', '.join(found[:8]) or 'nothing'}). A"
-                " DeepRacer console or deepracer-for-cloud model holds TensorFlow"
-                " checkpoints, which deepracer cannot evaluate"
+                " DeepRacer console, DeepRacer on AWS or deepracer-for-cloud model holds a"
+                f" TensorFlow graph: `deepracer import {storage.url(key)} {run_dir}` makes it"
+                " a run that evaluate, render and analyze take"
             )
         if run_dir.exists():
             run_dir.rmdir()

@@ -176,7 +176,7 @@ def car_graph(run: LoadedRun) -> CarGraph:
     space = run.observation_space
     if hasattr(space, "spaces"):  # a Dict observation: the camera's frames
         space = next((sub for k, sub in space.spaces.items() if k in CAR_CAMERAS), space)
-    shape = getattr(space, "shape", None) or ()
+    shape: tuple[int, ...] = tuple(getattr(space, "shape", None) or ())
     frame = (int(shape[0]), int(shape[1])) if len(shape) == 3 else (0, 0)
     discrete = run.metadata.action_space_type == "discrete"
     problem = car_problem(

@@ -85,7 +85,8 @@ def _export_car(args: argparse.Namespace) -> int:
     print(
         f"exported {run.model_path} for the car: {CAR_MODEL} (TensorFlow-1 frozen graph),"
         f" input {graph.input_name} [N, {height}, {width}, {channels}] at 0-255,"
-        f" output {graph.output_name}"
+        + (f" {graph.lidar.name} [N, {graph.lidar.size}]," if graph.lidar else "")
+        + f" output {graph.output_name}"
     )
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.check == 0:

@@ -36,8 +36,9 @@ s3 = test_artifacts.s3
 
 NOT_A_RUN = (
     "{where}: not a deepracer run (expected experiment.yaml with model.zip, best.zip or"
-    " checkpoints/; found {found}). A DeepRacer console or deepracer-for-cloud model holds"
-    " TensorFlow checkpoints, which deepracer cannot evaluate"
+    " checkpoints/; found {found}). A DeepRacer console, DeepRacer on AWS or"
+    " deepracer-for-cloud model holds a TensorFlow graph: `deepracer import {where} {run}`"
+    " makes it a run that evaluate, render and analyze take"
 )
 LAYOUT = ArtifactLayout("my-bucket", "runs/exp")
 
@@ -107,7 +108,9 @@ def test_files_that_are_not_a_run_are_listed_sorted_and_at_most_eight(
     with pytest.raises(DeepRacerError) as info:
         download_run(storage, "drfc", tmp_path / "run")
     shown = "experiment.yaml, " + ", ".join(f"model/part-{i}.ckpt" for i in range(7))
-    assert str(info.value) == NOT_A_RUN.format(where=storage.url("drfc"), found=shown)
+    assert str(info.value) == NOT_A_RUN.format(
+        where=storage.url("drfc"), found=shown, run=tmp_path / "run"
+    )
     assert [p.name for p in tmp_path.iterdir() if p.name != "store"] == []
 
 
@@ -117,7 +120,9 @@ def test_a_few_files_that_are_not_a_run_are_all_listed(storage: Storage, tmp_pat
     with pytest.raises(DeepRacerError) as info:
         download_run(storage, "drfc", tmp_path / "run")
     found = "experiment.yaml, model/model_metadata.json"
-    assert str(info.value) == NOT_A_RUN.format(where=storage.url("drfc"), found=found)
+    assert str(info.value) == NOT_A_RUN.format(
+        where=storage.url("drfc"), found=found, run=tmp_path / "run"
+    )
 
 
 def test_an_archive_with_no_files_found_nothing(storage: Storage, tmp_path: Path) -> None:
@@ -125,7 +130,7 @@ def test_an_archive_with_no_files_found_nothing(storage: Storage, tmp_path: Path
     with pytest.raises(DeepRacerError) as info:
         download_run(storage, "job/output/model.tar.gz", tmp_path / "run")
     where = storage.url("job/output/model.tar.gz")
-    assert str(info.value) == NOT_A_RUN.format(where=where, found="nothing")
+    assert str(info.value) == NOT_A_RUN.format(where=where, found="nothing", run=tmp_path / "run")
     assert [p.name for p in tmp_path.iterdir() if p.name != "store"] == []
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from deepracer.cli import main
 from deepracer.errors import DeepRacerError
+from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
 from deepracer.export.archive import load_run, run_observations
 from deepracer.export.coach import (
     CHECKPOINTS_JSON,
@@ -152,6 +153,13 @@ def test_a_drfc_folder_imports_back_to_the_same_trials(
     assert (out / "ip" / "hyperparameters.json").is_file()
     imported = tmp_path / "imported"
     import_model(out, imported, world="reinvent_base", echo=lambda line: None)
+    model_path, run_dir = resolve_model(imported)
+    policy = load_policy(model_path, run_setup(run_dir, None, 100), run_dir)
+    source = load_run(runs["nine"])
+    frames = np.stack(run_observations(source, 64, 0))
+    mine, _ = policy.predict(frames, deterministic=True)
+    theirs, _ = torch_reference(source.model.policy, frames)
+    assert (np.asarray(mine) == np.asarray(theirs)).all()
     assert _evaluate(runs["nine"], tmp_path / "a") == _evaluate(imported, tmp_path / "b")
 
 
