@@ -13,6 +13,7 @@ its own ``commands.py`` (``deepracer <command> --help`` says the rest):
     import                              deepracer.export.commands
     render                              deepracer.rendering.commands
     actions generate|show|validate|list deepracer.envs.commands
+    camera compare                      deepracer.envs.commands
     upload, download, launch, jobs      deepracer.cloud.commands
     run, plugins list                   deepracer.plugins.commands
     replay, calibrate                   deepracer.physics.commands
@@ -36,7 +37,7 @@ from typing import Any
 
 from deepracer.analysis.commands import add_analyze
 from deepracer.cloud.commands import add_cloud_commands
-from deepracer.envs.commands import add_actions
+from deepracer.envs.commands import add_actions, add_camera
 from deepracer.errors import DeepRacerError
 from deepracer.evaluation.commands import add_evaluate
 from deepracer.export.commands import add_export, add_import
@@ -63,6 +64,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_import,
     add_render,
     add_actions,
+    add_camera,
     add_cloud_commands,
     add_plugin_commands,
     add_replay,

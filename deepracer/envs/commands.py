@@ -1,7 +1,12 @@
-"""``deepracer actions generate|show|validate|list``: action spaces (model_metadata.json).
+"""The env's commands: action spaces, and our camera against the real simulator's.
+
+``deepracer actions generate|show|validate|list`` handles action spaces
+(model_metadata.json); ``deepracer camera compare`` matches real camera frames with
+our renders (:mod:`deepracer.envs.compare`).
 
 Contents:
-    add_actions: register the subcommand and its four actions.
+    add_actions: register ``actions`` and its four actions.
+    add_camera: register ``camera`` and its ``compare`` action.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from deepracer.errors import DeepRacerError
 from deepracer.tables import format_table
 
-__all__ = ["add_actions"]
+__all__ = ["add_actions", "add_camera"]
 
 # Defaults per generator style: the seed notebook's script and DeepRacer on AWS's form.
 _SEED_DEFAULTS: dict[str, int | float] = {
@@ -228,4 +235,97 @@ def add_actions(subparsers: Any) -> None:
     check.set_defaults(func=_cmd_actions_validate)
     listing = actions.add_parser("list", help="the shipped action spaces (actions/)")
     listing.set_defaults(func=_cmd_actions_list)
+    group.set_defaults(func=lambda _args: _help(group))
+
+
+def _output_names(frames: list[Path]) -> list[str]:
+    """Returns one PNG name per frame: its stem, numbered where stems repeat."""
+    stems = [frame.stem for frame in frames]
+    return [
+        f"{stem}-{i}.png" if stems.count(stem) > 1 else f"{stem}.png"
+        for i, stem in enumerate(stems, 1)
+    ]
+
+
+def _cmd_camera_compare(args: argparse.Namespace) -> int:
+    from deepracer.envs.compare import real_frame, search_pose, side_by_side
+
+    frames = [Path(name) for name in args.frames]
+    images = [real_frame(path) for path in frames]  # every file is readable before the search
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"searching {len(frames)} frame(s) on {args.world}: stations and lateral offsets"
+        f" every {args.step:g} m, headings every {args.heading_step:g} deg"
+    )
+    for path, image, name in zip(frames, images, _output_names(frames), strict=True):
+        start = time.perf_counter()
+        found = search_pose(
+            image,
+            args.world,
+            station_step=args.step,
+            lateral_step=args.step,
+            heading_step_deg=args.heading_step,
+        )
+        seconds = time.perf_counter() - start
+        png = side_by_side(image, found.render, out / name)
+        print(
+            f"{path}: x {found.x:.3f} m, y {found.y:.3f} m, yaw"
+            f" {math.degrees(found.yaw):.1f} deg; MAE {found.mae:.2f}, SSIM"
+            f" {found.ssim:.3f} ({seconds:.1f} s) -> {png}"
+        )
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    value = _number_arg(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return float(value)
+
+
+def add_camera(subparsers: Any) -> None:
+    """Registers ``deepracer camera`` with ``compare``."""
+    group = subparsers.add_parser(
+        "camera",
+        help="our camera against the real simulator's",
+        description="Our camera renderer against frames of the DeepRacer simulator's camera.",
+    )
+    actions = group.add_subparsers(dest="camera_command", metavar="ACTION")
+    compare = actions.add_parser(
+        "compare",
+        help="find the car pose whose render best matches a real camera frame, and score it",
+        description=(
+            "For each frame (a BGR image from the simulator's camera, usually 640 x 480):"
+            " reduce it to the car's model input (160 x 120 grey), search the world's"
+            " track for the car pose whose render has the lowest mean absolute error,"
+            " and print that pose, the MAE and the SSIM. Writes real | render |"
+            " difference as OUT/<frame name>.png. About 20-60 s per frame."
+        ),
+    )
+    compare.add_argument("frames", nargs="+", metavar="FRAME", help="camera frame image")
+    compare.add_argument(
+        "--world", default="reinvent_base", help="world or track (default reinvent_base)"
+    )
+    compare.add_argument(
+        "--out",
+        default="camera-compare",
+        metavar="DIR",
+        help="folder for the side-by-side PNGs (default camera-compare/, created)",
+    )
+    compare.add_argument(
+        "--step",
+        type=_positive_float,
+        default=0.1,
+        metavar="M",
+        help="search grid spacing along and across the track (default 0.1)",
+    )
+    compare.add_argument(
+        "--heading-step",
+        type=_positive_float,
+        default=5.0,
+        metavar="DEG",
+        help="search grid spacing of headings (default 5)",
+    )
+    compare.set_defaults(func=_cmd_camera_compare)
     group.set_defaults(func=lambda _args: _help(group))
