@@ -15,6 +15,7 @@ Contents:
     locate_cars: geometry of many cars' poses on one track.
     physics_step: the car's dynamics for many cars.
     state_observation: the ``state`` observation for many cars.
+    camera_frames: camera frames of a world (floor codes, walls, sky) for many poses.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from deepracer.tracks import Track
 
-__all__ = ["ENABLED", "TrackPack", "locate_cars", "pack_track", "physics_step", "state_observation"]
+__all__ = [
+    "ENABLED",
+    "TrackPack",
+    "camera_frames",
+    "locate_cars",
+    "pack_track",
+    "physics_step",
+    "state_observation",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -643,3 +652,139 @@ def state_observation(
         head,
         out,
     )
+
+
+@_jit
+def _texel_indices(index, left, lateral, t, col_a, row_a, cs, ss, cols, last_col, last_row):
+    """One sub-row's texel (flat) indices: plain arithmetic, so the loop vectorises."""
+    for b in range(left.shape[0]):
+        fy = lateral + t * left[b]
+        colf = min(max(col_a - ss * fy, 0.0), last_col)
+        rowf = min(max(row_a + cs * fy, 0.0), last_row)
+        index[b] = int(rowf) * cols + int(colf)
+
+
+@_jit
+def _wall_codes(found, left, ax, fall, c, s, limits, headroom, wall_first, levels, sky):
+    """One sub-row's wall (or sky) codes, without branches or division.
+
+    The ray leaves the field through the wall whose exit distance ``|n| / |d|`` is
+    smaller (compared crosswise), and is below the wall's top there when
+    ``fall * |n| / |d|`` exceeds ``height - wall_height``. Wall ``f``'s code is
+    ``(wall_first + f) * levels + levels // 2``.
+    """
+    east, west, north, south = limits
+    for b in range(left.shape[0]):
+        ay = left[b]
+        dx = c * ax - s * ay
+        dy = s * ax + c * ay
+        nx = east if dx > 0.0 else west
+        ny = north if dy > 0.0 else south
+        adx, ady = abs(dx), abs(dy)
+        by_x = nx * ady < ny * adx
+        reach = nx if by_x else ny
+        span = adx if by_x else ady
+        face = (1 if dx > 0.0 else 0) if by_x else (3 if dy > 0.0 else 2)
+        wall = (wall_first + face) * levels + levels // 2
+        found[b] = wall if fall * reach > headroom * span else sky
+
+
+@_jit
+def _camera_kernel(
+    codes, x0, y0, inv_res, table, ahead, drop, left, n, max_distance, poses,
+    forward, lateral, height, rect, wall_height, wall_first, levels, sky_code, beyond, out,
+):  # fmt: skip
+    k = poses.shape[0]
+    rows, cols = codes.shape
+    last_row, last_col = rows - 1.0, cols - 1.0
+    headroom = height - wall_height
+    image_rows = drop.shape[0] // n
+    image_cols = left.shape[0] // n
+    sub_cols = left.shape[0]
+    samples = n * n
+    max2 = max_distance * max_distance
+    flat = codes.reshape(-1)
+    index = np.empty(sub_cols, dtype=np.int64)
+    walls = np.empty(sub_cols, dtype=np.int64)
+    acc = np.zeros(sub_cols, dtype=np.int64)
+    for i in range(k):
+        px, py, yaw = poses[i, 0], poses[i, 1], poses[i, 2]
+        c, s = math.cos(yaw), math.sin(yaw)
+        cs, ss = c * inv_res, s * inv_res
+        base_col = (px - x0) * inv_res
+        base_row = (py - y0) * inv_res
+        lx = px + c * forward - s * lateral
+        ly = py + s * forward + c * lateral
+        limits = (rect[2] - lx, lx - rect[0], rect[3] - ly, ly - rect[1])
+        for r in range(image_rows):
+            acc[:] = 0
+            for a in range(r * n, r * n + n):
+                fall = drop[a]
+                ax = ahead[a]
+                down = fall > 1e-9
+                t = height / fall if down else 0.0
+                gx = t * ax
+                fx = forward + gx
+                room = max2 - gx * gx
+                need_walls = not down
+                if down:
+                    _texel_indices(
+                        index, left, lateral, t, base_col + cs * fx, base_row + ss * fx,
+                        cs, ss, cols, last_col, last_row,
+                    )  # fmt: skip
+                    for b in range(sub_cols):
+                        gy = t * left[b]
+                        seen = flat[index[b]]
+                        if gy * gy <= room and seen < beyond:
+                            acc[b] += table[seen]
+                            index[b] = -1
+                        else:
+                            need_walls = True
+                if need_walls:
+                    _wall_codes(
+                        walls, left, ax, fall, c, s, limits, headroom, wall_first, levels,
+                        sky_code,
+                    )  # fmt: skip
+                    for b in range(sub_cols):
+                        if not down or index[b] >= 0:
+                            acc[b] += table[walls[b]]
+            for q in range(image_cols):
+                total = 0
+                for b in range(q * n, q * n + n):
+                    total += acc[b]
+                out[i, r * image_cols + q] = (total + samples // 2) // samples
+
+
+def camera_frames(
+    codes: NDArray[np.uint8],
+    texture: tuple[float, float, float],
+    table: NDArray[np.uint8],
+    rays: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int, float],
+    poses: FloatArray,
+    lens: tuple[float, float, float],
+    walls: tuple[NDArray[np.float64], float, int, int, int, int],
+    out: NDArray[np.uint8],
+) -> None:
+    """Renders camera frames with the compiled loop (see :mod:`deepracer.rendering.camera`).
+
+    Args:
+        codes: (rows, cols) texel codes of the floor.
+        texture: World (x, y) of texel (0, 0)'s corner [m], and texels per metre.
+        table: 256-entry code -> grey level table.
+        rays: ``(ahead, drop, left, supersample, max_distance)`` of the camera.
+        poses: (k, 3) car origins and headings.
+        lens: ``(forward, lateral, height)`` of the lens [m].
+        walls: ``(rectangle, wall_height, first_wall_part, levels, sky_code,
+            beyond)``: wall ``f`` (west, east, south, north) has code
+            ``(first_wall_part + f) * levels + levels // 2``; codes from ``beyond``
+            up are floor outside the field.
+        out: (k, height * width) uint8, written.
+    """
+    x0, y0, inv_res = texture
+    ahead, drop, left, n, max_distance = rays
+    forward, lateral, height = lens
+    rect, wall_height, wall_first, levels, sky_code, beyond = walls
+    _camera_kernel(
+        codes, x0, y0, inv_res, table, ahead, drop, left, n, max_distance, poses,
+        forward, lateral, height, rect, wall_height, wall_first, levels, sky_code, beyond, out,
+    )  # fmt: skip

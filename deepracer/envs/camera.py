@@ -1,10 +1,12 @@
 """Camera observations (``FRONT_FACING_CAMERA`` and ``STEREO_CAMERAS``).
 
-Frames come from :mod:`deepracer.rendering.camera`: the track is rasterised once
-per (geometry, floor material) and shared, floor points of every pixel are computed
-once per camera mounting, and a frame is one lookup. Per episode, the env's reset hook
-hands over the world (its floor material and pixel noise) and the
-:class:`~deepracer.envs.observation.EpisodeVariation` (lighting and camera jitter).
+Frames come from :mod:`deepracer.rendering.camera`: the world's floor is rasterised
+once per (geometry, floor material, scene) and shared, the rays are computed once per
+camera mounting, and a frame is one lookup per ray (or one wall intersection). Per
+episode, the env's reset hook hands over the world (floor material, scene, part-colour
+spread and pixel noise) and the :class:`~deepracer.envs.view.EpisodeVariation`
+(lighting and camera jitter); lighting and part colours become the episode's code ->
+grey level table.
 
 Contents:
     CameraConfig: resolution, optics, mounting, anti-aliasing, stacking.
@@ -33,6 +35,7 @@ from deepracer.rendering.camera import (
     render,
     track_texture,
 )
+from deepracer.rendering.scene import SceneConfig, code_table
 
 if TYPE_CHECKING:
     from deepracer.envs.view import CarView, EpisodeVariation
@@ -83,8 +86,9 @@ class CameraConfig:
     """Anti-aliasing: rays per pixel side, averaged (2 = 2 x 2 rays per pixel; the
     simapp's 640 -> 160 resize averages 4 x 4 Gazebo pixels). 1 is ~3x faster but
     far lines and dashes flicker."""
-    view_distance: float = field(default=8.0, metadata={"check": positive})
-    """Floor farther than this from the lens shows the background [m]."""
+    view_distance: float = field(default=50.0, metadata={"check": positive})
+    """Floor farther than this from the lens is not drawn: the ray goes on to the
+    walls or the sky [m]."""
 
 
 _MIN_HEIGHT = 0.01
@@ -115,8 +119,9 @@ class CameraObservation:
 
     Observations are ``(height, width, frame_stack)`` uint8, the newest frame last;
     after a reset every slot holds the first frame. Frames are deterministic given
-    the pose; the only randomness is pixel noise, drawn from the generator the reset
-    hook receives.
+    the pose and the episode; the only randomness is the part colours (once per
+    episode, when randomised) and pixel noise, both drawn from the generator the
+    reset hook receives.
 
     Args:
         config: Camera settings (defaults: the simapp's camera).
@@ -128,6 +133,9 @@ class CameraObservation:
     def __init__(self, config: CameraConfig | None = None) -> None:
         self.config = config or CameraConfig()
         self._material = "base"
+        self._scene = SceneConfig()
+        self._lighting: NDArray[np.uint8] | None = None
+        self._part_colors = 0.0
         self._table: NDArray[np.uint8] | None = None
         self._noise_std = 0.0
         self._rng: np.random.Generator | None = None
@@ -153,32 +161,38 @@ class CameraObservation:
         variation: EpisodeVariation,
         rng: np.random.Generator | None,
     ) -> None:
-        """Takes this episode's floor, lighting, camera jitter and noise generator.
+        """Takes this episode's world, lighting, part colours, camera jitter and noise.
 
         Args:
-            world: The world; its floor material picks the texture and its
-                ``randomization.pixel_noise_std`` sets the sensor noise.
+            world: The world; its floor material and scene pick the texture, its
+                ``randomization`` the part colours' spread and the sensor noise.
             variation: This episode's lighting factors and camera offsets.
-            rng: The generator reserved for image noise.
+            rng: The generator reserved for the image: part colours (drawn here,
+                when randomised) and pixel noise.
         """
         cfg = self.config
-        if world.surface.material != self._material:
+        if world.surface.material != self._material or world.scene != self._scene:
             self._material = world.surface.material
+            self._scene = world.scene
             self._track = self._texture = None
         height = max(cfg.mount_height + variation.camera_height_offset, _MIN_HEIGHT)
         pitch = cfg.pitch_deg + variation.camera_pitch_offset_deg
         self._rays = self._rays_for(height, pitch)
-        self._table = lighting_table(variation.brightness, variation.contrast, variation.gamma)
+        self._lighting = lighting_table(variation.brightness, variation.contrast, variation.gamma)
+        self._part_colors = world.randomization.part_colors
         self._noise_std = world.randomization.pixel_noise_std
         self._rng = rng
+        self._table = None  # made for this episode's texture at the first frame
         self._stack = None
 
     def observe(self, car: CarView) -> NDArray[np.uint8]:
         """Renders the car's view; returns the stacked frames (a fresh array)."""
         texture = self._texture_for(car.track)
-        frames = [render(texture, rays, car.origin, car.yaw) for rays in self._rays]
+        if self._table is None:
+            self._table = self._episode_table(texture)
+        frames = [render(texture, rays, car.origin, car.yaw, self._table) for rays in self._rays]
         frame = np.stack(frames, axis=-1)  # (H, W, channels)
-        frame = postprocess(frame, table=self._table, noise_std=self._noise_std, rng=self._rng)
+        frame = postprocess(frame, noise_std=self._noise_std, rng=self._rng)
         stack = self.config.frame_stack
         if stack == 1:
             return frame
@@ -190,12 +204,25 @@ class CameraObservation:
             self._stack[..., -c:] = frame
         return self._stack.copy()
 
+    def _episode_table(self, texture: TrackTexture) -> NDArray[np.uint8]:
+        """The code -> grey level table of this episode: part colours, then lighting."""
+        colors = texture.colors
+        spread = self._part_colors
+        if spread > 0.0:
+            if self._rng is None:
+                raise ValueError("randomised part colours need a random generator")
+            colors = colors * (1.0 + spread * self._rng.uniform(-1.0, 1.0, colors.shape))
+        if spread == 0.0 and self._lighting is None:
+            return texture.table
+        return code_table(colors, self._lighting)
+
     def _texture_for(self, track: Track) -> TrackTexture:
         # The env hands over one of two Track objects (the driving directions); both
         # give the same texture, so asking the shared cache again is cheap but needs a
         # digest of the waypoints: skip it while the object is unchanged.
         if track is not self._track or self._texture is None:
-            self._texture = track_texture(track, self._material)
+            self._texture = track_texture(track, self._material, scene=self._scene)
+            self._table = None
             self._track = track
         return self._texture
 

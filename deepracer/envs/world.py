@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deepracer.config.checks import at_least, positive
+from deepracer.config.checks import at_least, between, positive
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import available, resolve
 from deepracer.errors import ConfigError, TrackError, suggest
+from deepracer.rendering.scene import SceneConfig
 
 __all__ = [
     "MATERIALS",
@@ -35,7 +36,7 @@ __all__ = [
     "world_file",
 ]
 
-MATERIALS = ("base", "carpet", "concrete", "wood", "asphalt")
+MATERIALS = ("base", "carpet", "concrete", "wood", "brick", "asphalt")
 """Floor materials a world may name (the camera issue gives each its texture)."""
 
 
@@ -104,6 +105,10 @@ class RandomizationConfig:
     """Camera height varies uniformly by +- this per episode [m]."""
     camera_pitch_jitter_deg: float = field(default=0.0, metadata={"check": at_least(0)})
     """Camera pitch varies uniformly by +- this per episode [deg]."""
+    part_colors: float = field(default=0.0, metadata={"check": between(0, 1)})
+    """Each channel of each part's colour (road, lines, centre line, field, each wall,
+    sky) is scaled by a factor drawn from ``1 +- this`` per episode [-], as the
+    simapp's domain randomisation recolours the world's parts."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +128,8 @@ class WorldConfig:
     simapps before 2026 (the current simapp drops them)."""
     surface: SurfaceConfig = field(default_factory=SurfaceConfig)
     """Floor material and grip."""
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    """The hall the camera sees: field, walls, exposure, sky."""
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     """Action noise."""
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)

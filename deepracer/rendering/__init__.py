@@ -1,11 +1,14 @@
 """Rendering: what the car's camera sees.
 
 Contents:
-    camera: first-person grayscale frames of a flat track by inverse perspective
-        mapping (:func:`~deepracer.rendering.camera.ground_rays`,
+    camera: first-person grayscale frames of a world by inverse perspective
+        mapping over its floor, walls and sky
+        (:func:`~deepracer.rendering.camera.ground_rays`,
         :class:`~deepracer.rendering.camera.TrackTexture`,
         :func:`~deepracer.rendering.camera.render`,
         :func:`~deepracer.rendering.camera.render_batch`, lighting and noise).
+    scene: the world's parts, textures, colours and lights
+        (:class:`~deepracer.rendering.scene.SceneConfig`).
 """
 
 from __future__ import annotations

@@ -1,28 +1,30 @@
-"""First-person grayscale camera images of a flat track, by inverse perspective mapping.
+"""First-person grayscale camera images of a DeepRacer world, by inverse perspective.
 
 The floor is a plane, so where each pixel's ray meets it depends only on the camera
-mounting, not on the car's pose. :func:`ground_rays` computes those floor points
-once, in the car frame; a frame is then one rigid 2-D transform of the points by the
-car pose and one lookup in a pre-rasterised 1 cm texture of the track
-(:class:`TrackTexture`). Rays that miss the floor, or meet it beyond the view
-distance, see a uniform background (the sky and the hall's walls).
+mounting, not on the car's pose. :func:`ground_rays` computes, once per mounting and
+in the car frame, every (sub-)pixel ray's floor point and its horizontal direction and
+fall. A frame is then, per ray, one rigid 2-D transform by the car pose and one
+lookup in a pre-rasterised 5 mm texture of the floor (:class:`TrackTexture`: the
+field, the road, its white border lines and orange centre dashes, each textured with
+the simapp's own textures); a ray that meets no floor inside the hall meets one of
+its four walls, or passes over them into the sky (an exact ray-rectangle exit, so
+the walls occlude the floor behind them).
 
-Frames are grey levels (uint8) standing for DeepRacer's luma
-``Y = 0.2989 R + 0.5870 G + 0.1140 B`` of the simulated colours: a near-black road,
-white borders, a yellow dashed centre line, a material-dependent floor.
+The texture holds codes, not grey levels (:mod:`deepracer.rendering.scene`): a part
+and a quantised texture detail. A 256-entry table turns codes into grey levels (the
+car's OpenCV BGR2GRAY of each part's lit colour, times its detail), so per-episode
+lighting and part colours change a table, never the texture.
 
-Everything is numpy; buffers are reused per thread, because allocating a fresh
-240 kB temporary per operation costs more than the arithmetic (measured: 1.4 ms
-against 0.3 ms for a 160 x 120 frame with 2 x 2 sub-samples).
+The loop runs compiled (:func:`deepracer.accel.camera_frames`) when numba is
+installed, else as numpy; both give the same frames (the tests compare them).
 
 Contents:
     CameraOptics: the camera settings the renderer reads (``CameraConfig`` has them).
-    GroundRays, ground_rays: per-pixel floor points of a mounted camera.
-    TrackTexture, track_texture: the rasterised track, and a shared cache of them.
+    GroundRays, ground_rays: per-ray floor points and directions of a mounted camera.
+    TrackTexture, track_texture: the rasterised floor and hall, and a shared cache.
     render, render_batch: frames for one pose or many.
     lighting_table, postprocess, apply_lighting: brightness, contrast, gamma, noise.
-    ROAD_LEVEL, LINE_LEVEL, CENTER_LINE_LEVEL, BACKGROUND_LEVEL, FLOOR_MATERIALS: the
-        grey levels and floor materials.
+    LINE_WIDTH, CENTER_LINE_WIDTH, DASH_LENGTH: the painted lines' geometry.
 """
 
 from __future__ import annotations
@@ -31,22 +33,22 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from deepracer import accel
+from deepracer.rendering import scene as sc
+from deepracer.rendering.scene import SceneConfig
 from deepracer.tracks import Track
 
 __all__ = [
-    "BACKGROUND_LEVEL",
-    "CENTER_LINE_LEVEL",
-    "FLOOR_MATERIALS",
-    "LINE_LEVEL",
-    "ROAD_LEVEL",
+    "CENTER_LINE_WIDTH",
+    "DASH_LENGTH",
+    "LINE_WIDTH",
     "CameraOptics",
     "GroundRays",
     "TrackTexture",
@@ -62,30 +64,15 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 ByteArray = NDArray[np.uint8]
 
-ROAD_LEVEL = 40
-"""Grey level of the road surface (the DeepRacer mat is near black)."""
-LINE_LEVEL = 235
-"""Grey level of the white border lines."""
-CENTER_LINE_LEVEL = 175
-"""Grey level of the yellow dashed centre line (luma of a saturated yellow)."""
-BACKGROUND_LEVEL = 190
-"""Grey level of the sky and of everything beyond the floor or the view distance."""
-
-LINE_WIDTH = 0.05
-"""Width of the white border lines, centred on the route file's borders [m]."""
-CENTER_LINE_WIDTH = 0.03
+# The painted lines of the simapp's track meshes (meshes/reinvent/reinvent_base.dae,
+# measured against the route file): 3 in border lines inside the road, 1 in x 2 in
+# centre dashes with 2 in gaps.
+LINE_WIDTH = 0.0762
+"""Width of the white border lines, inside the road from each route border [m]."""
+CENTER_LINE_WIDTH = 0.0254
 """Width of the centre-line dashes [m]."""
-DASH_LENGTH = 0.12
+DASH_LENGTH = 0.0508
 """Length of one centre-line dash [m]; the gaps are as long."""
-
-_SKY_X = np.float32(1.0e6)
-# A sky ray is given this car-frame point (x = 1000 km, y = 0): any rotation moves it
-# at least 700 km along one texture axis, so the clamped lookup lands on the
-# texture's background border. One code path then serves sky and floor.
-
-# Elements per lookup chunk in render_batch: about three float32 and two int32 buffers
-# of this size (1.3 MB) stay in L2; larger chunks spill to memory and run slower.
-_CHUNK_ELEMENTS = 65536
 
 
 class CameraOptics(Protocol):
@@ -122,41 +109,64 @@ class CameraOptics(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class GroundRays:
-    """Where each (sub-)pixel's ray meets the floor, in the car frame.
+    """Every (sub-)pixel ray of a mounted camera, in the car frame.
 
-    Pixel rows above ``first_row`` see no floor at all and are not stored. For the
-    others, sub-sample ``k`` of pixel ``(row, col)`` is element
-    ``[k, (row - first_row) * width + col]`` of ``x``/``y``; sub-samples are a
-    ``supersample`` x ``supersample`` grid inside the pixel, row-major.
+    A pixel's sub-samples are a ``supersample`` x ``supersample`` grid inside it, so
+    the rays form a grid of ``height * supersample`` sub-rows by ``width *
+    supersample`` sub-columns. Per unit of travel along the optical axis, the ray of
+    sub-row ``i`` and sub-column ``j`` moves ``ahead[i]`` forward and ``left[j]`` to
+    the left, and falls ``drop[i]``: three short vectors describe them all (and stay
+    in the processor's cache while a frame is drawn).
 
     Attributes:
         width: Image width [px].
         height: Image height [px]; row 0 is the top of the image.
         supersample: Sub-samples per pixel side (1 = one ray through each centre).
-        first_row: First pixel row with a floor sub-sample.
-        x: (S, P) float32 floor points ahead of the car origin [m]; sky = 1e6.
-        y: (S, P) float32 floor points to the left of the car origin [m]; sky = 0.
-        hit: (S, P) bool, True where the ray meets the floor within the view distance.
+        ahead: (height * supersample,) forward travel per unit along the axis.
+        drop: (height * supersample,) fall per unit along the axis (<= 0: the ray
+            never reaches the floor).
+        left: (width * supersample,) leftward travel per unit along the axis.
         camera_height: Lens height above the floor [m].
         pitch: Downward tilt of the optical axis [rad].
         lateral_offset: Lens position to the left of the car's centre line [m].
+        mount_forward: Lens position ahead of the car origin [m].
+        max_distance: Floor farther than this from the lens is not looked up [m].
     """
 
     width: int
     height: int
     supersample: int
-    first_row: int
-    x: NDArray[np.float32]
-    y: NDArray[np.float32]
-    hit: NDArray[np.bool_]
+    ahead: FloatArray
+    drop: FloatArray
+    left: FloatArray
     camera_height: float
     pitch: float
     lateral_offset: float
+    mount_forward: float
+    max_distance: float
 
     @property
     def samples(self) -> int:
         """Sub-samples per pixel (``supersample ** 2``)."""
         return self.supersample * self.supersample
+
+    def floor_points(self) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+        """Where each sub-sample ray meets the floor, in the car frame.
+
+        Returns:
+            ``(x, y, hit)``, each (height * supersample, width * supersample): metres
+            ahead of and left of the car origin, and whether the ray meets the floor
+            within ``max_distance`` (x, y are 0 where it does not).
+        """
+        down = self.drop > 1e-9
+        t = np.where(down, self.camera_height / np.where(down, self.drop, 1.0), 0.0)
+        gx = (t * self.ahead)[:, None]
+        gy = t[:, None] * self.left[None, :]
+        room = self.max_distance * self.max_distance - gx * gx
+        hit = down[:, None] & (gy * gy <= room)
+        x = np.where(hit, self.mount_forward + gx, 0.0)
+        y = np.where(hit, self.lateral_offset + gy, 0.0)
+        return x, y, np.asarray(hit)
 
 
 def ground_rays(
@@ -166,9 +176,9 @@ def ground_rays(
     pitch_rad: float,
     lateral_offset: float = 0.0,
     supersample: int = 2,
-    max_distance: float = 8.0,
+    max_distance: float = 50.0,
 ) -> GroundRays:
-    """Intersects every (sub-)pixel's ray with the floor, once per mounting.
+    """Computes the rays of a mounted camera, once per mounting.
 
     A pinhole camera with square sensor pixels: the horizontal field of view spans
     the sensor width and the vertical one follows from ``config.sensor_aspect``, so
@@ -185,11 +195,11 @@ def ground_rays(
         pitch_rad: Downward tilt of the optical axis [rad].
         lateral_offset: Lens position left of the car's centre line [m].
         supersample: Rays per pixel side (>= 1); 2 averages 2 x 2 rays per pixel.
-        max_distance: Floor points farther than this from the lens, horizontally,
-            show the background [m].
+        max_distance: Floor farther than this from the lens, horizontally, is not
+            looked up: the ray goes on to the walls or the sky [m].
 
     Returns:
-        The rays, with sky and far rays marked in ``hit``.
+        The rays.
     """
     if height <= 0.0:
         raise ValueError(f"camera height must be > 0 m, got {height!r}")
@@ -200,143 +210,30 @@ def ground_rays(
     fx = 0.5 * width / tan_h
     fy = 0.5 * rows / (tan_h * config.sensor_aspect)
     sub = (np.arange(supersample) + 0.5) / supersample
-    # (S, H, W) grids of sub-sample positions, sub-sample index = a * supersample + b.
-    row_pos = (np.arange(rows)[None, :] + sub[:, None]).repeat(supersample, axis=0)
-    col_pos = np.tile(np.arange(width)[None, :] + sub[:, None], (supersample, 1))
-    v = (row_pos[:, :, None] - 0.5 * rows) / fy  # (S, H, 1): down
-    u = (col_pos[:, None, :] - 0.5 * width) / fx  # (S, 1, W): right
+    row_pos = (np.arange(rows)[:, None] + sub[None, :]).reshape(-1)  # sub-rows, top first
+    col_pos = (np.arange(width)[:, None] + sub[None, :]).reshape(-1)
+    v = (row_pos - 0.5 * rows) / fy  # down
+    u = (col_pos - 0.5 * width) / fx  # right
     sin_p, cos_p = math.sin(pitch_rad), math.cos(pitch_rad)
-    drop = sin_p + v * cos_p  # fall per unit along the optical axis
-    ahead = cos_p - v * sin_p  # horizontal travel per unit along the axis
-    down = drop > 1e-9  # rays at or above the horizon never reach the floor
-    t = height / np.where(down, drop, 1.0)
-    gx = t * ahead  # (S, H, 1) metres ahead of the lens
-    gy = -t * u  # (S, H, W) metres left of the lens
-    hit = down & (np.hypot(gx, gy) <= max_distance)
-    x = np.where(hit, config.mount_forward + gx, _SKY_X)
-    y = np.where(hit, lateral_offset + gy, 0.0)
-    any_row = hit.any(axis=(0, 2))
-    first = int(np.argmax(any_row)) if any_row.any() else rows
-    samples = supersample * supersample
-    x32 = np.ascontiguousarray(x[:, first:, :].reshape(samples, -1), dtype=np.float32)
-    y32 = np.ascontiguousarray(y[:, first:, :].reshape(samples, -1), dtype=np.float32)
-    for arr in (x32, y32):
-        arr.setflags(write=False)
-    hits = np.ascontiguousarray(hit[:, first:, :].reshape(samples, -1))
-    hits.setflags(write=False)
+
+    def frozen(a: NDArray[np.floating[Any]]) -> FloatArray:
+        out = np.ascontiguousarray(a, dtype=np.float64)
+        out.setflags(write=False)
+        return out
+
     return GroundRays(
         width=width,
         height=rows,
         supersample=supersample,
-        first_row=first,
-        x=x32,
-        y=y32,
-        hit=hits,
+        ahead=frozen(cos_p - v * sin_p),
+        drop=frozen(sin_p + v * cos_p),
+        left=frozen(-u),
         camera_height=float(height),
         pitch=float(pitch_rad),
         lateral_offset=float(lateral_offset),
+        mount_forward=float(config.mount_forward),
+        max_distance=float(max_distance),
     )
-
-
-# -- floor materials ----------------------------------------------------------------
-
-_TILE = 512
-# Floor textures repeat every 512 texels (5.12 m): generated once per material, far
-# cheaper than noise over a whole 60 m track's box, and not visible at camera range.
-
-
-def _smooth_noise(rng: np.random.Generator, cells: int, size: int = _TILE) -> FloatArray:
-    """Periodic value noise: random values on a ``cells`` grid, smoothly interpolated.
-
-    Periodic so that the tile repeats without seams; unit variance at the grid nodes.
-    """
-    grid = rng.standard_normal((cells, cells))
-    pos = np.arange(size) * cells / size
-    i0 = np.floor(pos).astype(np.intp)
-    f = pos - i0
-    f = f * f * (3.0 - 2.0 * f)  # smoothstep: no visible grid creases
-    i0 %= cells
-    i1 = (i0 + 1) % cells
-    rows = grid[i0] * (1.0 - f)[:, None] + grid[i1] * f[:, None]  # (size, cells)
-    return np.asarray(rows[:, i0] * (1.0 - f) + rows[:, i1] * f, dtype=np.float64)
-
-
-def _floor_base(rng: np.random.Generator) -> FloatArray:
-    # Plain mid-dark grey: the simapp's default floor is a uniform matte plane.
-    del rng
-    return np.full((_TILE, _TILE), 100.0)
-
-
-def _floor_carpet(rng: np.random.Generator) -> FloatArray:
-    # Fine pile: per-texel noise, slightly clumped by a 2 x 2 box, over a faint mottle.
-    grain = rng.standard_normal((_TILE, _TILE))
-    grain = 0.25 * (grain + np.roll(grain, 1, 0) + np.roll(grain, 1, 1) + np.roll(grain, 1, (0, 1)))
-    return 95.0 + 28.0 * grain + 5.0 * _smooth_noise(rng, 32)
-
-
-def _floor_concrete(rng: np.random.Generator) -> FloatArray:
-    # Light grey with large soft blotches and a little sand-like grain.
-    return (
-        165.0
-        + 14.0 * _smooth_noise(rng, 8)
-        + 7.0 * _smooth_noise(rng, 48)
-        + 4.0 * rng.standard_normal((_TILE, _TILE))
-    )
-
-
-def _floor_wood(rng: np.random.Generator) -> FloatArray:
-    # Planks 16 cm wide along x, 1.28 m long with staggered ends, each its own shade,
-    # with grain stripes along the plank and dark seams between planks.
-    plank_w, plank_l = 16, 128
-    rows = np.arange(_TILE)
-    plank = rows // plank_w  # (T,)
-    n_planks = _TILE // plank_w
-    stagger = rng.integers(0, plank_l, n_planks)
-    cols = np.arange(_TILE)
-    piece = (cols[None, :] + stagger[plank][:, None]) // plank_l  # (T, T)
-    shade = rng.uniform(120.0, 165.0, (n_planks, _TILE // plank_l + 1))
-    base = shade[plank[:, None], piece]
-    warp = 2.0 * _smooth_noise(rng, 16)
-    grain = 7.0 * np.sin(2.0 * np.pi * rows[:, None] / 4.3 + warp)
-    wood = base + grain + 3.0 * rng.standard_normal((_TILE, _TILE))
-    seam_row = (rows % plank_w) == 0
-    seam_col = ((cols[None, :] + stagger[plank][:, None]) % plank_l) == 0
-    wood[seam_row, :] = 70.0
-    wood[seam_col] = 70.0
-    return np.asarray(wood, dtype=np.float64)
-
-
-def _floor_asphalt(rng: np.random.Generator) -> FloatArray:
-    # Dark and rough, with light and dark speckles of aggregate.
-    floor = 62.0 + 7.0 * rng.standard_normal((_TILE, _TILE)) + 4.0 * _smooth_noise(rng, 24)
-    u = rng.random((_TILE, _TILE))
-    floor[u < 0.02] += 70.0
-    floor[u > 0.98] -= 25.0
-    return floor
-
-
-FLOOR_MATERIALS: dict[str, Callable[[np.random.Generator], FloatArray]] = {
-    "base": _floor_base,
-    "carpet": _floor_carpet,
-    "concrete": _floor_concrete,
-    "wood": _floor_wood,
-    "asphalt": _floor_asphalt,
-}
-"""Floor material name -> generator of a periodic 512 x 512 tile of grey levels."""
-
-
-@lru_cache(maxsize=len(FLOOR_MATERIALS))
-def _floor_tile(material: str) -> ByteArray:
-    """Returns the material's floor tile (uint8, read-only), from a fixed seed."""
-    if material not in FLOOR_MATERIALS:
-        raise ValueError(
-            f"unknown floor material {material!r}; valid: {', '.join(FLOOR_MATERIALS)}"
-        )
-    seed = 7919 + list(FLOOR_MATERIALS).index(material)
-    tile = np.clip(np.rint(FLOOR_MATERIALS[material](np.random.default_rng(seed))), 0, 255)
-    out = tile.astype(np.uint8)
-    out.setflags(write=False)
-    return out
 
 
 # -- texture ------------------------------------------------------------------------
@@ -344,43 +241,58 @@ def _floor_tile(material: str) -> ByteArray:
 
 @dataclass(frozen=True, eq=False)
 class TrackTexture:
-    """A track rasterised into grey levels, viewed from above.
+    """A world's floor rasterised into codes, viewed from above, and its hall.
 
-    Texel ``pixels[i, j]`` covers world ``x`` in ``[x0 + j r, x0 + (j + 1) r)`` and
+    Texel ``codes[i, j]`` covers world ``x`` in ``[x0 + j r, x0 + (j + 1) r)`` and
     ``y`` in ``[y0 + i r, y0 + (i + 1) r)`` with ``r = resolution``: row 0 is the
-    smallest y (a map, not an image). The outermost texels hold
-    :data:`BACKGROUND_LEVEL`, so a lookup clamped to the edges reads background.
+    smallest y (a map, not an image). Texels outside the field (and the outermost
+    ring, where lookups clamp) hold the ``beyond`` code: rays that land there see the
+    wall in front instead.
 
     Attributes:
-        pixels: (rows, cols) uint8 grey levels, read-only and C-contiguous.
+        codes: (rows, cols) uint8 codes (:func:`deepracer.rendering.scene.code`),
+            read-only and C-contiguous.
         x0: World x of the texture's left edge [m].
         y0: World y of the texture's bottom edge [m].
         resolution: Texel size [m].
+        rectangle: The field inside the walls (x_min, y_min, x_max, y_max) [m].
+        wall_height: Height of the walls [m].
+        colors: (parts, 3) lit RGB colour of each part.
+        table: The code -> grey level table of those colours, without randomisation.
         material: The floor material name.
     """
 
-    pixels: ByteArray
+    codes: ByteArray
     x0: float
     y0: float
     resolution: float
+    rectangle: tuple[float, float, float, float]
+    wall_height: float
+    colors: FloatArray
+    table: ByteArray
     material: str = "base"
 
     def __post_init__(self) -> None:
-        if self.pixels.ndim != 2 or self.pixels.dtype != np.uint8:
-            raise ValueError("pixels must be a 2-D uint8 array")
-        if not self.pixels.flags.c_contiguous:
-            object.__setattr__(self, "pixels", np.ascontiguousarray(self.pixels))
+        if self.codes.ndim != 2 or self.codes.dtype != np.uint8:
+            raise ValueError("codes must be a 2-D uint8 array")
+        if not self.codes.flags.c_contiguous:
+            object.__setattr__(self, "codes", np.ascontiguousarray(self.codes))
 
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)`` of the texture [texels]."""
-        rows, cols = self.pixels.shape
+        rows, cols = self.codes.shape
         return int(rows), int(cols)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the texels [bytes]."""
-        return int(self.pixels.nbytes)
+        return int(self.codes.nbytes)
+
+    @property
+    def pixels(self) -> ByteArray:
+        """The floor's grey levels (the default table applied to the codes)."""
+        return np.asarray(self.table[self.codes])
 
     @classmethod
     def build(
@@ -388,69 +300,97 @@ class TrackTexture:
         track: Track,
         material: str = "base",
         *,
-        resolution: float = 0.01,
-        margin: float = 2.0,
+        scene: SceneConfig | None = None,
+        resolution: float = 0.005,
     ) -> TrackTexture:
-        """Rasterises a track: floor, road, centre dashes, border lines (in that order).
+        """Rasterises a world's floor: field, road, centre dashes, border lines.
 
         The road is the track's road polygon filled scanline by scanline with the
         even-odd rule (the same region ``Track.on_road`` reports); lines are stamped
-        segment piece by piece, each piece testing only the texels near it.
+        segment piece by piece, each piece testing only the texels near it; a texel
+        takes a line's code where the line covers at least half of it.
 
         Args:
             track: The track; its driving direction does not matter.
-            material: Floor material, a key of :data:`FLOOR_MATERIALS`.
+            material: Floor material, a key of
+                :data:`deepracer.rendering.scene.FIELD_TEXTURES`.
+            scene: The hall (default: :class:`SceneConfig`'s).
             resolution: Texel size [m].
-            margin: Floor shown around the track's bounding box [m]; beyond it the
-                camera sees background.
         """
-        tile = _floor_tile(material)
+        if material not in sc.FIELD_TEXTURES:
+            raise ValueError(
+                f"unknown floor material {material!r}; valid: {', '.join(sc.FIELD_TEXTURES)}"
+            )
+        scene = scene or SceneConfig()
         rows_wp = track.waypoints_array
-        lo = rows_wp.reshape(-1, 2).min(axis=0) - margin
-        hi = rows_wp.reshape(-1, 2).max(axis=0) + margin
-        n_cols = math.ceil((hi[0] - lo[0]) / resolution)
-        n_rows = math.ceil((hi[1] - lo[1]) / resolution)
-        x0, y0 = float(lo[0]), float(lo[1])
-        reps = (n_rows // _TILE + 1, n_cols // _TILE + 1)
-        pixels = np.tile(tile, reps)[:n_rows, :n_cols].copy()
+        rect = scene.rectangle(rows_wp[:, 2:6].reshape(-1, 2))
+        x0, y0 = rect[0] - resolution, rect[1] - resolution
+        n_cols = math.ceil((rect[2] - rect[0]) / resolution) + 2
+        n_rows = math.ceil((rect[3] - rect[1]) / resolution) + 2
         grid = _Grid(x0, y0, resolution, n_rows, n_cols)
+        xs = x0 + (np.arange(n_cols) + 0.5) * resolution
+        ys = y0 + (np.arange(n_rows) + 0.5) * resolution
+        codes = sc.detail_codes(sc.FIELD_TEXTURES[material], sc.FIELD, xs, ys)
 
         centre, inner, outer = rows_wp[:, 0:2], rows_wp[:, 2:4], rows_wp[:, 4:6]
         rings = [outer, inner] if track.is_loop else [np.vstack([outer, inner[::-1], outer[:1]])]
-        pixels[_fill_rings(grid, rings)] = ROAD_LEVEL
+        road = _fill_rings(grid, rings)
+        codes[road] = sc.detail_codes("road", sc.ROAD, xs, ys)[road]
 
         length = float(track.center.length)
         period = 2.0 * DASH_LENGTH
         if track.is_loop:  # a whole number of dashes, so the start shows no seam
             period = length / max(1, round(length / period))
-        flat = pixels.reshape(-1)
-        dashes = _stamp_polyline(grid, centre, 0.5 * CENTER_LINE_WIDTH, dash=(period, 0.5))
-        _paint(flat, dashes, CENTER_LINE_LEVEL)
-        lines = [inner, outer]
+        dashes = _covered(grid, _stamp_polyline(grid, centre, 0.5 * CENTER_LINE_WIDTH,
+                                                dash=(period, 0.5)))  # fmt: skip
+        codes[dashes] = sc.detail_codes("center_line", sc.CENTER_LINE, xs, ys)[dashes]
+        lines = [_inward(inner, centre), _inward(outer, centre)]
         if not track.is_loop:  # close the road at both ends
             lines += [np.vstack([inner[0], outer[0]]), np.vstack([inner[-1], outer[-1]])]
-        stamps = [_stamp_polyline(grid, line, 0.5 * LINE_WIDTH) for line in lines]
-        _paint(
-            flat,
-            (np.concatenate([i for i, _ in stamps]), np.concatenate([a for _, a in stamps])),
-            LINE_LEVEL,
+        painted = np.zeros_like(road)
+        for line in lines:
+            painted |= _covered(grid, _stamp_polyline(grid, line, 0.5 * LINE_WIDTH))
+        codes[painted] = sc.detail_codes("line", sc.LINE, xs, ys)[painted]
+
+        outside = ~((xs[None, :] >= rect[0]) & (xs[None, :] < rect[2])
+                    & (ys[:, None] >= rect[1]) & (ys[:, None] < rect[3]))  # fmt: skip
+        codes[outside] = sc.code(sc.BEYOND)
+        codes[[0, -1], :] = sc.code(sc.BEYOND)
+        codes[:, [0, -1]] = sc.code(sc.BEYOND)
+        codes.setflags(write=False)
+        colors = sc.part_colors(scene, rect, material)
+        colors.setflags(write=False)
+        table = sc.code_table(colors)
+        table.setflags(write=False)
+        return cls(
+            codes=codes,
+            x0=x0,
+            y0=y0,
+            resolution=resolution,
+            rectangle=rect,
+            wall_height=scene.wall_height,
+            colors=colors,
+            table=table,
+            material=material,
         )
 
-        pixels[[0, -1], :] = BACKGROUND_LEVEL
-        pixels[:, [0, -1]] = BACKGROUND_LEVEL
-        pixels.setflags(write=False)
-        return cls(pixels=pixels, x0=x0, y0=y0, resolution=resolution, material=material)
-
     def lookup(self, points: ArrayLike) -> ByteArray:
-        """Returns the texel (K,) under each world point (K, 2) [m]; background outside."""
+        """Returns the code (K,) under each world point (K, 2) [m]; ``beyond`` outside."""
         p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         rows, cols = self.shape
         j = np.floor((p[:, 0] - self.x0) / self.resolution)
         i = np.floor((p[:, 1] - self.y0) / self.resolution)
         inside = (i >= 0) & (i < rows) & (j >= 0) & (j < cols)
-        out = np.full(len(p), BACKGROUND_LEVEL, dtype=np.uint8)
-        out[inside] = self.pixels[i[inside].astype(np.intp), j[inside].astype(np.intp)]
+        out = np.full(len(p), sc.code(sc.BEYOND), dtype=np.uint8)
+        out[inside] = self.codes[i[inside].astype(np.intp), j[inside].astype(np.intp)]
         return out
+
+
+def _inward(border: FloatArray, centre: FloatArray) -> FloatArray:
+    """A border moved half a line width towards the centre line: the line's middle."""
+    toward = centre - border
+    norm = np.maximum(np.hypot(toward[:, 0], toward[:, 1]), 1e-9)[:, None]
+    return np.asarray(border + toward / norm * (0.5 * LINE_WIDTH), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -563,20 +503,17 @@ def _stamp_polyline(
     return rows_b[keep] * grid.cols + cols_b[keep], alpha[keep]
 
 
-def _paint(
-    flat: ByteArray, stamps: tuple[NDArray[np.intp], NDArray[np.float64]], level: int
-) -> None:
-    """Blends ``level`` into the texels of ``stamps``, each by its largest coverage."""
+def _covered(
+    grid: _Grid, stamps: tuple[NDArray[np.intp], NDArray[np.float64]]
+) -> NDArray[np.bool_]:
+    """The texels a stamp covers at least half of, as a (rows, cols) mask."""
     index, alpha = stamps
-    order = np.lexsort((alpha, index))  # by texel, then coverage: a group's last is max
-    index, alpha = index[order], alpha[order]
-    last = np.ones(len(index), dtype=bool)
-    last[:-1] = index[1:] != index[:-1]
-    index, alpha = index[last], alpha[last]
-    flat[index] = np.rint(flat[index] * (1.0 - alpha) + level * alpha).astype(np.uint8)
+    mask = np.zeros(grid.rows * grid.cols, dtype=bool)
+    mask[index[alpha >= 0.5]] = True
+    return mask.reshape(grid.rows, grid.cols)
 
 
-_TEXTURES: OrderedDict[tuple[str, str, float, float], TrackTexture] = OrderedDict()
+_TEXTURES: OrderedDict[tuple[str, str, SceneConfig, float], TrackTexture] = OrderedDict()
 _TEXTURES_LOCK = threading.Lock()
 _TEXTURES_MAX = 8
 
@@ -590,27 +527,32 @@ def _geometry_key(track: Track) -> str:
 
 
 def track_texture(
-    track: Track, material: str = "base", *, resolution: float = 0.01, margin: float = 2.0
+    track: Track,
+    material: str = "base",
+    *,
+    scene: SceneConfig | None = None,
+    resolution: float = 0.005,
 ) -> TrackTexture:
-    """Returns the texture of a track, shared by every caller with the same geometry.
+    """Returns the texture of a world, shared by every caller with the same geometry.
 
-    Textures are cached by (track geometry, material, resolution, margin), so all envs
+    Textures are cached by (track geometry, material, scene, resolution), so all envs
     of a process on one world share one texture; the least recently used of more than
     eight is dropped.
 
     Args:
         track: The track (either driving direction gives the same texture).
-        material: Floor material, a key of :data:`FLOOR_MATERIALS`.
+        material: Floor material (see :meth:`TrackTexture.build`).
+        scene: The hall (default: :class:`SceneConfig`'s).
         resolution: Texel size [m].
-        margin: Floor around the track's bounding box [m].
     """
-    key = (_geometry_key(track), material, float(resolution), float(margin))
+    scene = scene or SceneConfig()
+    key = (_geometry_key(track), material, scene, float(resolution))
     with _TEXTURES_LOCK:
         hit = _TEXTURES.get(key)
         if hit is not None:
             _TEXTURES.move_to_end(key)
             return hit
-    texture = TrackTexture.build(track, material, resolution=resolution, margin=margin)
+    texture = TrackTexture.build(track, material, scene=scene, resolution=resolution)
     with _TEXTURES_LOCK:
         texture = _TEXTURES.setdefault(key, texture)
         _TEXTURES.move_to_end(key)
@@ -621,117 +563,127 @@ def track_texture(
 
 # -- rendering ----------------------------------------------------------------------
 
-_LOCAL = threading.local()
+_WALL_CODES = np.array([sc.code(w) for w in sc.WALLS], dtype=np.int64)
+_SKY_CODE = sc.code(sc.SKY)
+_BEYOND_FIRST = sc.BEYOND * sc.LEVELS
 
 
-def _workspace(n: int) -> tuple[NDArray[np.float32], ...]:
-    """Returns this thread's float32 scratch buffers (3) of at least ``n`` elements."""
-    ws: tuple[NDArray[np.float32], ...] | None = getattr(_LOCAL, "floats", None)
-    if ws is None or ws[0].size < n:
-        ws = tuple(np.empty(n, dtype=np.float32) for _ in range(3))
-        _LOCAL.floats = ws
-    return ws
-
-
-def _int_workspace(n: int) -> tuple[NDArray[np.int32], ...]:
-    """Returns this thread's int32 scratch buffers (2) of at least ``n`` elements."""
-    ws: tuple[NDArray[np.int32], ...] | None = getattr(_LOCAL, "ints", None)
-    if ws is None or ws[0].size < n:
-        ws = tuple(np.empty(n, dtype=np.int32) for _ in range(2))
-        _LOCAL.ints = ws
-    return ws
-
-
-def _lookup(texture: TrackTexture, rays: GroundRays, poses: FloatArray) -> ByteArray:
-    """Returns the texels (k, S, P) seen by the rays from k poses (x, y, yaw)."""
+def _render_numpy(
+    texture: TrackTexture, rays: GroundRays, poses: FloatArray, table: ByteArray
+) -> NDArray[np.uint8]:
+    """The compiled loop's arithmetic, vectorised: (k, height * width) grey levels."""
     k = len(poses)
-    samples, points = rays.x.shape
-    n = k * samples * points
-    res = texture.resolution
     rows, cols = texture.shape
-    # Pose terms in texel units, so the transform lands directly on texel indices.
-    c = (np.cos(poses[:, 2]) / res).astype(np.float32)[:, None]
-    s = (np.sin(poses[:, 2]) / res).astype(np.float32)[:, None]
-    ox = ((poses[:, 0] - texture.x0) / res).astype(np.float32)[:, None]
-    oy = ((poses[:, 1] - texture.y0) / res).astype(np.float32)[:, None]
-    fb = _workspace(n)
-    col, row, tmp = (b[:n].reshape(k, samples * points) for b in fb)
-    ib = _int_workspace(n)
-    icol, irow = (b[:n].reshape(k, samples * points) for b in ib)
-    x = rays.x.reshape(1, -1)
-    y = rays.y.reshape(1, -1)
-    np.multiply(x, c, out=col)
-    np.multiply(y, s, out=tmp)
-    np.subtract(col, tmp, out=col)
-    np.add(col, ox, out=col)
-    np.multiply(x, s, out=row)
-    np.multiply(y, c, out=tmp)
-    np.add(row, tmp, out=row)
-    np.add(row, oy, out=row)
-    # Clamp onto the background border, then truncate (= floor, as all are >= 0).
-    np.clip(col, 0, cols - 1, out=col)
-    np.clip(row, 0, rows - 1, out=row)
-    np.copyto(icol, col, casting="unsafe")
-    np.copyto(irow, row, casting="unsafe")
-    irow *= cols
-    irow += icol
-    values = np.take(texture.pixels.reshape(-1), irow)
-    return np.asarray(values.reshape(k, samples, points))
+    fx, fy, hit = rays.floor_points()  # (SR, SC)
+    c = np.cos(poses[:, 2])[:, None, None]
+    s = np.sin(poses[:, 2])[:, None, None]
+    px = poses[:, 0][:, None, None]
+    py = poses[:, 1][:, None, None]
+    inv = 1.0 / texture.resolution
+    cs, ss = c * inv, s * inv
+    # Texel coordinates, summed in the compiled loop's order so both round alike.
+    col = (((px - texture.x0) * inv) + cs * fx) - ss * fy
+    row = (((py - texture.y0) * inv) + ss * fx) + cs * fy
+    col = np.clip(col, 0.0, cols - 1.0).astype(np.intp)
+    row = np.clip(row, 0.0, rows - 1.0).astype(np.intp)
+    seen = texture.codes[row, col]
+    floor = hit[None] & (seen < _BEYOND_FIRST)
+    lx = px + c * rays.mount_forward - s * rays.lateral_offset
+    ly = py + s * rays.mount_forward + c * rays.lateral_offset
+    ax = rays.ahead[:, None]
+    ay = rays.left[None, :]
+    dx = c * ax - s * ay
+    dy = s * ax + c * ay
+    x_min, y_min, x_max, y_max = texture.rectangle
+    nx = np.where(dx > 0.0, x_max - lx, lx - x_min)
+    ny = np.where(dy > 0.0, y_max - ly, ly - y_min)
+    adx, ady = np.abs(dx), np.abs(dy)
+    by_x = nx * ady < ny * adx  # leaves the field through an x wall first
+    face = np.where(by_x, np.where(dx > 0.0, 1, 0), np.where(dy > 0.0, 3, 2))
+    reach = np.where(by_x, nx, ny)
+    span = np.where(by_x, adx, ady)
+    headroom = rays.camera_height - texture.wall_height
+    wall = rays.drop[None, :, None] * reach > headroom * span
+    beyond = np.where(wall, _WALL_CODES[face], _SKY_CODE)
+    values = table[np.where(floor, seen, beyond)].astype(np.uint16)  # (k, SR, SC)
+    n = rays.supersample
+    blocks = values.reshape(k, rays.height, n, rays.width, n).sum(axis=(2, 4), dtype=np.uint16)
+    samples = rays.samples
+    return np.asarray((blocks + samples // 2) // samples, dtype=np.uint8).reshape(k, -1)
 
 
-def _average(values: ByteArray, rays: GroundRays, out: ByteArray) -> None:
-    """Writes the mean of the sub-samples (k, S, P) into ``out`` (k, H, W), rounded."""
-    k, samples, _ = values.shape
-    out[:, : rays.first_row, :] = BACKGROUND_LEVEL
-    body = out[:, rays.first_row :, :].reshape(k, -1)
-    if samples == 1:
-        body[...] = values[:, 0]
-        return
-    acc = values[:, 0].astype(np.uint16)
-    for i in range(1, samples):
-        acc += values[:, i]
-    acc += samples // 2
-    acc //= samples
-    body[...] = acc
+def _frames(
+    texture: TrackTexture, rays: GroundRays, poses: FloatArray, table: ByteArray | None
+) -> NDArray[np.uint8]:
+    """(k, height, width) frames of k poses."""
+    lut = texture.table if table is None else np.ascontiguousarray(table, dtype=np.uint8)
+    if accel.ENABLED:
+        out = np.empty((len(poses), rays.height * rays.width), dtype=np.uint8)
+        accel.camera_frames(
+            texture.codes,
+            (texture.x0, texture.y0, 1.0 / texture.resolution),
+            lut,
+            (rays.ahead, rays.drop, rays.left, rays.supersample, rays.max_distance),
+            np.ascontiguousarray(poses, dtype=np.float64),
+            (rays.mount_forward, rays.lateral_offset, rays.camera_height),
+            (np.asarray(texture.rectangle, dtype=np.float64), texture.wall_height,
+             sc.WALLS[0], sc.LEVELS, _SKY_CODE, _BEYOND_FIRST),
+            out,
+        )  # fmt: skip
+    else:
+        out = _render_numpy(texture, rays, poses, lut)
+    return out.reshape(len(poses), rays.height, rays.width)
 
 
 def render(
-    texture: TrackTexture, rays: GroundRays, pose_xy: Sequence[float], yaw: float
+    texture: TrackTexture,
+    rays: GroundRays,
+    pose_xy: Sequence[float],
+    yaw: float,
+    table: ByteArray | None = None,
 ) -> ByteArray:
     """Renders one frame.
 
     Args:
-        texture: The track texture.
-        rays: The camera's floor points (car frame).
+        texture: The world's texture.
+        rays: The camera's rays (car frame).
         pose_xy: Car origin (x, y) in the world [m].
         yaw: Car heading [rad].
+        table: Code -> grey level table (default: the texture's, no randomisation).
 
     Returns:
         (height, width) uint8 grey levels, row 0 at the top of the image.
     """
     pose = np.array([[float(pose_xy[0]), float(pose_xy[1]), float(yaw)]], dtype=np.float64)
-    out = np.empty((1, rays.height, rays.width), dtype=np.uint8)
-    _average(_lookup(texture, rays, pose), rays, out)
-    frame: ByteArray = out[0]
+    frame: ByteArray = _frames(texture, rays, pose, table)[0]
     return frame
 
 
-def render_batch(texture: TrackTexture, rays: GroundRays, poses: ArrayLike) -> ByteArray:
-    """Renders one frame per pose, in cache-sized chunks of poses.
+_CHUNK_POSES = 16
+# Poses per numpy chunk: its temporaries are (poses, S, P) float64, 10 MB at 16.
+
+
+def render_batch(
+    texture: TrackTexture,
+    rays: GroundRays,
+    poses: ArrayLike,
+    table: ByteArray | None = None,
+) -> ByteArray:
+    """Renders one frame per pose.
 
     Args:
-        texture: The track texture.
-        rays: The camera's floor points (car frame).
+        texture: The world's texture.
+        rays: The camera's rays (car frame).
         poses: (N, 3) car origins and headings ``(x [m], y [m], yaw [rad])``.
+        table: Code -> grey level table (default: the texture's).
 
     Returns:
         (N, height, width) uint8, frame ``i`` equal to ``render`` of pose ``i``.
     """
     p = np.asarray(poses, dtype=np.float64).reshape(-1, 3)
     out = np.empty((len(p), rays.height, rays.width), dtype=np.uint8)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, rays.x.size))
-    for i in range(0, len(p), chunk):
-        _average(_lookup(texture, rays, p[i : i + chunk]), rays, out[i : i + chunk])
+    for i in range(0, len(p), _CHUNK_POSES):
+        out[i : i + _CHUNK_POSES] = _frames(texture, rays, p[i : i + _CHUNK_POSES], table)
     return out
 
 

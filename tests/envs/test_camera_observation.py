@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -13,11 +14,40 @@ from gymnasium.utils.env_checker import check_env
 import deepracer
 from deepracer.envs import RacingEnv
 from deepracer.envs.camera import CameraConfig, CameraObservation, StereoCameraObservation
-from deepracer.rendering.camera import LINE_LEVEL, ROAD_LEVEL
+from deepracer.rendering import scene as sc
+from deepracer.rendering.camera import TrackTexture, ground_rays, render, track_texture
+from deepracer.tracks import get_track
 
 gym.register_envs(deepracer)
 
-WHITE = 200  # border lines are 235; nothing else in a base-floor frame is this bright
+WHITE = 180
+"""Border lines' texels are mostly 187-229; nothing else in a base-floor frame is
+this bright (the field and the centre dashes reach 148, the sky is 178)."""
+
+
+def levels_of(texture: TrackTexture, part: int) -> np.ndarray:
+    """The grey levels of a part's texels in a texture, sorted."""
+    codes = np.unique(texture.codes[texture.codes // sc.LEVELS == part])
+    return np.sort(texture.table[codes])
+
+
+def level(texture: TrackTexture, part: int) -> int:
+    """A part's plain grey level (walls and sky have no texture detail)."""
+    return int(texture.table[sc.code(part)])
+
+
+def road_mask(img: np.ndarray, texture: TrackTexture) -> np.ndarray:
+    """Pixels with a grey level of the road (the walls are darker, the rest brighter)."""
+    road = levels_of(texture, sc.ROAD)
+    return (img >= road[0]) & (img <= road[-1])
+
+
+def test_white_threshold_separates_the_lines() -> None:
+    tex = track_texture(get_track("straight"))
+    lines = tex.pixels[tex.codes // sc.LEVELS == sc.LINE]
+    assert np.mean(lines > WHITE) > 0.99
+    others = [levels_of(tex, part)[-1] for part in (sc.ROAD, sc.CENTER_LINE, sc.FIELD)]
+    assert max(*others, level(tex, sc.SKY), *(level(tex, w) for w in sc.WALLS)) < WHITE
 
 
 @pytest.mark.parametrize("observation", ["camera", "stereo_camera", ("camera", "state")])
@@ -91,6 +121,7 @@ def straight_frame(**camera: Any) -> np.ndarray:
 
 
 def test_straight_road_is_symmetric_and_converges_to_the_horizon() -> None:
+    tex = track_texture(get_track("straight"))
     img = straight_frame()
     h, w = img.shape
     centre = (w - 1) / 2
@@ -110,23 +141,42 @@ def test_straight_road_is_symmetric_and_converges_to_the_horizon() -> None:
     gap = rights_a - lefts_a
     assert np.all(np.diff(gap) > 0)
     assert gap[0] < 0.5 * gap[-1]
-    # The near road fills the bottom of the image, the sky the top.
+    # The near road fills the bottom of the image ...
+    road = levels_of(tex, sc.ROAD)
     bottom = img[-15:]
-    assert np.median(bottom) == ROAD_LEVEL
-    assert (bottom[:, :30] == ROAD_LEVEL).all() and (bottom[:, -30:] == ROAD_LEVEL).all()
-    assert (img[:20] == img[0, 0]).all() and img[0, 0] > ROAD_LEVEL
-    assert img.max() <= LINE_LEVEL
+    assert abs(np.median(bottom) - level(tex, sc.ROAD)) <= 5
+    assert road_mask(bottom[:, :30], tex).all() and road_mask(bottom[:, -30:], tex).all()
+    assert road[-1] < levels_of(tex, sc.FIELD)[0]
+    # ... the far east wall faces the lens, the sky is above it, and the side walls
+    # close the view left (north) and right (south).
+    assert (img[0, 70:90] == level(tex, sc.SKY)).all()
+    assert (img[10:20, 70:90] == level(tex, sc.WALLS[1])).all()
+    assert img[0, 0] == level(tex, sc.WALLS[3]) and img[0, -1] == level(tex, sc.WALLS[2])
+    assert img.max() <= levels_of(tex, sc.LINE)[-1]
+
+
+def first_rows(img: np.ndarray, texture: TrackTexture) -> tuple[int, int]:
+    """The centre column's last sky row and last row of the (east) wall ahead."""
+    col = img[:, img.shape[1] // 2]
+    sky = np.flatnonzero(col == level(texture, sc.SKY))
+    wall = np.flatnonzero(col == level(texture, sc.WALLS[1]))
+    return int(sky.max()) if len(sky) else -1, int(wall.max())
 
 
 def test_lens_height_and_pitch_move_the_picture() -> None:
-    base = straight_frame()
-    steep = straight_frame(pitch_deg=25.0)
-    first_sky = [int(np.argmax(np.any(im != im[0, 0], axis=1))) for im in (base, steep)]
-    assert first_sky[1] < first_sky[0]  # the horizon rises out of a steeper view
+    tex = track_texture(get_track("straight"))
+    base = first_rows(straight_frame(), tex)
+    steep = first_rows(straight_frame(pitch_deg=25.0), tex)
+    high = first_rows(straight_frame(mount_height=0.25), tex)
+    assert 20 < base[1] < 35  # the wall meets the floor just below the horizon
+    # The horizon, and the wall with it, rises out of a steeper view ...
+    assert steep[0] < base[0] and steep[1] < base[1] - 10
+    # ... and a higher lens sees the floor meet the wall lower and over more of it.
+    assert high[0] > base[0] and high[1] > base[1]
 
 
-def road_centroid(img: np.ndarray) -> float:
-    _, cols = np.nonzero(img[40:] < 70)
+def road_centroid(img: np.ndarray, texture: TrackTexture) -> float:
+    _, cols = np.nonzero(road_mask(img[40:], texture))
     return float(cols.mean())
 
 
@@ -142,7 +192,8 @@ def test_left_and_right_turns_mirror_each_other(ndist: float) -> None:
         frames.append(obs[..., 0])
     left, right = frames
     centre = (left.shape[1] - 1) / 2
-    assert road_centroid(left) < centre - 2 < centre + 2 < road_centroid(right)
+    tex = track_texture(get_track("oval"))
+    assert road_centroid(left, tex) < centre - 2 < centre + 2 < road_centroid(right, tex)
     wl, wr = left > WHITE, np.fliplr(right > WHITE)
     assert wl.sum() > 100
     assert (wl & wr).sum() / (wl | wr).sum() > 0.8
@@ -153,10 +204,15 @@ def test_stereo_lenses_see_the_road_shifted() -> None:
     obs, _ = env.reset(seed=0, options={"start_ndist": 0.1})
     left, right = obs[..., 0], obs[..., 1]
     assert not np.array_equal(left, right)
+    tex = track_texture(get_track("straight"))
     # The left lens sits left of the centre line, so the road appears right of centre.
-    assert road_centroid(left) > road_centroid(right)
-    # On the centre line of a straight the two views mirror each other.
-    assert (left != np.fliplr(right)).mean() < 0.02
+    assert road_centroid(left, tex) > road_centroid(right, tex) + 2
+    # On the centre line of a straight the two views mirror each other (the texture's
+    # grain and the north and south walls' shades are not mirrored, the shapes are).
+    for mask in (lambda im: im > WHITE, lambda im: road_mask(im, tex)):
+        a, b = mask(left), np.fliplr(mask(right))
+        assert a.sum() > 500
+        assert (a & b).sum() / (a | b).sum() > 0.98
 
 
 def test_frame_stack_fills_on_reset_and_shifts() -> None:
@@ -176,18 +232,85 @@ def test_frame_stack_fills_on_reset_and_shifts() -> None:
     assert again[..., :4].any()
 
 
-def test_floor_material_and_camera_jitter_change_the_frames() -> None:
-    def first_frame(world: dict[str, Any], seed: int = 0) -> np.ndarray:
-        env = RacingEnv({"world": world, "observation": "camera"})
-        obs, _ = env.reset(seed=seed, options={"start_ndist": 0.3})
-        return np.asarray(obs)
+def first_frame(world: dict[str, Any], seed: int = 0) -> tuple[np.ndarray, RacingEnv]:
+    env = RacingEnv({"world": world, "observation": "camera"})
+    obs, _ = env.reset(seed=seed, options={"start_ndist": 0.3})
+    return np.asarray(obs[..., 0]), env
 
-    base = first_frame({"track": "oval", "name": "oval"})
-    wood = first_frame({"track": "oval", "name": "oval", "surface": {"material": "wood"}})
-    assert not np.array_equal(base, wood)
-    road = base == ROAD_LEVEL
-    assert np.array_equal(base[road], wood[road])  # the road itself is the same
+
+def test_floor_material_changes_only_the_field() -> None:
+    base, env = first_frame({"track": "oval", "name": "oval"})
+    wood, _ = first_frame({"track": "oval", "name": "oval", "surface": {"material": "wood"}})
+    # Which pixels see some field: the env's rays, drawn with a table that marks it.
+    cfg = CameraConfig()
+    rays = ground_rays(
+        cfg,
+        height=cfg.mount_height,
+        pitch_rad=math.radians(cfg.pitch_deg),
+        supersample=cfg.supersample,
+        max_distance=cfg.view_distance,
+    )
+    marks = np.where(np.arange(256) // sc.LEVELS == sc.FIELD, 255, 0).astype(np.uint8)
+    car = env.car_view()
+    seen = render(track_texture(get_track("oval")), rays, car.origin, car.yaw, marks)
+    some, only = seen > 0, seen == 255
+    assert only.sum() > 1000 and (~some).sum() > 1000
+    # The road, its lines, the walls and the sky are the same on every floor ...
+    assert np.array_equal(base[~some], wood[~some])
+    # ... the field is the material's (grass at 129, wood panels at 85).
+    assert np.abs(base[only].astype(int) - wood[only]).mean() > 20
+
+
+def test_camera_jitter_changes_the_frames() -> None:
     jitter = {"camera_height_jitter": 0.02, "camera_pitch_jitter_deg": 3.0}
-    shaky = [first_frame(noisy_oval(**jitter), seed) for seed in (1, 2)]
+    shaky = [first_frame(noisy_oval(**jitter), seed)[0] for seed in (1, 2)]
     assert not np.array_equal(shaky[0], shaky[1])
-    assert not np.array_equal(shaky[0], first_frame(noisy_oval(), 1))
+    assert not np.array_equal(shaky[0], first_frame(noisy_oval(), 1)[0])
+
+
+def test_part_colors_noise_and_lighting_are_deterministic_per_seed() -> None:
+    world = noisy_oval(
+        part_colors=0.3, pixel_noise_std=3.0, brightness=[0.7, 1.3], gamma=[0.8, 1.2]
+    )
+    a, b = rollout(world, 5, steps=5), rollout(world, 5, steps=5)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    c = rollout(world, 6, steps=5)
+    assert all(not np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+    assert not np.array_equal(a[0], rollout(noisy_oval(), 5, steps=0)[0])
+
+
+def straight_episodes(part_colors: float, n: int = 6) -> list[np.ndarray]:
+    """First frames of n episodes at the same pose on the straight."""
+    world = {"track": "straight", "name": "straight", "randomization": {"part_colors": part_colors}}
+    env = RacingEnv({"world": world, "observation": "camera"})
+    frames = [env.reset(seed=0, options={"start_ndist": 0.1})[0][..., 0]]
+    frames += [env.reset(options={"start_ndist": 0.1})[0][..., 0] for _ in range(n - 1)]
+    return [np.asarray(f) for f in frames]
+
+
+def test_part_colors_change_each_parts_grey_level_per_episode() -> None:
+    tex = track_texture(get_track("straight"))
+    steady = straight_episodes(0.0, n=3)
+    assert all(np.array_equal(steady[0], f) for f in steady[1:])
+    frames = straight_episodes(0.3)
+    near_road = (slice(-15, None), slice(0, 30))  # only road there (see above)
+    sky = (0, slice(70, 90))
+    roads = np.array([f[near_road].mean() for f in frames])
+    skies = np.array([f[sky].mean() for f in frames])
+    nominal_road = steady[0][near_road].mean()
+    assert len(set(roads.round(3))) == len(frames)  # a new road colour every episode ...
+    assert len(set(skies.round(3))) == len(frames)  # ... and a new sky
+    assert np.abs(roads / nominal_road - 1.0).max() > 0.05
+    # Each channel varies by at most 30 %, so does the grey level.
+    assert (roads / nominal_road > 0.68).all() and (roads / nominal_road < 1.32).all()
+    assert (skies / level(tex, sc.SKY) > 0.69).all() and (skies / level(tex, sc.SKY) < 1.31).all()
+    # A colour, not noise: every road pixel of a frame scales alike.
+    for f in frames:
+        ratio = f[near_road] / steady[0][near_road]
+        assert ratio.std() < 0.03
+    # The picture's geometry stays: where the sky and the east wall were, each frame
+    # shows one level per part.
+    for part in (sc.SKY, sc.WALLS[1]):
+        where = steady[0] == level(tex, part)
+        assert where.sum() > 100
+        assert all(len(np.unique(f[where])) == 1 for f in frames)
