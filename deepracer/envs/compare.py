@@ -9,8 +9,7 @@ track, then a shrinking-grid search around the best few.
 
 The renders come through the public camera observation (``CameraObservation``) with
 neutral lighting and no noise, so this keeps working whatever the renderer draws.
-OpenCV and scikit-image are optional: ``pip install opencv-python-headless
-scikit-image`` (both are in ``deepracer[dev]``).
+OpenCV and scikit-image are optional: ``pip install 'deepracer[camera]'``.
 
 Contents:
     Match: mean absolute grey-level error and SSIM of two frames.
@@ -54,7 +53,7 @@ __all__ = [
 
 _CAR_INPUT = (160, 120)  # [px] width and height the car resizes its camera frame to
 
-_INSTALL_HINT = "pip install opencv-python-headless scikit-image (both in deepracer[dev])"
+_INSTALL_HINT = "pip install 'deepracer[camera]' (opencv-python-headless, scikit-image)"
 _UPSCALE = 3
 _LABEL_ROW = 24  # [px] height of the text row above the panels
 

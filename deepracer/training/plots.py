@@ -67,7 +67,8 @@ def training_plot(
         ax.plot(xy[:, 0], xy[:, 1], lw=1.4, zorder=3, label=label)
     ax.set_aspect("equal")
     ax.set_title(f"greedy evaluation on {track.name}")
-    ax.legend(loc="best", fontsize=7)
+    if trials:  # none when the time budget cut the final evaluation short
+        ax.legend(loc="best", fontsize=7)
 
     ax = axes[1]
     if rows:
@@ -81,7 +82,8 @@ def training_plot(
     ax.set_xlabel("training episode")
     ax.set_ylim(0, 105)
     ax.set_title("training")
-    ax.legend(loc="best", fontsize=7)
+    if rows:
+        ax.legend(loc="best", fontsize=7)
 
     ax = axes[2]
     if evaluations:
@@ -95,7 +97,8 @@ def training_plot(
     ax.set_xlabel("environment steps")
     ax.set_ylim(0, 105)
     ax.set_title("greedy evaluations")
-    ax.legend(loc="lower right", fontsize=7)
+    if evaluations:
+        ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
