@@ -214,7 +214,7 @@ class CameraObservation:
             colors = colors * (1.0 + spread * self._rng.uniform(-1.0, 1.0, colors.shape))
         if spread == 0.0 and self._lighting is None:
             return texture.table
-        return code_table(colors, self._lighting)
+        return code_table(colors, self._lighting, texture_contrast=texture.texture_contrast)
 
     def _texture_for(self, track: Track) -> TrackTexture:
         # The env hands over one of two Track objects (the driving directions); both

@@ -257,6 +257,7 @@ class TrackTexture:
         resolution: Texel size [m].
         rectangle: The field inside the walls (x_min, y_min, x_max, y_max) [m].
         wall_height: Height of the walls [m].
+        texture_contrast: How strongly the textures' grain shows (the scene's).
         colors: (parts, 3) lit RGB colour of each part.
         table: The code -> grey level table of those colours, without randomisation.
         material: The floor material name.
@@ -268,6 +269,7 @@ class TrackTexture:
     resolution: float
     rectangle: tuple[float, float, float, float]
     wall_height: float
+    texture_contrast: float
     colors: FloatArray
     table: ByteArray
     material: str = "base"
@@ -360,7 +362,7 @@ class TrackTexture:
         codes.setflags(write=False)
         colors = sc.part_colors(scene, rect, material)
         colors.setflags(write=False)
-        table = sc.code_table(colors)
+        table = sc.code_table(colors, texture_contrast=scene.texture_contrast)
         table.setflags(write=False)
         return cls(
             codes=codes,
@@ -369,6 +371,7 @@ class TrackTexture:
             resolution=resolution,
             rectangle=rect,
             wall_height=scene.wall_height,
+            texture_contrast=scene.texture_contrast,
             colors=colors,
             table=table,
             material=material,

@@ -186,6 +186,9 @@ class SceneConfig:
         wall_height: Height of the walls [m] (the simapp's: 1 m).
         exposure: Factor from Lambert's shading to the frame's colours [-], one
             number for the whole world (fitted to the real frames, see the module).
+        texture_contrast: How strongly the textures' grain shows [0-1] (fitted to
+            the real frames: at 160 x 120 their grain is finer than the texels we
+            draw near the car, so a faint grain matches them best).
         sky_level: Grey level above the walls (Gazebo's background, 0.7 grey).
     """
 
@@ -195,6 +198,7 @@ class SceneConfig:
     field_margin: float = field(default=0.91, metadata={"check": positive})
     wall_height: float = field(default=1.0, metadata={"check": positive})
     exposure: float = field(default=0.86, metadata={"check": positive})
+    texture_contrast: float = field(default=0.25, metadata={"check": between(0, 1)})
     sky_level: float = field(default=178.5, metadata={"check": between(0, 255)})
 
     def rectangle(self, track_points: NDArray[np.float64]) -> tuple[float, float, float, float]:
@@ -326,7 +330,10 @@ def part_colors(
 
 
 def code_table(
-    colors: NDArray[np.float64], lighting: NDArray[np.uint8] | None = None
+    colors: NDArray[np.float64],
+    lighting: NDArray[np.uint8] | None = None,
+    *,
+    texture_contrast: float = 1.0,
 ) -> NDArray[np.uint8]:
     """The code -> grey level table: each part's grey level times its detail factor.
 
@@ -335,9 +342,12 @@ def code_table(
             randomised).
         lighting: A 256-entry grey-level map applied last (brightness, contrast,
             gamma; see :func:`deepracer.rendering.camera.lighting_table`).
+        texture_contrast: Scales each detail factor's distance from 1 (1: the
+            textures as they are, 0: each part one grey).
     """
     levels = _luma(np.clip(colors, 0.0, 255.0))  # (parts,)
-    values = levels[:, None] * DETAIL[None, :]  # (parts, LEVELS)
+    detail = 1.0 + texture_contrast * (DETAIL - 1.0)
+    values = levels[:, None] * detail[None, :]  # (parts, LEVELS)
     table = np.zeros(256, dtype=np.uint8)
     table[: len(PARTS) * LEVELS] = np.clip(np.rint(values.reshape(-1)), 0, 255)
     if lighting is not None:

@@ -170,11 +170,13 @@ def test_texture_table_is_each_parts_grey_times_its_detail() -> None:
     grey = sc.gray(np.clip(np.rint(tex.colors), 0, 255).astype(np.uint8)).astype(int)
     plain = tex.table[[sc.code(part) for part in range(len(sc.PARTS))]].astype(int)
     assert np.abs(plain - grey).max() <= 1  # BGR2GRAY of each part's lit colour
-    # Each part's levels rise with the detail factor, from 0.4 to 1.6 of its grey.
+    # Each part's levels rise with the detail factor (0.4 to 1.6, its distance from 1
+    # scaled by the scene's texture contrast) times its grey.
     for part in range(len(sc.PARTS)):
         levels = tex.table[sc.code(part, 0) : sc.code(part, sc.LEVELS - 1) + 1].astype(float)
         assert np.all(np.diff(levels) >= 0)
-        expected = np.clip(np.rint(sc.DETAIL * plain[part]), 0, 255)
+        detail = 1.0 + tex.texture_contrast * (sc.DETAIL - 1.0)
+        expected = np.clip(np.rint(detail * plain[part]), 0, 255)
         assert np.abs(levels - expected).max() <= sc.DETAIL.max() + 0.5
     assert tex.table[sc.code(sc.SKY)] == 178
     # Brightest to darkest: the white lines, the field, the road, the walls.
@@ -219,9 +221,10 @@ def test_floor_materials_are_deterministic_and_distinct() -> None:
     track = get_track("straight")
     floor = (slice(5, 40), slice(5, 400))  # below the road, inside the field
     levels = {}
+    sharp = SceneConfig(texture_contrast=1.0)  # the grain at full strength
     for material in sc.FIELD_TEXTURES:
-        a = TrackTexture.build(track, material)
-        b = TrackTexture.build(track, material)
+        a = TrackTexture.build(track, material, scene=sharp)
+        b = TrackTexture.build(track, material, scene=sharp)
         assert np.array_equal(a.codes, b.codes) and np.array_equal(a.table, b.table)
         assert (part_of(a.codes[floor]) == sc.FIELD).all()
         patch = a.pixels[floor].astype(float)
@@ -230,11 +233,12 @@ def test_floor_materials_are_deterministic_and_distinct() -> None:
         assert patch.std() > 2.0  # ... textured
         # The road, its lines and the walls do not depend on the floor material.
         for part in (sc.ROAD, sc.LINE, sc.CENTER_LINE, *sc.WALLS, sc.SKY):
-            assert a.table[sc.code(part)] == TrackTexture.build(track).table[sc.code(part)]
+            plain = TrackTexture.build(track, scene=sharp).table[sc.code(part)]
+            assert a.table[sc.code(part)] == plain
         levels[material] = level
     assert len(set(levels.values())) == len(levels)
     # Asphalt is the road's own texture.
-    asphalt = TrackTexture.build(track, "asphalt")
+    asphalt = TrackTexture.build(track, "asphalt", scene=sharp)
     assert levels["asphalt"] == asphalt.table[sc.code(sc.ROAD)]
     with pytest.raises(ValueError, match="material"):
         TrackTexture.build(track, "marble")
@@ -294,6 +298,7 @@ def moved_texture(
         resolution=tex.resolution,
         rectangle=rectangle,
         wall_height=tex.wall_height,
+        texture_contrast=tex.texture_contrast,
         colors=tex.colors,
         table=table,
         material=tex.material,
@@ -544,9 +549,10 @@ def test_lighting_folds_into_the_code_table(kidney_texture: TrackTexture, rays: 
     tex = kidney_texture
     dim = lighting_table(brightness=0.6, gamma=1.2)
     assert dim is not None
-    table = sc.code_table(tex.colors, dim)
-    assert np.array_equal(table, dim[sc.code_table(tex.colors)])
-    assert np.array_equal(sc.code_table(tex.colors), tex.table)
+    contrast = tex.texture_contrast
+    table = sc.code_table(tex.colors, dim, texture_contrast=contrast)
+    assert np.array_equal(table, dim[sc.code_table(tex.colors, texture_contrast=contrast)])
+    assert np.array_equal(sc.code_table(tex.colors, texture_contrast=contrast), tex.table)
     pose = poses_on(get_track("kidney"), 1)[0]
     lit = render(tex, rays, pose[:2], pose[2], table)
     plain = render(tex, rays, pose[:2], pose[2])
