@@ -11,9 +11,10 @@ renderer needs: one grey level per part, as the car sees it (OpenCV's BGR2GRAY o
 lit colour), and a detail map per textured part (each texel's grey level over its
 texture's mean).
 
-Measured on the three real simapp frames (``docs/camera.md``), the world file's
-lights with Lambert shading and one exposure factor give the walls' and floor's
-colours: the sunlit wall at 0.42 of its texture, the floor at 1.08 of its.
+Against three real simapp frames (``docs/camera.md``), the world file's lights with
+Lambert shading and one exposure factor (fitted on two of the frames) give the walls'
+and floor's colours: the sunlit wall at 0.42 of its texture, the floor at 1.08 of
+its. The textures' grain is drawn at a quarter of its contrast (fitted likewise).
 
 The floor parts and the walls carry a code per texel or ray (``part * LEVELS + q``,
 ``q`` the quantised detail), and a 256-entry table maps codes to grey levels: per
@@ -24,7 +25,7 @@ Contents:
         indices.
     LEVELS, DETAIL, code: detail quantisation and the code of a part's texel.
     Light, REINVENT_LIGHTS: the world's lights.
-    SceneConfig: the hall around a track (walls, field, exposure, sky).
+    SceneConfig: the hall around a track (walls, field, exposure, grain, sky).
     FIELD_TEXTURES: floor material -> the simapp texture of the field.
     gray: OpenCV's BGR2GRAY of RGB values, exactly.
     detail_codes: a part's texture as quantised detail, tiled over world points.
