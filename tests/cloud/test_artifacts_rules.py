@@ -26,7 +26,8 @@ from deepracer.cloud.storage import LocalStorage, S3Storage, Storage
 from deepracer.config.loader import to_mapping
 from deepracer.errors import DeepRacerError
 from deepracer.experiment import ExperimentConfig, load_experiment
-from deepracer.simapp import S3Keys, training_params
+from deepracer.simapp import training_params
+from tests.test_simapp import FAST_LAP, KEYS
 
 from . import test_artifacts
 from .test_artifacts import RUN_FILES, _tarball
@@ -375,53 +376,13 @@ def test_echo_hears_one_line_per_upload_then_the_manifest(
 
 # -- experiment_files, training_params, _world_files ------------------------------------
 
-FAST_LAP_PARAMS = {
-    "AWS_REGION": "eu-west-1",
-    "JOB_TYPE": "TRAINING",
-    "KINESIS_VIDEO_STREAM_NAME": "",
-    "METRICS_S3_BUCKET": "my-bucket",
-    "METRICS_S3_OBJECT_KEY": "runs/exp/metrics/TrainingMetrics.json",
-    "MODEL_METADATA_FILE_S3_KEY": "runs/exp/custom_files/model_metadata.json",
-    "REWARD_FILE_S3_KEY": "runs/exp/custom_files/reward_function.py",
-    "ROBOMAKER_SIMULATION_JOB_ACCOUNT_ID": "Dummy",
-    "NUM_WORKERS": "1",
-    "SAGEMAKER_SHARED_S3_BUCKET": "my-bucket",
-    "SAGEMAKER_SHARED_S3_PREFIX": "runs/exp",
-    "SIMTRACE_S3_BUCKET": "my-bucket",
-    "SIMTRACE_S3_PREFIX": "runs/exp",
-    "TRAINING_JOB_ARN": "arn:Dummy",
-    "BODY_SHELL_TYPE": "deepracer",
-    "CAR_COLOR": "Red",
-    "CAR_NAME": "fast_lap",
-    "RACE_TYPE": "TIME_TRIAL",
-    "WORLD_NAME": "reinvent_base",
-    "DISPLAY_NAME": "fast_lap",
-    "RACER_NAME": "fast_lap",
-    "REVERSE_DIR": "false",
-    "ALTERNATE_DRIVING_DIRECTION": "false",
-    "CHANGE_START_POSITION": "true",
-    "ROUND_ROBIN_ADVANCE_DIST": "0.05",
-    "START_POSITION_OFFSET": "0",
-    "ENABLE_DOMAIN_RANDOMIZATION": "false",
-    "MIN_EVAL_TRIALS": "3",
-    "CAMERA_MAIN_ENABLE": "True",
-    "CAMERA_SUB_ENABLE": "True",
-    "BEST_MODEL_METRIC": "progress",
-    "ENABLE_EXTRA_KVS_OVERLAY": "False",
-    "NUMBER_OF_EPISODES": "0",
-}
+# The layout's bucket and keys are tests.test_simapp's, so its expected mapping holds.
+FAST_LAP_PARAMS = FAST_LAP
 
 
 def test_the_layout_gives_the_simapp_its_keys(fast_lap: ExperimentConfig) -> None:
     files = experiment_files(fast_lap, LAYOUT, region="eu-west-1")
-    keys = S3Keys(
-        bucket="my-bucket",
-        prefix="runs/exp",
-        reward="runs/exp/custom_files/reward_function.py",
-        model_metadata="runs/exp/custom_files/model_metadata.json",
-        metrics="runs/exp/metrics/TrainingMetrics.json",
-    )
-    params = training_params(fast_lap, "reinvent_base", keys, region="eu-west-1", workers=1)
+    params = training_params(fast_lap, "reinvent_base", KEYS, region="eu-west-1", workers=1)
     assert params == FAST_LAP_PARAMS
     assert yaml.safe_load(files["runs/exp/training_params.yaml"]) == params
 
