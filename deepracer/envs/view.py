@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deepracer.physics import VehicleParams
+from deepracer.rewards.objects import SceneObject
 from deepracer.tracks import Track, TrackPoint
 
 __all__ = ["CarView", "EpisodeVariation"]
@@ -33,6 +34,8 @@ class CarView:
         origin: Car origin (x, y) [m].
         where: Track geometry of the model point.
         vehicle: Vehicle parameters.
+        objects: The obstacles and bot cars where they are now, in the simapp's order
+            (obstacles, then bot cars); empty in a time trial.
     """
 
     track: Track
@@ -45,6 +48,7 @@ class CarView:
     origin: tuple[float, float]
     where: TrackPoint
     vehicle: VehicleParams
+    objects: tuple[SceneObject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ DeepRacer: the default world on that track (base surface, Gazebo's friction, the
 seed's action noise).
 
 Contents:
-    SurfaceConfig, NoiseConfig, RandomizationConfig, WorldConfig: the typed world schema.
+    SurfaceConfig, NoiseConfig, RandomizationConfig, WorldConfig: the typed world schema
+        (a world's race type and its objects: :mod:`deepracer.envs.objects`).
     load_world: a world file, a shipped world name or a track name to a WorldConfig.
     world_file: the world file a name resolves to, or None for a default world.
     default_world: the default world on a track.
@@ -22,6 +23,7 @@ from pathlib import Path
 from deepracer.config.checks import at_least, between, positive
 from deepracer.config.loader import from_mapping, load_yaml
 from deepracer.config.resources import available, resolve
+from deepracer.envs.objects import RACE_TYPES, HeadToBotConfig, ObjectAvoidanceConfig
 from deepracer.errors import ConfigError, TrackError, suggest
 from deepracer.rendering.scene import SceneConfig
 
@@ -137,8 +139,30 @@ class WorldConfig:
     vehicle: str = ""
     """Vehicle profile the car drives with here (``vehicles/<name>.yaml`` or a path);
     empty for the default (see :mod:`deepracer.physics.profiles`)."""
+    race_type: str = field(
+        default="TIME_TRIAL",
+        metadata={
+            "check": lambda r: None if r in RACE_TYPES else "one of " + ", ".join(RACE_TYPES)
+        },
+    )
+    """The simapp's ``RACE_TYPE``: ``TIME_TRIAL``, ``OBJECT_AVOIDANCE`` (static boxes)
+    or ``HEAD_TO_BOT`` (bot cars)."""
+    object_avoidance: ObjectAvoidanceConfig | None = None
+    """The obstacles of an ``OBJECT_AVOIDANCE`` world (omitted: DRfC's defaults)."""
+    head_to_bot: HeadToBotConfig | None = None
+    """The bot cars of a ``HEAD_TO_BOT`` world (omitted: DRfC's defaults)."""
 
     def __post_init__(self) -> None:
+        for name, race in (
+            ("object_avoidance", "OBJECT_AVOIDANCE"),
+            ("head_to_bot", "HEAD_TO_BOT"),
+        ):
+            if getattr(self, name) is not None and self.race_type != race:
+                # A ValueError: the loader puts the world file's name in front.
+                raise ValueError(
+                    f"{name}: given, but race_type is {self.race_type}; set race_type:"
+                    f" {race} or remove the section"
+                )
         if self.vehicle:
             from deepracer.physics.profiles import load_profile
 
@@ -147,6 +171,20 @@ class WorldConfig:
             except ConfigError as exc:
                 # A ValueError: the loader puts the world file's name in front.
                 raise ValueError(f"vehicle: {exc}") from None
+
+    @property
+    def obstacles(self) -> ObjectAvoidanceConfig | None:
+        """The obstacle settings when the race type has obstacles, else None."""
+        if self.race_type != "OBJECT_AVOIDANCE":
+            return None
+        return self.object_avoidance or ObjectAvoidanceConfig()
+
+    @property
+    def bot_cars(self) -> HeadToBotConfig | None:
+        """The bot-car settings when the race type has bot cars, else None."""
+        if self.race_type != "HEAD_TO_BOT":
+            return None
+        return self.head_to_bot or HeadToBotConfig()
 
 
 def world_file(name_or_path: str | Path) -> Path | None:
