@@ -1,6 +1,7 @@
 """The gymnasium layer: worlds, actions, observations, reward params and the env.
 
-Importing :mod:`deepracer` registers ``DeepRacer/TimeTrial-v0`` (idempotently).
+Importing :mod:`deepracer` registers ``DeepRacer/TimeTrial-v0``,
+``DeepRacer/ObjectAvoidance-v0`` and ``DeepRacer/HeadToBot-v0`` (idempotently).
 
 Contents:
     RacingEnv, EpisodeStatus: see :mod:`deepracer.envs.racing_env`.
@@ -28,7 +29,7 @@ __all__ = [
     "load_world",
 ]
 
-ENV_IDS = ("DeepRacer/TimeTrial-v0",)
+ENV_IDS = ("DeepRacer/TimeTrial-v0", "DeepRacer/ObjectAvoidance-v0", "DeepRacer/HeadToBot-v0")
 
 
 def _register_envs() -> None:
@@ -40,3 +41,11 @@ def _register_envs() -> None:
             # gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")
             vector_entry_point="deepracer.envs.vector:RacingVectorEnv",
         )
+    # Worlds with objects run one RacingEnv per car (gym.make_vec(..., "sync")).
+    races = {
+        "DeepRacer/ObjectAvoidance-v0": "deepracer.envs.racing_env:object_avoidance_env",
+        "DeepRacer/HeadToBot-v0": "deepracer.envs.racing_env:head_to_bot_env",
+    }
+    for env_id, entry_point in races.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point)

@@ -60,11 +60,14 @@ class EpisodeConfig:
     immobilized_distance: float = 0.0003
     """A step moving the model point less than this counts as still [m]."""
     resets: int = field(default=0, metadata={"check": at_least(0, "an integer")})
-    """Failures (off track, reversed, immobilized) the car is put back after before one
+    """Failures (off track, crashed, reversed, immobilized) the car is put back after before one
     ends the episode: the simapp's NUMBER_OF_RESETS (0 in training; race rules use 3)."""
     reset_penalty: float = field(default=0.0, metadata={"check": at_least(0)})
     """Seconds the car stands frozen after a reset while the clock runs, so penalties
     land in the lap time (the simapp's OFF_TRACK_PENALTY) [s]."""
+    collision_penalty: float = field(default=0.0, metadata={"check": at_least(0)})
+    """Seconds frozen after a reset from a crash into an obstacle or a bot car (the
+    simapp's COLLISION_PENALTY: 0 in training, 5 in evaluation) [s]."""
     laps: int = field(default=1, metadata={"check": _positive_int})
     """Completed laps that end the episode; more than 1 = continuous laps, as the
     simapp's IS_CONTINUOUS: the car drives on over the line and progress restarts."""

@@ -11,6 +11,8 @@ Contents:
     SectorLidarObservation: 8 binary sectors (the ``SECTOR_LIDAR`` sensor).
     DiscretizedSectorLidarObservation: ``DISCRETIZED_SECTOR_LIDAR``.
     ray_cast: ranges from one point along many rays to a set of segments.
+    object_segments: the sides of the objects, for the lidar.
+    object_features: the nearest objects in the car's frame, for the state vector.
     OBSERVATIONS: registry of observation types by name.
     make_observation: build a type (or a Dict of types) from names.
 """
@@ -30,6 +32,7 @@ from deepracer.config.checks import above, at_least, positive
 from deepracer.envs.camera import CameraConfig
 from deepracer.envs.view import CarView, EpisodeVariation
 from deepracer.errors import ConfigError, suggest
+from deepracer.rewards.objects import BOX_FOOTPRINT, Footprint, SceneObject, footprint_corners
 
 __all__ = [
     "OBSERVATIONS",
@@ -44,6 +47,8 @@ __all__ = [
     "StateConfig",
     "StateObservation",
     "make_observation",
+    "object_features",
+    "object_segments",
     "ray_cast",
 ]
 
@@ -80,6 +85,41 @@ class StateConfig:
     steering_command: bool = True
     """Include the last steering command (element 5). Runs from before vehicle
     profiles had no such element; they keep their 15 floats."""
+    objects: int = field(default=2, metadata={"check": at_least(0, "an integer")})
+    """In a world with obstacles or bot cars: how many of the nearest objects the
+    vector ends with (2 floats each); a time trial has none."""
+
+
+_OBJECT_SCALE = 2.0  # [m] object offsets are divided by this, so the clip is at 6 m
+_NO_OBJECT = (3.0, 0.0)  # an empty slot: as far ahead as the clip allows
+
+
+def object_features(car: CarView, slots: int) -> list[float]:
+    """The ``slots`` nearest objects, nearest first, as the state vector's last elements.
+
+    Each is the object's centre relative to the model point in the car frame
+    (forward, left) divided by 2 m and clipped to [-3, 3]; missing objects read
+    ``(3, 0)``.
+    """
+    c, s = math.cos(car.yaw), math.sin(car.yaw)
+    mx = car.origin[0] + car.vehicle.model_point_offset * c
+    my = car.origin[1] + car.vehicle.model_point_offset * s
+    offsets = []
+    for obj in car.objects:
+        dx, dy = obj.x - mx, obj.y - my
+        offsets.append((dx * dx + dy * dy, (c * dx + s * dy), (-s * dx + c * dy)))
+    offsets.sort()
+    out: list[float] = []
+    for k in range(slots):
+        if k < len(offsets):
+            _, ahead, left = offsets[k]
+            out += [
+                min(max(ahead / _OBJECT_SCALE, -3.0), 3.0),
+                min(max(left / _OBJECT_SCALE, -3.0), 3.0),
+            ]
+        else:
+            out += list(_NO_OBJECT)
+    return out
 
 
 class StateObservation:
@@ -97,13 +137,20 @@ class StateObservation:
         6+. for each look-ahead distance d: the centre-line point d metres ahead of the
            model point's projection, in the car frame relative to the model point,
            divided by d (x forward, y left): it encodes the upcoming curvature.
+        then, in a world with objects, ``objects`` pairs: :func:`object_features`.
+
+    Args:
+        config: The settings.
+        with_objects: The world has obstacles or bot cars (adds the object slots).
     """
 
-    def __init__(self, config: StateConfig | None = None) -> None:
+    def __init__(self, config: StateConfig | None = None, *, with_objects: bool = False) -> None:
         self.config = config or StateConfig()
         self.head = 6 if self.config.steering_command else 5
         """Elements before the look-ahead points."""
-        self._size = self.head + 2 * len(self.config.lookahead)
+        self.object_slots = self.config.objects if with_objects else 0
+        """Objects at the end of the vector (0 in a time trial)."""
+        self._size = self.head + 2 * len(self.config.lookahead) + 2 * self.object_slots
 
     def space(self) -> gym.spaces.Box:
         """Returns ``Box(-3, 3, (head + 2 * len(lookahead),), float32)``."""
@@ -134,6 +181,8 @@ class StateObservation:
             dx, dy = ax - mx, ay - my
             out.append((c * dx + s * dy) / d)
             out.append((-s * dx + c * dy) / d)
+        if self.object_slots:
+            out += object_features(car, self.object_slots)
         return np.array([min(max(v, -3.0), 3.0) for v in out], dtype=np.float32)
 
 
@@ -192,8 +241,31 @@ def ray_cast(
     return np.asarray(np.min(np.where(hit, t, max_range), axis=1, initial=max_range))
 
 
+def _solid(footprint: Footprint) -> Footprint:
+    """An object's body: a box's collision rectangle is its body plus 0.1 m each way."""
+    if footprint == BOX_FOOTPRINT:
+        return Footprint(footprint.width - 0.1, footprint.length - 0.1)
+    return footprint
+
+
+def object_segments(
+    objects: Sequence[SceneObject],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The four sides of each object's body as segments (starts, ends), (4K, 2) each."""
+    if not objects:
+        empty = np.zeros((0, 2))
+        return empty, empty
+    corners = np.concatenate(
+        [footprint_corners(o.x, o.y, o.heading, _solid(o.footprint)) for o in objects]
+    ).reshape(-1, 4, 2)
+    return corners.reshape(-1, 2), np.roll(corners, -1, axis=1).reshape(-1, 2)
+
+
 class LidarObservation:
-    """``LIDAR``: ``num_rays`` ranges [m] over 360 degrees, clipped to [min, max]."""
+    """``LIDAR``: ``num_rays`` ranges [m] over 360 degrees, clipped to [min, max].
+
+    Rays stop at the track borders and at the sides of obstacles and bot cars.
+    """
 
     def __init__(self, config: LidarConfig | None = None) -> None:
         self.config = config or LidarConfig()
@@ -207,6 +279,9 @@ class LidarObservation:
     def ranges(self, car: CarView) -> NDArray[np.float64]:
         """Returns the clipped ranges (float64)."""
         starts, ends = car.track.border_segments()
+        if car.objects:
+            more_starts, more_ends = object_segments(car.objects)
+            starts, ends = np.vstack([starts, more_starts]), np.vstack([ends, more_ends])
         r = ray_cast(car.origin, car.yaw + self._angles, starts, ends, self.config.max_range)
         return np.clip(r, self.config.min_range, self.config.max_range)
 
@@ -259,6 +334,8 @@ class SensorConfigs:
     state: StateConfig = field(default_factory=StateConfig)
     lidar: LidarConfig = field(default_factory=LidarConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
+    objects: bool = False
+    """The world has obstacles or bot cars."""
 
 
 ObservationFactory = Callable[[SensorConfigs], ObservationType]
@@ -277,7 +354,7 @@ def _stereo(configs: SensorConfigs) -> ObservationType:
 
 
 OBSERVATIONS: dict[str, ObservationFactory] = {
-    "state": lambda c: StateObservation(c.state),
+    "state": lambda c: StateObservation(c.state, with_objects=c.objects),
     "lidar": lambda c: LidarObservation(c.lidar),
     "sector_lidar": lambda c: SectorLidarObservation(c.lidar),
     "discretized_sector_lidar": lambda c: DiscretizedSectorLidarObservation(c.lidar),

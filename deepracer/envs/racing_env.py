@@ -18,6 +18,17 @@ Episode statuses (``info["episode_status"]``): ``prepare``, ``in_progress``,
 consecutive steps) end the episode (``terminated``); ``time_up`` (the step cap or
 time limit) truncates it.
 
+Object avoidance and head-to-bot (a world whose ``race_type`` has objects, see
+:mod:`deepracer.envs.objects`): every reset lays out the obstacles or bot cars again
+(from the env's generator) and starts the car in the lane away from an object within
+1 m; bot cars drive on with the clock. A step whose car touches an obstacle, or
+runs into a bot car from behind, ends as ``crashed`` (``is_crashed`` true); a bot car
+that runs into the car from behind stops all bot cars for ``penalty_seconds``
+instead. The ``objects_*`` params are the simapp's (:func:`deepracer.rewards.objects.
+object_params`), seen at the same instant as the car. With ``episode.resets`` a
+crashed car is put back (1 m behind the obstacle it hit, in the other lane; at its
+place after a bot-car crash) after ``episode.collision_penalty`` seconds.
+
 Continuous laps (``episode.laps > 1``, the simapp's ``IS_CONTINUOUS``): a step that
 completes a lap before the last one still reports ``lap_complete`` with progress 100
 (so a simtrace shows every lap), but the car drives on and progress restarts from
@@ -28,6 +39,8 @@ crossing or the start, penalties included).
 Contents:
     EpisodeStatus: the status names.
     RacingEnv: the gymnasium environment (``DeepRacer/TimeTrial-v0``).
+    object_avoidance_env, head_to_bot_env: ``DeepRacer/ObjectAvoidance-v0`` and
+        ``DeepRacer/HeadToBot-v0``: a RacingEnv on a world of that race type.
 """
 
 from __future__ import annotations
@@ -46,22 +59,46 @@ from deepracer import accel
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
 from deepracer.envs.config import EnvConfig, vehicle_of
+from deepracer.envs.objects import (
+    BotCars,
+    obstacle_objects,
+    place_obstacles,
+    reset_pose,
+    training_start_pose,
+)
 from deepracer.envs.observation import (
     CarView,
     EpisodeVariation,
     SensorConfigs,
     StateObservation,
     make_observation,
+    object_features,
 )
 from deepracer.envs.start_state import parse_start_state, place_on
 from deepracer.envs.world import WorldConfig, load_world
+from deepracer.errors import ConfigError
 from deepracer.physics import STATE_SIZE, CarState, VehicleParams, car_points, rest_state, step
 from deepracer.rendering.topdown import TopDownRenderer
 from deepracer.rewards import RewardFunction, load_reward_function
+from deepracer.rewards.objects import (
+    CameraFrustum,
+    SceneObject,
+    bot_car_progress,
+    bot_collision_outcome,
+    collided_object,
+    object_params,
+)
 from deepracer.rewards.params import build_params, compute_progress
 from deepracer.tracks import Track, TrackPoint, get_track
 
-__all__ = ["STATUS_DISPLAY_NAMES", "EpisodeStatus", "RacingEnv", "draw_variation"]
+__all__ = [
+    "STATUS_DISPLAY_NAMES",
+    "EpisodeStatus",
+    "RacingEnv",
+    "draw_variation",
+    "head_to_bot_env",
+    "object_avoidance_env",
+]
 
 
 class EpisodeStatus(StrEnum):
@@ -203,7 +240,12 @@ class _Kernels:
 _RESET_OPTIONS = ("start_ndist", "state")
 
 _RESETTABLE = frozenset(
-    {EpisodeStatus.OFF_TRACK, EpisodeStatus.REVERSED, EpisodeStatus.IMMOBILIZED}
+    {
+        EpisodeStatus.OFF_TRACK,
+        EpisodeStatus.CRASHED,
+        EpisodeStatus.REVERSED,
+        EpisodeStatus.IMMOBILIZED,
+    }
 )
 
 
@@ -220,7 +262,10 @@ class RacingEnv(gym.Env[Any, Any]):
     ``info`` of every reset/step holds ``params`` (the reward function's input),
     ``episode_status``, ``reward``, ``episode_index`` (0-based count since the last seeded
     reset), ``action`` (the simtrace label), ``closest_waypoint``, ``sim_time``,
-    ``reset_count``, ``speed`` and ``lap_count``; a lap-completing step adds ``lap_time``.
+    ``reset_count``, ``speed``, ``lap_count`` and ``obstacle_crash_counter`` (the
+    simtrace column; crashes into obstacles this episode); a lap-completing step adds
+    ``lap_time``, a crash ``crashed_object`` (the simapp's name, ``obstacle_<i>`` or
+    ``bot_car_<i>``).
 
     Example:
         >>> import gymnasium as gym
@@ -267,7 +312,12 @@ class RacingEnv(gym.Env[Any, Any]):
         self._tracks = {False: forward, True: forward.reversed()}
         self.track: Track = forward
         self.action_type = make_action_type(cfg.action_space)
-        sensors = SensorConfigs(state=cfg.state, lidar=cfg.lidar, camera=cfg.camera)
+        sensors = SensorConfigs(
+            state=cfg.state,
+            lidar=cfg.lidar,
+            camera=cfg.camera,
+            objects=self.world.race_type != "TIME_TRIAL",
+        )
         self.observation_type = make_observation(cfg.observation, sensors)
         self._observation_reset = getattr(self.observation_type, "reset", None)
         self.action_space = self.action_type.space()
@@ -296,6 +346,7 @@ class RacingEnv(gym.Env[Any, Any]):
             self.observation_type, StateObservation
         )
         self._lookahead = np.asarray(cfg.state.lookahead, dtype=np.float64)
+        self._init_objects()
 
     # -- gymnasium API ----------------------------------------------------------------
 
@@ -349,10 +400,16 @@ class RacingEnv(gym.Env[Any, Any]):
         else:
             advance = self._episode_index * start.round_robin_advance
             self._start_ndist = (start.offset + advance) % 1.0
+        self._lay_out_objects(flip)
         if placed is not None:
             self._state = placed[0]
         else:
-            x, y, yaw = self.track.start_pose(self._start_ndist)
+            if self._objects:
+                # The lane away from an object within 1 m of the start point.
+                start_dist = self._start_ndist * self.track.length
+                x, y, yaw = training_start_pose(self.track, start_dist, self._objects)
+            else:
+                x, y, yaw = self.track.start_pose(self._start_ndist)
             back = self.vehicle.rear_axle_offset
             self._state = rest_state(x - back * math.cos(yaw), y - back * math.sin(yaw), yaw)
         self._steps = 1
@@ -360,6 +417,8 @@ class RacingEnv(gym.Env[Any, Any]):
         self._reverse_count = 0
         self._still_count = 0
         self._resets_used = 0
+        self._obstacle_crashes = 0
+        self._crashed: int | None = None
         self._lap_count = 0
         self._lap_start = 0.0
         self._status = EpisodeStatus.PREPARE
@@ -391,6 +450,8 @@ class RacingEnv(gym.Env[Any, Any]):
         params = self._params(geometry, steering_deg=steering_deg, speed=speed, progress=progress)
         self._trajectory.append((params["x"], params["y"]))
         self._status = status = self._judge(params, geometry.model_point, progress)
+        if status is EpisodeStatus.CRASHED:
+            params["is_crashed"] = True
         self._progress = progress
         self._last_point = geometry.model_point
         reward = self.reward_function(params)
@@ -411,32 +472,59 @@ class RacingEnv(gym.Env[Any, Any]):
         info = self._info(params, reward=reward, action=label)
         if lap_time is not None:
             info["lap_time"] = lap_time
+        if status is EpisodeStatus.CRASHED:
+            assert self._crashed is not None  # set by _judge
+            info["crashed_object"] = self._object_name(self._crashed)
         self._done = terminated or truncated
         if put_back:
-            self._put_back(where)
+            self._put_back(where, status)
             info["reset_count"] = self._resets_used
         elif not self._done:
             self._drive(math.radians(steering_deg), speed)
         return self._observe(), reward, terminated, truncated, info
 
-    def _put_back(self, where: TrackPoint) -> None:
+    def _put_back(self, where: TrackPoint, status: EpisodeStatus) -> None:
         """Places the car on the nearest lane where it failed, at rest, after the penalty.
 
         As the simapp's reset rule: the lane is midway between the centre line and
         the border on the side the car was on, at the progress it had reached; the
         car faces along the track and stands still for ``reset_penalty`` seconds of
-        simulated time (the clock runs, so the penalty lands in the lap time).
+        simulated time (``collision_penalty`` after a crash; the clock runs, so the
+        penalty lands in the lap time). With obstacles the simapp's rule for them
+        applies (:func:`deepracer.envs.objects.reset_pose`); after running into a bot
+        car the car stays where it is.
         """
         self._resets_used += 1
-        x, y, heading = self.track.pose_at(where.s)
-        normal = heading + (math.pi / 2 if where.is_left_of_center else -math.pi / 2)
-        offset = 0.25 * where.width  # half-way to the border
-        ox, oy = x + offset * math.cos(normal), y + offset * math.sin(normal)
+        episode = self.config.episode
         back = self.vehicle.rear_axle_offset
-        self._state = rest_state(
-            ox - back * math.cos(heading), oy - back * math.sin(heading), heading
+        crashed_bot = (
+            status is EpisodeStatus.CRASHED
+            and self._crashed is not None
+            and (self._objects[self._crashed].kind == "bot_car")
         )
-        self._sim_time += self.config.episode.reset_penalty
+        if crashed_bot:
+            x, y, yaw = self._state[:3]
+            self._state = rest_state(x, y, yaw)
+        else:
+            if self._objects:
+                origin = self._geometry().origin
+                ox, oy, heading = reset_pose(
+                    self.track, where.s, self._objects, (origin[0], origin[1], self._state[2])
+                )
+            else:
+                x, y, heading = self.track.pose_at(where.s)
+                normal = heading + (math.pi / 2 if where.is_left_of_center else -math.pi / 2)
+                offset = 0.25 * where.width  # half-way to the border
+                ox, oy = x + offset * math.cos(normal), y + offset * math.sin(normal)
+            self._state = rest_state(
+                ox - back * math.cos(heading), oy - back * math.sin(heading), heading
+            )
+        penalty = (
+            episode.collision_penalty if status is EpisodeStatus.CRASHED else episode.reset_penalty
+        )
+        self._sim_time += penalty
+        if self._bot_cars is not None:  # the world goes on while the car waits
+            self._set_objects(self._bot_cars.step(penalty))
         self._reverse_count = 0
         self._still_count = 0
         self._geometry_cache = None
@@ -475,6 +563,8 @@ class RacingEnv(gym.Env[Any, Any]):
                 self._state, steer, speed, vehicle, self.config.dt, self.variation.friction
             )
         self._sim_time += self.config.dt
+        if self._bot_cars is not None:
+            self._set_objects(self._bot_cars.step(self.config.dt))
 
     def _geometry(self) -> _Geometry:
         """Returns the geometry of the current pose, cached until the car moves."""
@@ -505,7 +595,7 @@ class RacingEnv(gym.Env[Any, Any]):
         heading = math.degrees(self._state[2])
         if heading <= -180.0:
             heading += 360.0
-        return build_params(
+        params = build_params(
             track=self.track,
             where=where,
             model_point=model_point,
@@ -518,6 +608,19 @@ class RacingEnv(gym.Env[Any, Any]):
             any_wheel_on_track=any_on,
             sim_time=self._sim_time,
         )
+        if self._objects:
+            origin = geometry.origin
+            params.update(
+                object_params(
+                    self.track,
+                    (origin[0], origin[1], self._state[2]),
+                    self._objects,
+                    bot_car_speed=self._bot_speed,
+                    frustum=self._frustum,
+                    model_point=model_point,
+                )
+            )
+        return params
 
     def _judge(
         self, params: dict[str, Any], model_point: tuple[float, float], progress: float
@@ -532,6 +635,8 @@ class RacingEnv(gym.Env[Any, Any]):
             return EpisodeStatus.OFF_TRACK
         if progress >= 100.0:
             return EpisodeStatus.LAP_COMPLETE
+        if self._objects and self._crash(progress):
+            return EpisodeStatus.CRASHED
         if self._reverse_count >= episode.reverse_steps:
             return EpisodeStatus.REVERSED
         if self._still_count >= episode.immobilized_steps:
@@ -559,7 +664,85 @@ class RacingEnv(gym.Env[Any, Any]):
             "reset_count": self._resets_used,
             "speed": self._state[3],
             "lap_count": self._lap_count,
+            "obstacle_crash_counter": self._obstacle_crashes,
         }
+
+    # -- objects ------------------------------------------------------------------------
+
+    def _init_objects(self) -> None:
+        """Checks the world's objects fit its track and builds the bot cars."""
+        world = self.world
+        self._obstacle_config = world.obstacles
+        self._bot_config = world.bot_cars
+        self._bot_speed = None if self._bot_config is None else self._bot_config.bot_car_speed
+        # Boxes that cannot fit at their minimum distance fail here, not at a reset.
+        if self._obstacle_config is not None:
+            place_obstacles(self._obstacle_config, self._tracks[False], np.random.default_rng(0))
+        self._bots = (
+            {flip: BotCars(self._bot_config, track) for flip, track in self._tracks.items()}
+            if self._bot_config is not None
+            else None
+        )
+        self._bot_cars: BotCars | None = None
+        self._obstacles: tuple[SceneObject, ...] = ()
+        self._objects: tuple[SceneObject, ...] = ()
+        names = (
+            (self.config.observation,)
+            if isinstance(self.config.observation, str)
+            else (self.config.observation)
+        )
+        # object_in_camera uses the simapp's frustum of the model's sensor.
+        self._frustum = CameraFrustum(stereo="stereo_camera" in names)
+        self._crashed = None
+        self._obstacle_crashes = 0
+
+    @property
+    def objects(self) -> tuple[SceneObject, ...]:
+        """The obstacles, then the bot cars, where they are now (empty in a time trial)."""
+        return self._objects
+
+    def _lay_out_objects(self, flip: bool) -> None:
+        """Places this episode's obstacles and bot cars (the env's generator draws them)."""
+        rng = self.np_random
+        if self._obstacle_config is not None:
+            placements = place_obstacles(self._obstacle_config, self.track, rng)
+            self._obstacles = tuple(obstacle_objects(self._obstacle_config, placements))
+        if self._bots is not None:
+            self._bot_cars = self._bots[flip]
+            self._set_objects(self._bot_cars.reset(rng))
+        else:
+            self._objects = self._obstacles
+
+    def _set_objects(self, bot_cars: list[SceneObject]) -> None:
+        self._objects = (*self._obstacles, *bot_cars)
+
+    def _object_name(self, index: int) -> str:
+        """The simapp's model name of object ``index`` (``obstacle_<i>``, ``bot_car_<i>``)."""
+        count = len(self._obstacles)
+        return f"obstacle_{index}" if index < count else f"bot_car_{index - count}"
+
+    def _crash(self, progress: float) -> bool:
+        """Whether the car crashed this step, by the simapp's rules (see the module doc).
+
+        A bot car that ran into the car from behind stops the bot cars instead.
+        """
+        origin = self._geometry().origin
+        hit = collided_object((origin[0], origin[1], self._state[2]), self._objects)
+        if hit is None:
+            return False
+        obj = self._objects[hit]
+        if obj.kind == "bot_car":
+            assert self._bot_cars is not None
+            bot = bot_car_progress(self.track, (obj.x, obj.y, obj.heading))
+            outcome = bot_collision_outcome(progress, self._start_ndist, bot)
+            if outcome != "car":
+                if outcome == "bot_car":
+                    self._bot_cars.penalize()
+                return False
+        else:
+            self._obstacle_crashes += 1
+        self._crashed = hit
+        return True
 
     def car_view(self) -> CarView:
         """The car as observations see it now: any observation type can be fed it."""
@@ -576,6 +759,7 @@ class RacingEnv(gym.Env[Any, Any]):
             origin=geometry.origin,
             where=geometry.where,
             vehicle=self.vehicle,
+            objects=self._objects,
         )
 
     def _observe(self) -> Any:
@@ -583,7 +767,13 @@ class RacingEnv(gym.Env[Any, Any]):
             assert self._kernels is not None
             self._geometry()  # the kernels read the pose it located
             head = 6 if self.config.state.steering_command else 5
-            return self._kernels.observe_state(self.track, self._lookahead, head)
+            row = self._kernels.observe_state(self.track, self._lookahead, head)
+            assert isinstance(self.observation_type, StateObservation)
+            slots = self.observation_type.object_slots
+            if slots:
+                extra = np.asarray(object_features(self.car_view(), slots), dtype=np.float32)
+                return np.concatenate([row, np.clip(extra, -3.0, 3.0)])
+            return row
         return self.observation_type.observe(self.car_view())
 
     # -- rendering ----------------------------------------------------------------------
@@ -604,3 +794,49 @@ class RacingEnv(gym.Env[Any, Any]):
             )
         # The path ends at the current model point, where the car is now.
         return self._topdown.frame(self._state, [*self._trajectory, self._geometry().model_point])
+
+
+def _race_env(
+    race_type: str,
+    default_world: str,
+    config: EnvConfig | Mapping[str, Any] | None,
+    kwargs: dict[str, Any],
+) -> RacingEnv:
+    """A RacingEnv whose world must be of ``race_type`` (``default_world`` if none given)."""
+    if config is None:
+        config = EnvConfig(world=default_world)
+    elif not isinstance(config, EnvConfig) and "world" not in config:
+        config = {**config, "world": default_world}
+    env = RacingEnv(config, **kwargs)
+    if env.world.race_type != race_type:
+        raise ConfigError(
+            f"world {env.world.name!r} is a {env.world.race_type} world; this env id needs"
+            f" race_type {race_type} (shipped: {default_world!r})"
+        )
+    return env
+
+
+def object_avoidance_env(
+    config: EnvConfig | Mapping[str, Any] | None = None, **kwargs: Any
+) -> RacingEnv:
+    """``DeepRacer/ObjectAvoidance-v0``: a RacingEnv with boxes on the track.
+
+    The default world is ``reinvent_object_avoidance``; ``kwargs`` go to RacingEnv.
+
+    Raises:
+        ConfigError: The config's world is not an ``OBJECT_AVOIDANCE`` world.
+    """
+    return _race_env("OBJECT_AVOIDANCE", "reinvent_object_avoidance", config, kwargs)
+
+
+def head_to_bot_env(
+    config: EnvConfig | Mapping[str, Any] | None = None, **kwargs: Any
+) -> RacingEnv:
+    """``DeepRacer/HeadToBot-v0``: a RacingEnv with bot cars on the track.
+
+    The default world is ``reinvent_head_to_bot``; ``kwargs`` go to RacingEnv.
+
+    Raises:
+        ConfigError: The config's world is not a ``HEAD_TO_BOT`` world.
+    """
+    return _race_env("HEAD_TO_BOT", "reinvent_head_to_bot", config, kwargs)

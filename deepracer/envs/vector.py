@@ -130,6 +130,13 @@ class RacingVectorEnv(VectorEnv[Any, Any, Any]):
         n = num_envs
         listed = list(worlds) if worlds is not None else [cfg.world]
         self.worlds = [w if isinstance(w, WorldConfig) else load_world(w) for w in listed]
+        with_objects = [w.name for w in self.worlds if w.race_type != "TIME_TRIAL"]
+        if with_objects:
+            raise ConfigError(
+                f"worlds: {', '.join(with_objects)} have obstacles or bot cars, which the"
+                " vectorised env does not simulate; run RacingEnv per car (gym.make_vec(id,"
+                " num_envs, vectorization_mode='sync'))"
+            )
         cars_of = [vehicle_of(cfg, w) for w in self.worlds]
         if any(v != cars_of[0] for v in cars_of):
             names = ", ".join(f"{w.name} ({w.vehicle or 'default'})" for w in self.worlds)

@@ -71,8 +71,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for name in ("trials", "max_steps"):
         if getattr(args, name) < 1:
             raise DeepRacerError(f"--{name.replace('_', '-')} must be >= 1")
-    if args.resets < 0 or args.off_track_penalty < 0:
-        raise DeepRacerError("--resets and --off-track-penalty must be >= 0")
+    if args.resets < 0 or args.off_track_penalty < 0 or args.collision_penalty < 0:
+        raise DeepRacerError("--resets, --off-track-penalty and --collision-penalty must be >= 0")
     if args.time_limit is not None and not args.time_limit > 0:
         raise DeepRacerError(f"--time-limit must be > 0 seconds, got {args.time_limit}")
     # Before the trials: a missing announcer must not cost an evaluation.
@@ -94,6 +94,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         trials=args.trials,
         resets=args.resets,
         penalty=args.off_track_penalty,
+        collision_penalty=args.collision_penalty,
         seed=args.seed,
         time_limit=args.time_limit,
     )
@@ -101,12 +102,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"model {model_path} on {world}: {args.trials} greedy trials, {args.resets} resets")
         print(
             f"{'trial':>5}  {'status':<13} {'progress %':>10} {'time s':>8} {'resets':>6}"
-            f" {'off-track':>9}"
+            f" {'off-track':>9} {'crashes':>7}"
         )
         for r in records:
             print(
                 f"{r.trial:>5}  {r.status:<13} {r.progress:>10.1f} {r.lap_time:>8.2f}"
-                f" {r.resets:>6} {r.off_track:>9}"
+                f" {r.resets:>6} {r.off_track:>9} {r.crashed:>7}"
             )
     else:
         print(
@@ -115,7 +116,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
         print(
             f"{'trial':>5} {'laps':>4} {'best lap s':>10} {'mean lap s':>10} {'resets':>6}"
-            f" {'off-track':>9}  final status"
+            f" {'off-track':>9} {'crashes':>7}  final status"
         )
         for r in records:
             times = r.lap_times
@@ -123,7 +124,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             mean = f"{sum(times) / len(times):.2f}" if times else "-"
             print(
                 f"{r.trial:>5} {len(times):>4} {best:>10} {mean:>10} {r.resets:>6}"
-                f" {r.off_track:>9}  {r.status}"
+                f" {r.off_track:>9} {r.crashed:>7}  {r.status}"
             )
     if not args.no_raceline:
         try:
@@ -161,6 +162,13 @@ def add_evaluate(subparsers: Any) -> None:
         type=float,
         default=2.0,
         help="seconds frozen after a reset (default 2, the simapp's OFF_TRACK_PENALTY)",
+    )
+    parser.add_argument(
+        "--collision-penalty",
+        type=float,
+        default=5.0,
+        help="seconds frozen after a reset from a crash into an obstacle or a bot car"
+        " (default 5, the simapp's evaluation COLLISION_PENALTY)",
     )
     parser.add_argument(
         "--time-limit",

@@ -1,8 +1,9 @@
 """Console-style evaluation of a trained model: ``deepracer evaluate``.
 
 Race mode (the default): N greedy trials of one lap each from the start line; with
-``resets`` a car that fails (off track, reversed, immobilized) is put back on the
-nearest lane up to that many times, frozen for the penalty while the clock runs,
+``resets`` a car that fails (off track, crashed, reversed, immobilized) is put back
+on the nearest lane up to that many times, frozen for the penalty while the clock
+runs (``collision_penalty`` after a crash, as the simapp's ``COLLISION_PENALTY``),
 then the next failure ends the trial (the seed's AWS Summit rules use 3).
 
 Time-trial mode (``time_limit``): each trial drives continuous laps (the simapp's
@@ -44,7 +45,7 @@ from deepracer.runs.layout import EVALUATION_METRICS, EVALUATION_SIMTRACE
 
 __all__ = ["TrialRecord", "compare_with_raceline", "evaluate"]
 
-_COUNTED = ("off_track", "reversed", "immobilized")
+_COUNTED = ("off_track", "crashed", "reversed", "immobilized")
 """Failure statuses counted per trial and per lap."""
 
 
@@ -65,6 +66,7 @@ class TrialRecord:
         end_time: Wall-clock end [s since the epoch].
         laps: Time-trial mode: the trial's laps in order, the last one unfinished
             unless the trial ended on the line; empty in race mode.
+        crashed: Crashes into obstacles or bot cars (including the final one).
     """
 
     trial: int
@@ -78,6 +80,7 @@ class TrialRecord:
     start_time: float
     end_time: float
     laps: tuple[TrialRecord, ...] = ()
+    crashed: int = 0
 
     @property
     def lap_times(self) -> tuple[float, ...]:
@@ -101,7 +104,7 @@ class TrialRecord:
             "start_time": round(self.start_time * 1000),
             "elapsed_time_in_milliseconds": round(self.lap_time * 1000),
             "episode_status": STATUS_DISPLAY_NAMES.get(self.status, self.status),
-            "crash_count": 0,
+            "crash_count": self.crashed,
             "immobilized_count": self.immobilized,
             "off_track_count": self.off_track,
             "reversed_count": self.reversed,
@@ -118,6 +121,7 @@ def evaluate(
     trials: int = 3,
     resets: int = 0,
     penalty: float = 2.0,
+    collision_penalty: float = 5.0,
     seed: int = 0,
     time_limit: float | None = None,
     reward_function: Callable[[dict[str, Any]], Any] | None = None,
@@ -131,6 +135,8 @@ def evaluate(
         trials: Number of trials.
         resets: Failures the car is put back after in each trial.
         penalty: Seconds frozen after each reset [s].
+        collision_penalty: Seconds frozen after a reset from a crash [s] (the
+            simapp's evaluation default: 5).
         seed: Seeds the action noise of the trials.
         time_limit: Time-trial mode: each trial drives continuous laps for this many
             seconds of simulated time [s] (the step cap follows from it); None = race
@@ -141,7 +147,13 @@ def evaluate(
     Raises:
         DeepRacerError: ``time_limit`` is not > 0.
     """
-    episode = replace(config.episode, resets=resets, reset_penalty=penalty, laps=1)
+    episode = replace(
+        config.episode,
+        resets=resets,
+        reset_penalty=penalty,
+        collision_penalty=collision_penalty,
+        laps=1,
+    )
     if time_limit is not None:
         if not time_limit > 0:
             raise DeepRacerError(f"time_limit must be > 0 seconds, got {time_limit}")
@@ -201,6 +213,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
                     lap_time=float(lap_time),
                     resets=int(info["reset_count"]) - lap_resets,
                     off_track=lap_counts["off_track"],
+                    crashed=lap_counts["crashed"],
                     reversed=lap_counts["reversed"],
                     immobilized=lap_counts["immobilized"],
                     start_time=lap_wall,
@@ -218,6 +231,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
         lap_time=float(info["sim_time"]),
         resets=int(info["reset_count"]),
         off_track=counts["off_track"],
+        crashed=counts["crashed"],
         reversed=counts["reversed"],
         immobilized=counts["immobilized"],
         start_time=start,

@@ -14,6 +14,7 @@ that gap drives as well as a hand-written controller that knows the line.
 
 Contents:
     LineFollower: ``command(car_state) -> (steering_deg, speed)``.
+    pursuit_steering: the pure-pursuit steering command towards a point.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from deepracer.physics.profiles import default_vehicle
 from deepracer.physics.vehicle import VehicleParams
 from deepracer.raceline import RaceLine
 
-__all__ = ["LineFollower"]
+__all__ = ["LineFollower", "pursuit_steering"]
 
 # Off the line (at the start, after a slip) the pursuit point moves further ahead, by
 # half the distance to the line up to 0.2 m, so the car rejoins the line smoothly
@@ -83,7 +84,7 @@ class LineFollower:
             state: The env's ``car_state`` (``x, y, yaw, v`` of the rear axle, then the
                 steering and the last command); the first four alone drive an ideal car.
         """
-        x, y, yaw, v = (float(a) for a in state[:4])
+        x, y, _, v = (float(a) for a in state[:4])
         path = self.line.rear
         n = len(path)
         # After the first step the car is near where it was: search a window ahead.
@@ -97,21 +98,42 @@ class LineFollower:
             (base + gain * max(v, 0.0) + min(_OFF_FACTOR * off, _OFF_CAP)) / self._spacing
         )
         tx, ty = path[(self._index + ahead) % n]
-        alpha = math.atan2(ty - y, tx - x) - yaw
-        dist = math.hypot(tx - x, ty - y)
-        wheelbase = self.vehicle.effective_wheelbase
-        steer = math.degrees(math.atan2(2.0 * wheelbase * math.sin(alpha), dist))
-        limit = self.vehicle.max_steering_deg
-        tau = self.vehicle.steering_time_constant
-        if tau > 0.0 and len(state) > 4:
-            # Ask for more than the pursuit angle, so the wheel is there after a step.
-            share = 1.0 - math.exp(-self.dt / tau)
-            actual = math.degrees(float(state[4]))
-            steer = actual + (steer - actual) / share
+        steer = pursuit_steering(state, (float(tx), float(ty)), self.vehicle, self.dt)
         # The speed lag reaches a command after about tau, the delay later still: ask
         # now for the speed due then.
         lag = self.vehicle.speed_time_constant + self.vehicle.control_delay
         lead = round(max(v, 0.5) * lag / self._spacing)
         speed = float(self.line.speed[(self._index + lead) % n]) * self.speed_scale
         speed *= max(_LIFT_FLOOR, 1.0 - _LIFT_RATE * max(off - _LIFT_FROM, 0.0))
-        return max(-limit, min(limit, steer)), speed
+        return steer, speed
+
+
+def pursuit_steering(
+    state: Sequence[float], target: tuple[float, float], vehicle: VehicleParams, dt: float
+) -> float:
+    """The steering command [deg] that pursues ``target`` with the rear axle.
+
+    Pure pursuit with the car's effective wheelbase; for a car whose steering lags,
+    the command that brings the actual angle there within one step. Clipped to the
+    car's steering limit.
+
+    Args:
+        state: The env's ``car_state`` (``x, y, yaw`` of the rear axle first; the
+            actual steering angle at index 4, when given, for the lag).
+        target: The point to pursue (x, y) [m].
+        vehicle: The car.
+        dt: The control step [s].
+    """
+    x, y, yaw = (float(a) for a in state[:3])
+    tx, ty = target
+    alpha = math.atan2(ty - y, tx - x) - yaw
+    dist = math.hypot(tx - x, ty - y)
+    steer = math.degrees(math.atan2(2.0 * vehicle.effective_wheelbase * math.sin(alpha), dist))
+    tau = vehicle.steering_time_constant
+    if tau > 0.0 and len(state) > 4:
+        # Ask for more than the pursuit angle, so the wheel is there after a step.
+        share = 1.0 - math.exp(-dt / tau)
+        actual = math.degrees(float(state[4]))
+        steer = actual + (steer - actual) / share
+    limit = vehicle.max_steering_deg
+    return max(-limit, min(limit, steer))

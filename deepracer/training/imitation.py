@@ -10,6 +10,10 @@ run's action space, and fit the policy's log-likelihood of those actions for a f
 epochs. PPO then starts from a car that already laps fast and refines it on the
 reward. The value head is not fitted: PPO's first rollouts train it.
 
+In a world with obstacles or bot cars the race line would drive into them: there the
+expert is the :class:`~deepracer.raceline.avoid.ObjectAvoider`, which keeps a lane and
+swaps lanes to pass the next object.
+
 ``train.imitation_steps`` (0 = off) and ``train.imitation_epochs`` in an experiment
 switch it on; the time it takes counts against ``train.max_minutes``.
 
@@ -31,6 +35,12 @@ from deepracer.envs.action import ContinuousActions, DiscreteActions, make_actio
 from deepracer.errors import ConfigError
 
 __all__ = ["EXPERT_MARGIN", "clone", "expert_dataset"]
+
+_AVOID_SPEED = 1.3
+"""[m/s] The object avoider's straight-line speed. On re:Invent 2018 (continuous
+actions, round-robin starts) it lapped 29 of 30 episodes among six random boxes at
+least 2.1 m apart (a crash from a start 1 m behind a box) and 30 of 30 among three
+bot cars keeping their lanes."""
 
 EXPERT_MARGIN = 0.03
 """The expert drives a line 3 cm inside the off-track limit [m]: on the exact limit a
@@ -79,6 +89,7 @@ def expert_dataset(
     """
     from deepracer.evaluation.evaluate import top_speed
     from deepracer.raceline import raceline_for_world
+    from deepracer.raceline.avoid import ObjectAvoider
     from deepracer.raceline.follow import LineFollower
 
     observations: list[Any] = []
@@ -86,8 +97,12 @@ def expert_dataset(
     laps: list[float] = []
     episodes = 0
     envs = [RacingEnv(config) for config in configs]
-    drivers = []
+    drivers: list[Any] = []
     for env, config in zip(envs, configs, strict=True):
+        if env.world.race_type != "TIME_TRIAL":
+            fastest = top_speed(config)
+            drivers.append(ObjectAvoider(env.track, env.vehicle, speed=min(_AVOID_SPEED, fastest)))
+            continue
         line = raceline_for_world(
             env.world, vehicle=env.vehicle, v_max=top_speed(config), margin=EXPERT_MARGIN
         )
@@ -100,12 +115,20 @@ def expert_dataset(
             # Seed each env once: later resets go round the track's start positions.
             obs, _ = env.reset(seed=seed + which) if episodes < len(envs) else env.reset()
             driver.reset()
+            avoiding = isinstance(driver, ObjectAvoider)
+            if avoiding:
+                driver.track = env.track  # this episode's driving direction
             episodes += 1
             while len(observations) < steps:
                 if _expired(deadline):
                     steps = len(observations)
                     break
-                action = _to_action(actions, *driver.command(env.car_state))
+                command = (
+                    driver.command(env.car_state, env.objects)
+                    if avoiding
+                    else driver.command(env.car_state)
+                )
+                action = _to_action(actions, *command)
                 observations.append(obs)
                 labels.append(action)
                 obs, _, terminated, truncated, info = env.step(action)

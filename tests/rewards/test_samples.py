@@ -26,6 +26,7 @@ SAMPLES = (
     "steering_penalty",
     "waypoint_direction",
     "speed_progress",
+    "object_avoidance",
 )
 
 # Every key of the DeepRacer reward params; the console always passes all of them.
@@ -429,3 +430,39 @@ def test_speed_progress_guards_steps(steps: int) -> None:
     value = reward("speed_progress", make_params(progress=100.0, steps=steps, speed=4.0))
     assert math.isfinite(value)
     assert REWARD_MIN <= value <= REWARD_MAX
+
+
+# -- object_avoidance ------------------------------------------------------------------
+
+
+def _with_object(params: dict[str, Any], ahead: float, left: bool) -> dict[str, Any]:
+    """``params`` with one object ``ahead`` metres straight in front of the car."""
+    heading = math.radians(params["heading"])
+    x = params["x"] + ahead * math.cos(heading)
+    y = params["y"] + ahead * math.sin(heading)
+    return {
+        **params,
+        "closest_objects": [0, 0],
+        "objects_location": [[x, y]],
+        "objects_left_of_center": [left],
+    }
+
+
+def test_object_avoidance_pays_for_the_free_lane() -> None:
+    left = make_params(progress=30.0, offset=0.2)  # left of centre (the inner side)
+    assert left["is_left_of_center"]
+    blocked = reward("object_avoidance", _with_object(left, 0.5, left=True))
+    free = reward("object_avoidance", _with_object(left, 0.5, left=False))
+    far = reward("object_avoidance", _with_object(left, 1.5, left=True))
+    # Same lane 0.5 m ahead: the object term is halved (2.0 * 0.5 less).
+    assert free - blocked == pytest.approx(1.0)
+    assert far == pytest.approx(free)
+    nearer = reward("object_avoidance", _with_object(left, 0.25, left=True))
+    assert nearer < blocked
+
+
+def test_object_avoidance_without_objects_is_the_road_term() -> None:
+    centre = reward("object_avoidance", make_params(progress=30.0))
+    assert centre == pytest.approx(3.0)
+    assert reward("object_avoidance", make_params(progress=30.0, offset=0.2)) < centre
+    assert reward("object_avoidance", make_params(progress=30.0, is_crashed=True)) == 1e-3

@@ -1,0 +1,53 @@
+"""The object-avoiding expert: it passes boxes and bot cars on re:Invent 2018."""
+
+from __future__ import annotations
+
+import pytest
+
+from deepracer.envs import RacingEnv
+from deepracer.raceline.avoid import ObjectAvoider
+from deepracer.rewards.objects import BOX_FOOTPRINT, SceneObject
+from deepracer.tracks import get_track
+
+CONTINUOUS = {"steering_angle": {"low": -30, "high": 30}, "speed": {"low": 0.5, "high": 2.0}}
+
+
+def _laps(world: str, episodes: int) -> dict[str, int]:
+    env = RacingEnv({"world": world, "action_space": CONTINUOUS})
+    driver = ObjectAvoider(env.track, env.vehicle)
+    outcomes: dict[str, int] = {}
+    env.reset(seed=0)
+    for _ in range(episodes):
+        env.reset()  # round-robin starts, a new layout each time
+        driver.reset()
+        while True:
+            steer, speed = driver.command(env.car_state, env.objects)
+            action = [steer / 30.0, (speed - 0.5) / 1.5 * 2.0 - 1.0]
+            _, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break
+        status = info["episode_status"]
+        outcomes[status] = outcomes.get(status, 0) + 1
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    ("world", "least"), [("reinvent_object_avoidance", 9), ("reinvent_head_to_bot", 9)]
+)
+def test_the_expert_laps_among_objects(world: str, least: int) -> None:
+    outcomes = _laps(world, 10)
+    assert outcomes.get("lap_complete", 0) >= least, outcomes
+
+
+def test_it_takes_the_lane_away_from_the_next_object() -> None:
+    from deepracer.physics.profiles import default_vehicle
+
+    track = get_track("straight")
+    driver = ObjectAvoider(track, default_vehicle())
+    right = SceneObject(1.0, -0.15, 0.0, "obstacle", BOX_FOOTPRINT, 0.1)
+    far = SceneObject(3.0, 0.15, 0.0, "obstacle", BOX_FOOTPRINT, 0.1)
+    steer, _ = driver.command((0.0, 0.0, 0.0, 1.0), [right, far])
+    assert steer > 0  # left, away from the near box; the far one does not count yet
+    driver.reset()
+    steer, _ = driver.command((0.0, 0.0, 0.0, 1.0), [far])
+    assert steer > 0  # nothing within 1.8 m: it keeps the (left) lane it starts nearer
