@@ -10,8 +10,9 @@ Every key and default below was read from DRfC's ``scripts/training/prepare-conf
 (commit 2eb1a1f, with the ``DR_*`` values of ``defaults/template-run.env``) unless its
 comment names another source; the simapp's own ``sample-config/
 sample-training_params.yaml`` and its ``bundle/markov`` readers (commit 01f5f01) were
-checked for each. Keys prepare-config writes only for other race types (object
-avoidance, head to bot) or a MinIO endpoint (``S3_ENDPOINT_URL``) are left out.
+checked for each. Object avoidance and head-to-bot worlds add their race type's
+section as prepare-config writes it (:func:`deepracer.envs.objects.simapp_race_params`);
+the key for a MinIO endpoint (``S3_ENDPOINT_URL``) is left out.
 
 ``WORLD_NAME`` must name one of the simapp's 127 worlds, which are exactly the route
 files shipped in :mod:`deepracer.tracks.catalog`; a world on any other track (the
@@ -30,12 +31,13 @@ Contents:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
+from deepracer.envs.objects import simapp_race_params
 from deepracer.envs.world import RandomizationConfig, WorldConfig, load_world
 from deepracer.errors import DeepRacerError
 from deepracer.experiment import ExperimentConfig, env_config
@@ -52,6 +54,9 @@ __all__ = [
     "training_params",
     "training_params_name",
 ]
+
+TrainingParams = dict[str, str | list[str]]
+"""A ``training_params.yaml`` mapping: strings, and ``OBJECT_POSITIONS``' list."""
 
 TRAINING_PARAMS = "training_params.yaml"
 """The file's name (DRfC's ``DR_LOCAL_S3_TRAINING_PARAMS_FILE`` default)."""
@@ -169,7 +174,7 @@ def training_params(
     region: str,
     workers: int,
     job_type: str = "TRAINING",
-) -> dict[str, str]:
+) -> TrainingParams:
     """One world's ``training_params.yaml`` mapping, all values strings.
 
     Args:
@@ -188,7 +193,7 @@ def training_params(
     name = simapp_world_name(world)
     config = load_world(world)
     start = env_config(experiment, world).start
-    params = {
+    params: TrainingParams = {
         "AWS_REGION": region,
         "JOB_TYPE": job_type,
         # The simapp takes the stream from its environment; DRfC leaves this empty.
@@ -209,7 +214,6 @@ def training_params(
         # Mandatory in the simapp (TRAINING_MANDATORY_YAML_KEY); it paints Black without.
         "CAR_COLOR": "Red",
         "CAR_NAME": experiment.name,
-        "RACE_TYPE": "TIME_TRIAL",
         "WORLD_NAME": name,
         "DISPLAY_NAME": experiment.name,
         "RACER_NAME": experiment.name,
@@ -233,6 +237,7 @@ def training_params(
         # seed's RoboMaker environment; 0 trains until stopped.
         "NUMBER_OF_EPISODES": "0",
     }
+    params.update(simapp_race_params(config.race_type, config.obstacles, config.bot_cars))
     if workers > 1:
         # prepare-config.py sets MULTI_CONFIG 'True' before it writes the files of
         # workers 2..n (the first is written before, so lacks it). The simapp reads
@@ -241,7 +246,7 @@ def training_params(
     return params
 
 
-def dump_training_params(params: Mapping[str, str]) -> bytes:
+def dump_training_params(params: Mapping[str, str | list[str]]) -> bytes:
     """YAML text as DRfC writes it (every value single-quoted, leading '---').
 
     Keys are sorted, as ``yaml.dump`` sorts them in prepare-config.py; quoting every
@@ -257,16 +262,34 @@ _DIRECTIONS = {"_cw": True, "_ccw": False}
 """Route file suffixes of the two-direction tracks -> clockwise."""
 
 
-def droa_training_params(params: Mapping[str, str]) -> bytes:
+def _yaml_bool(text: str) -> bool:
+    return text == "true"
+
+
+_DROA_TYPED: dict[str, Callable[[str], int | bool]] = {
+    "NUMBER_OF_OBSTACLES": int,
+    "RANDOMIZE_OBSTACLE_LOCATIONS": _yaml_bool,
+    "IS_OBSTACLE_BOT_CAR": _yaml_bool,
+}
+"""Object-avoidance keys DeepRacer on AWS reads as YAML numbers and booleans."""
+
+
+def droa_training_params(params: Mapping[str, str | list[str]]) -> bytes:
     """``training_params.yaml`` for DeepRacer on AWS's model import.
 
     DeepRacer on AWS names a two-direction track by its id without the route file's
     ``_cw``/``_ccw`` and reads the direction from ``TRACK_DIRECTION_CLOCKWISE``, which
     it compares with a YAML boolean ``true`` (aws-solutions/deepracer-on-aws,
-    ``ImportHelper.getTrackConfig``); one-direction tracks get no such key.
+    ``ImportHelper.getTrackConfig``); one-direction tracks get no such key. Its
+    ``parseObjectAvoidanceConfig`` takes ``NUMBER_OF_OBSTACLES`` as a number and
+    compares ``RANDOMIZE_OBSTACLE_LOCATIONS`` with ``true``, so those are typed too.
     """
-    out: dict[str, str | bool] = dict(params)
-    world = params["WORLD_NAME"]
+    out: dict[str, str | list[str] | bool | int] = dict(params)
+    for key, convert in _DROA_TYPED.items():
+        value = params.get(key)
+        if isinstance(value, str):
+            out[key] = convert(value)
+    world = str(params["WORLD_NAME"])
     for suffix, clockwise in _DIRECTIONS.items():
         if world.endswith(suffix):
             out["WORLD_NAME"] = world.removesuffix(suffix)

@@ -254,3 +254,53 @@ def test_droa_names_two_direction_tracks_by_id_and_a_yaml_boolean() -> None:
     assert read["TRACK_DIRECTION_CLOCKWISE"] is False
     read = yaml.safe_load(droa_training_params({**params, "WORLD_NAME": "reinvent_base"}))
     assert read["WORLD_NAME"] == "reinvent_base" and "TRACK_DIRECTION_CLOCKWISE" not in read
+
+
+# -- race types -------------------------------------------------------------------------
+
+
+def test_object_avoidance_writes_drfcs_section(fast_lap: ExperimentConfig) -> None:
+    from deepracer.envs.objects import race_settings
+    from deepracer.envs.world import load_world
+
+    params = training_params(
+        fast_lap, "reinvent_object_avoidance", KEYS, region="us-east-1", workers=1
+    )
+    assert params["WORLD_NAME"] == "reinvent_base"
+    section = {k: v for k, v in params.items() if k not in FAST_LAP or k == "RACE_TYPE"}
+    assert section == {
+        "RACE_TYPE": "OBJECT_AVOIDANCE",
+        "NUMBER_OF_OBSTACLES": "6",
+        "MIN_DISTANCE_BETWEEN_OBSTACLES": "12",
+        "RANDOMIZE_OBSTACLE_LOCATIONS": "true",
+        "OBSTACLE_TYPE": "box_obstacle",
+        "IS_OBSTACLE_BOT_CAR": "false",
+    }
+    # The simapp (and our reader) gets the world's settings back from the file.
+    read = race_settings(yaml.safe_load(dump_training_params(params)))
+    assert read.object_avoidance == load_world("reinvent_object_avoidance").obstacles
+    assert read.head_to_bot is None
+
+
+def test_head_to_bot_writes_drfcs_section(fast_lap: ExperimentConfig) -> None:
+    params = training_params(fast_lap, "reinvent_head_to_bot", KEYS, region="us-east-1", workers=1)
+    assert params["RACE_TYPE"] == "HEAD_TO_BOT"
+    assert params["NUMBER_OF_BOT_CARS"] == "3"
+    assert params["BOT_CAR_SPEED"] == "0.2"
+    assert params["PENALTY_SECONDS"] == "5"
+    assert params["IS_LANE_CHANGE"] == "false"
+    assert "NUMBER_OF_OBSTACLES" not in params
+
+
+def test_object_positions_are_a_list_that_sets_the_count() -> None:
+    from deepracer.envs.objects import ObjectAvoidanceConfig, simapp_race_params
+
+    config = ObjectAvoidanceConfig(object_positions=((0.25, 1), (0.5, -1)))
+    params = simapp_race_params("OBJECT_AVOIDANCE", config, None)
+    assert params["OBJECT_POSITIONS"] == ["0.25,1", "0.5,-1"]
+    assert params["NUMBER_OF_OBSTACLES"] == "2"
+    droa = yaml.safe_load(droa_training_params({"WORLD_NAME": "reInvent2019_track", **params}))
+    # DeepRacer on AWS reads the count as a number and the flags as YAML booleans.
+    assert droa["NUMBER_OF_OBSTACLES"] == 2
+    assert droa["RANDOMIZE_OBSTACLE_LOCATIONS"] is False
+    assert droa["OBJECT_POSITIONS"] == ["0.25,1", "0.5,-1"]

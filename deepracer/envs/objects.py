@@ -15,6 +15,7 @@ is the inner lane, ``-1`` the outer (``OBJECT_POSITIONS``' convention).
 Contents:
     ObjectAvoidanceConfig, HeadToBotConfig: the settings, with the simapp's names.
     RaceSettings, race_settings: DRfC (``DR_OA_*``, ``DR_H2B_*``) or simapp names to them.
+    simapp_race_params: them back to the simapp's names, as DRfC writes them.
     OBSTACLE_TYPES, OBSTACLE_SIZES, RACE_TYPES, INNER_LANE, OUTER_LANE: constants.
     lane_lines: a track's inner and outer lanes.
     ObjectPlacement, place_obstacles, obstacle_objects: where the obstacles go.
@@ -78,6 +79,7 @@ __all__ = [
     "race_settings",
     "reset_pose",
     "simapp_obstacle_gap",
+    "simapp_race_params",
     "training_start_pose",
 ]
 
@@ -361,6 +363,50 @@ def race_settings(settings: Mapping[str, Any], *, source: str = "<settings>") ->
         else None
     )
     return RaceSettings(race_type, object_avoidance, head_to_bot)
+
+
+def simapp_race_params(
+    race_type: str,
+    object_avoidance: ObjectAvoidanceConfig | None,
+    head_to_bot: HeadToBotConfig | None,
+) -> dict[str, str | list[str]]:
+    """The race type and its settings by the simapp's names, as DRfC writes them.
+
+    DRfC's ``prepare-config.py`` writes ``RACE_TYPE`` and only the section of that race
+    type, every value a string (booleans ``true``/``false``, which the simapp's
+    ``str2bool`` reads in any case) and ``OBJECT_POSITIONS`` as a list of
+    ``"progress,lane"`` strings, whose count overrides ``NUMBER_OF_OBSTACLES``.
+    :func:`race_settings` reads the result back to the same settings.
+
+    Example:
+        >>> simapp_race_params("HEAD_TO_BOT", None, HeadToBotConfig())["BOT_CAR_SPEED"]
+        '0.2'
+    """
+
+    def text(value: Any) -> str | list[str]:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return f"{value:g}"
+        if isinstance(value, tuple):
+            return [f"{progress:g},{lane}" for progress, lane in value]
+        return str(value)
+
+    params: dict[str, str | list[str]] = {"RACE_TYPE": race_type}
+    sections: list[tuple[Any, Mapping[str, str]]] = []
+    if race_type == "OBJECT_AVOIDANCE" and object_avoidance is not None:
+        sections.append((object_avoidance, _OA_NAMES))
+    if race_type == "HEAD_TO_BOT" and head_to_bot is not None:
+        sections.append((head_to_bot, _H2B_NAMES))
+    for config, names in sections:
+        for name, attr in names.items():
+            value = getattr(config, attr)
+            if name == "OBJECT_POSITIONS" and not value:
+                continue  # DRfC leaves the key out without positions
+            params[name] = text(value)
+    if object_avoidance is not None and object_avoidance.object_positions:
+        params["NUMBER_OF_OBSTACLES"] = str(len(object_avoidance.object_positions))
+    return params
 
 
 def _build(

@@ -408,6 +408,16 @@ def _files(run: LoadedRun, kind: Literal["droa", "drfc"], trust_reward: bool) ->
         raise DeepRacerError(f"{run.run_dir}: no hyperparameters.json: {why}")
     experiment = run_experiment(run.run_dir)
     world = experiment.worlds[0]
+    if kind == "droa":
+        from deepracer.envs.world import load_world
+
+        race_type = load_world(world).race_type
+        if race_type not in ("TIME_TRIAL", "OBJECT_AVOIDANCE"):
+            raise DeepRacerError(
+                f"{run.run_dir}: world {world!r} is a {race_type} race; DeepRacer on AWS"
+                " imports time-trial and object-avoidance models only (its ImportHelper"
+                " reads any other RACE_TYPE as TIME_TRIAL); use --format drfc"
+            )
     name = run.run_dir.resolve().name
     keys = S3Keys(
         bucket="",

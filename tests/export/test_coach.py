@@ -202,3 +202,12 @@ def test_the_command_checks_the_checkpoint(
     args = ["export", str(runs["nine"]), "--format", "droa", "--out", str(out), "--check", "16"]
     assert main(args) == 0
     assert "on 16 of 16 env observations" in capsys.readouterr().out
+
+
+def test_head_to_bot_is_refused_for_droa_but_drfc_carries_the_race(tmp_path: Path) -> None:
+    run = _train(tmp_path, "h2b", "deepracer_shallow", "worlds=[reinvent_head_to_bot]")
+    with pytest.raises(DeepRacerError, match="HEAD_TO_BOT race; DeepRacer on AWS imports"):
+        export_model_folder(load_run(run), tmp_path / "droa", "droa")
+    export_model_folder(load_run(run), tmp_path / "drfc", "drfc")
+    params = yaml.safe_load((tmp_path / "drfc" / "training_params.yaml").read_text())
+    assert (params["RACE_TYPE"], params["NUMBER_OF_BOT_CARS"]) == ("HEAD_TO_BOT", "3")
