@@ -782,7 +782,8 @@ class RacingEnv(gym.Env[Any, Any]):
         """Returns the top-down view for ``render_mode="rgb_array"``, else None.
 
         The frame, (480, 640, 3) uint8 RGB, shows the track, this episode's path of the
-        model point and the car (see :class:`deepracer.rendering.topdown.TopDownRenderer`).
+        model point, the obstacles and bot cars, and the car (see
+        :class:`deepracer.rendering.topdown.TopDownRenderer`).
         """
         if self.render_mode != "rgb_array":
             return None
@@ -793,7 +794,8 @@ class RacingEnv(gym.Env[Any, Any]):
                 self.track, rear_axle_offset=self.vehicle.rear_axle_offset
             )
         # The path ends at the current model point, where the car is now.
-        return self._topdown.frame(self._state, [*self._trajectory, self._geometry().model_point])
+        path = [*self._trajectory, self._geometry().model_point]
+        return self._topdown.frame(self._state, path, objects=self._objects)
 
 
 def _race_env(

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepracer.physics import VehicleParams
+from deepracer.rewards.objects import BOX_FOOTPRINT, SceneObject
 from deepracer.tracks import Track
 
 __all__ = ["CAR_LENGTH", "CAR_WIDTH", "Palette", "TopDownRenderer"]
@@ -63,6 +64,9 @@ class Palette:
     trajectory: Color = (0, 170, 255)
     car: Color = (230, 60, 140)
     car_front: Color = (255, 235, 235)
+    obstacle: Color = (123, 97, 79)  # box_obstacle's brown (its model.sdf diffuse)
+    bot_car: Color = (40, 40, 40)  # the bot car's body grey
+    bot_car_front: Color = (200, 200, 200)
     inset_frame: Color = (15, 15, 15)
 
 
@@ -151,6 +155,7 @@ class TopDownRenderer:
         car_state: Sequence[float],
         trajectory: ArrayLike,
         camera: NDArray[np.uint8] | None = None,
+        objects: Sequence[SceneObject] = (),
     ) -> Image:
         """Draws one frame.
 
@@ -160,6 +165,7 @@ class TopDownRenderer:
             trajectory: The path so far, (N, 2) world points [m], oldest first (N may
                 be 0).
             camera: A camera frame to show in a corner (see :meth:`draw_inset`).
+            objects: Obstacles (their boxes) and bot cars (front lighter) to draw.
 
         Returns:
             A fresh (height, width, 3) uint8 RGB image.
@@ -167,7 +173,22 @@ class TopDownRenderer:
         self._update_trajectory(np.asarray(trajectory, dtype=np.float64).reshape(-1, 2))
         image = self._canvas.copy()
         x, y, yaw = float(car_state[0]), float(car_state[1]), float(car_state[2])
-        self._draw_car(image, x, y, yaw)
+        palette = self.palette
+        for obj in objects:
+            if obj.kind == "bot_car":
+                length, width = obj.footprint.length, obj.footprint.width
+                colors = (palette.bot_car, palette.bot_car_front)
+            else:
+                # A box's footprint has 0.1 m of margin on each extent: draw the box.
+                margin = 0.1 if obj.footprint == BOX_FOOTPRINT else 0.0
+                length, width = obj.footprint.length - margin, obj.footprint.width - margin
+                colors = (palette.obstacle, palette.obstacle)
+            self._draw_rectangle(image, obj.x, obj.y, obj.heading, (length, width), colors)
+        c, s = math.cos(yaw), math.sin(yaw)
+        cx, cy = x + self.rear_axle_offset * c, y + self.rear_axle_offset * s
+        self._draw_rectangle(
+            image, cx, cy, yaw, (CAR_LENGTH, CAR_WIDTH), (palette.car, palette.car_front)
+        )
         if camera is not None:
             self.draw_inset(image, camera)
         return image
@@ -246,11 +267,23 @@ class TopDownRenderer:
             )
         self._drawn = points.copy()
 
-    def _draw_car(self, image: Image, x: float, y: float, yaw: float) -> None:
+    def _draw_rectangle(
+        self,
+        image: Image,
+        cx: float,
+        cy: float,
+        yaw: float,
+        size: tuple[float, float],
+        colors: tuple[Color, Color],
+    ) -> None:
+        """Draws a rectangle centred at (cx, cy), anti-aliased, in place.
+
+        ``size`` is (length along ``yaw``, width) [m]; ``colors`` (body, front part).
+        """
         c, s = math.cos(yaw), math.sin(yaw)
-        cx, cy = x + self.rear_axle_offset * c, y + self.rear_axle_offset * s
+        length, width = size
         ((pc, pr),) = self.world_to_pixel([(cx, cy)])
-        reach = 0.5 * math.hypot(CAR_LENGTH, CAR_WIDTH) * self.scale + 1.0
+        reach = 0.5 * math.hypot(length, width) * self.scale + 1.0
         c0, c1 = max(int(pc - reach), 0), min(int(pc + reach) + 1, self.width)
         r0, r1 = max(int(pr - reach), 0), min(int(pr + reach) + 1, self.height)
         if c0 >= c1 or r0 >= r1:
@@ -259,15 +292,15 @@ class TopDownRenderer:
         # Pixel centres in the car's frame [px]: u forward, v left (rows grow downwards).
         dx, dy = cc + 0.5 - pc, pr - (rr + 0.5)
         u, v = dx * c + dy * s, -dx * s + dy * c
-        half_l, half_w = 0.5 * CAR_LENGTH * self.scale, 0.5 * CAR_WIDTH * self.scale
+        half_l, half_w = 0.5 * length * self.scale, 0.5 * width * self.scale
         # Coverage from the signed distance to the rectangle's edges: anti-aliased edges
         # keep a car of a few pixels from flickering as it turns.
         body = np.clip(np.minimum(half_l - np.abs(u), half_w - np.abs(v)) + 0.5, 0.0, 1.0)
         front_edge = half_l * (1.0 - 2.0 * _FRONT_FRACTION)
         front = body * np.clip(u - front_edge + 0.5, 0.0, 1.0)
         window = image[r0:r1, c0:c1]
-        _blend(window, body - front, self.palette.car)
-        _blend(window, front, self.palette.car_front)
+        _blend(window, body - front, colors[0])
+        _blend(window, front, colors[1])
 
     def draw_inset(self, image: Image, camera: NDArray[np.uint8]) -> None:
         """Draws a camera frame into a corner of one of this renderer's frames, in place.

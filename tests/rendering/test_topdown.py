@@ -224,3 +224,31 @@ def test_env_without_render_mode_renders_nothing() -> None:
 def test_env_rejects_other_render_modes() -> None:
     with pytest.raises(ValueError, match="rgb_array"):
         RacingEnv({"world": "oval"}, render_mode="human")
+
+
+def test_objects_are_drawn_where_they_are(renderer: TopDownRenderer, track: Track) -> None:
+    from deepracer.rewards.objects import BOT_CAR_FOOTPRINT, BOX_FOOTPRINT, SceneObject
+
+    x, y, heading = track.pose_at(2.0)
+    bx, by, _ = track.pose_at(4.0)
+    box = SceneObject(x, y, heading, "obstacle", BOX_FOOTPRINT, 0.1)
+    bot = SceneObject(bx, by, heading, "bot_car", BOT_CAR_FOOTPRINT, 0.0)
+    far = (100.0, 100.0, 0.0, 0.0)  # the car off the frame
+    image = renderer.frame(far, [], objects=[box, bot])
+    plain = renderer.frame(far, [])
+    palette = Palette()
+    for obj, color in ((box, palette.obstacle), (bot, palette.bot_car)):
+        ((c, r),) = np.floor(renderer.world_to_pixel([(obj.x, obj.y)])).astype(int)
+        assert tuple(image[r, c]) == color
+        assert tuple(plain[r, c]) != color
+    # The box is drawn 0.4 x 0.3 m (its body), not its 0.5 x 0.4 m collision footprint.
+    brown = np.all(image == palette.obstacle, axis=2).sum()
+    assert brown == pytest.approx(0.4 * 0.3 * renderer.scale**2, rel=0.35)
+
+
+def test_an_object_race_renders_its_objects() -> None:
+    env = RacingEnv({"world": "reinvent_object_avoidance"}, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame is not None
+    assert np.all(frame == Palette().obstacle, axis=2).sum() > 6 * 10
