@@ -15,13 +15,13 @@ from typing import Any
 from deepracer.config.checks import above, at_least, interval, positive
 from deepracer.envs.action import DEFAULT_ACTION_SPACE
 from deepracer.envs.camera import CameraConfig
-from deepracer.envs.observation import LidarConfig, StateConfig
+from deepracer.envs.observation import LidarConfig, SensorConfigs, StateConfig
 from deepracer.envs.world import WorldConfig, load_world
 from deepracer.errors import ConfigError
 from deepracer.physics import VehicleParams
 from deepracer.physics.profiles import resolve_vehicle
 
-__all__ = ["EnvConfig", "EpisodeConfig", "StartConfig", "vehicle_of"]
+__all__ = ["EnvConfig", "EpisodeConfig", "StartConfig", "sensor_configs", "vehicle_of"]
 
 
 _fraction = interval(0, 1, "a fraction", high_open=True)
@@ -133,3 +133,19 @@ def vehicle_of(config: EnvConfig, world: WorldConfig | None = None) -> VehiclePa
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return vehicle
+
+
+def sensor_configs(config: EnvConfig, world: WorldConfig | None = None) -> SensorConfigs:
+    """The settings the config's observations are built from, on ``world``.
+
+    A world with obstacles or bot cars adds the objects to the state vector, so the
+    observation space depends on the world too (default: the config's own world).
+    """
+    if world is None:
+        world = config.world if isinstance(config.world, WorldConfig) else load_world(config.world)
+    return SensorConfigs(
+        state=config.state,
+        lidar=config.lidar,
+        camera=config.camera,
+        objects=world.race_type != "TIME_TRIAL",
+    )

@@ -58,7 +58,7 @@ from numpy.typing import NDArray
 from deepracer import accel
 from deepracer.config.loader import from_mapping
 from deepracer.envs.action import make_action_type
-from deepracer.envs.config import EnvConfig, vehicle_of
+from deepracer.envs.config import EnvConfig, sensor_configs, vehicle_of
 from deepracer.envs.objects import (
     BotCars,
     obstacle_objects,
@@ -69,7 +69,6 @@ from deepracer.envs.objects import (
 from deepracer.envs.observation import (
     CarView,
     EpisodeVariation,
-    SensorConfigs,
     StateObservation,
     make_observation,
     object_features,
@@ -312,12 +311,7 @@ class RacingEnv(gym.Env[Any, Any]):
         self._tracks = {False: forward, True: forward.reversed()}
         self.track: Track = forward
         self.action_type = make_action_type(cfg.action_space)
-        sensors = SensorConfigs(
-            state=cfg.state,
-            lidar=cfg.lidar,
-            camera=cfg.camera,
-            objects=self.world.race_type != "TIME_TRIAL",
-        )
+        sensors = sensor_configs(cfg, self.world)
         self.observation_type = make_observation(cfg.observation, sensors)
         self._observation_reset = getattr(self.observation_type, "reset", None)
         self.action_space = self.action_type.space()

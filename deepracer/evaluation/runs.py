@@ -249,11 +249,12 @@ def _blank_model(setup: RunSetup) -> Any:
     import gymnasium as gym
 
     from deepracer.envs.action import make_action_type
-    from deepracer.envs.observation import SensorConfigs, make_observation
+    from deepracer.envs.config import sensor_configs
+    from deepracer.envs.observation import make_observation
     from deepracer.models.presets import build_model
 
     config = setup.config
-    sensors = SensorConfigs(state=config.state, lidar=config.lidar, camera=config.camera)
+    sensors = sensor_configs(config)
 
     class Spaces(gym.Env[Any, Any]):
         observation_space = make_observation(config.observation, sensors).space()

@@ -368,3 +368,14 @@ def test_who_is_to_blame_for_a_bot_car_collision(
     car_progress: float, start_ndist: float, bot_progress: float, outcome: str
 ) -> None:
     assert bot_collision_outcome(car_progress, start_ndist, bot_progress) == outcome
+
+
+def test_a_time_trials_params_hold_the_same_object_defaults() -> None:
+    # build_params spells the defaults out (fresh lists on the hot path); they must be
+    # OBJECT_PARAM_DEFAULTS, key by key.
+    from deepracer.envs import RacingEnv
+
+    _, info = RacingEnv({"world": "oval"}).reset(seed=0)
+    params = info["params"]
+    assert {key: params[key] for key in OBJECT_PARAM_DEFAULTS} == OBJECT_PARAM_DEFAULTS
+    assert params["is_crashed"] is False
