@@ -15,7 +15,8 @@ Contents:
     locate_cars: geometry of many cars' poses on one track.
     physics_step: the car's dynamics for many cars.
     state_observation: the ``state`` observation for many cars.
-    camera_frames: camera frames of a world (floor codes, walls, sky) for many poses.
+    camera_frames: camera frames of a world (floor codes, walls, sky, object boxes)
+        for many poses.
 """
 
 from __future__ import annotations
@@ -689,10 +690,170 @@ def _wall_codes(found, left, ax, fall, c, s, limits, headroom, wall_first, level
         found[b] = wall if fall * reach > headroom * span else sky
 
 
+# A box's faces, in the order of its grey levels (deepracer.rendering.objects.FACES).
+_TOP, _BOTTOM, _FRONT, _BACK, _LEFT, _RIGHT = 0, 1, 2, 3, 4, 5
+
+
+@_jit
+def _box_spans(boxes, lx, ly, c, s, height, cp, sp, vrow, ucol, local, spans):
+    """Each box in the lens frame, and the block of rays its projection can cover.
+
+    ``local[m]`` gets the cosine and sine of box ``m``'s yaw relative to the car, its
+    centre along its own length and width axes from the lens, its half length and
+    half width, and its bottom and top relative to the lens. ``spans[m]`` gets the
+    sub-rows ``[a0, a1)`` and sub-columns ``[b0, b1)`` whose rays point between its
+    projected corners, one more each side for rounding: the projection of a box in
+    front of the lens lies inside them. A box partly behind the image plane gets
+    every ray, one wholly behind it none.
+    """
+    n_rows = vrow.shape[0]
+    n_cols = ucol.shape[0]
+    for m in range(boxes.shape[0]):
+        rx = boxes[m, 0] - lx
+        ry = boxes[m, 1] - ly
+        cx = c * rx + s * ry
+        cy = c * ry - s * rx
+        cr = boxes[m, 2] * c + boxes[m, 3] * s
+        sr = boxes[m, 3] * c - boxes[m, 2] * s
+        hl = boxes[m, 4]
+        hw = boxes[m, 5]
+        zlo = boxes[m, 6] - height
+        zhi = boxes[m, 7] - height
+        local[m, 0] = cr
+        local[m, 1] = sr
+        local[m, 2] = cx * cr + cy * sr
+        local[m, 3] = cy * cr - cx * sr
+        local[m, 4] = hl
+        local[m, 5] = hw
+        local[m, 6] = zlo
+        local[m, 7] = zhi
+        v_lo, v_hi, u_lo, u_hi = math.inf, -math.inf, math.inf, -math.inf
+        behind = 0
+        for corner in range(8):
+            along = hl if corner & 1 else -hl
+            across = hw if corner & 2 else -hw
+            z = zhi if corner & 4 else zlo
+            x = cx + along * cr - across * sr
+            y = cy + along * sr + across * cr
+            depth = x * cp - z * sp
+            if depth <= 0.0:
+                behind += 1
+                continue
+            v = -(x * sp + z * cp) / depth
+            u = -y / depth
+            v_lo, v_hi = min(v_lo, v), max(v_hi, v)
+            u_lo, u_hi = min(u_lo, u), max(u_hi, u)
+        if behind == 8:
+            spans[m, 0], spans[m, 1], spans[m, 2], spans[m, 3] = 0, 0, 0, 0
+        elif behind > 0:
+            spans[m, 0], spans[m, 1], spans[m, 2], spans[m, 3] = 0, n_rows, 0, n_cols
+        else:
+            spans[m, 0] = max(np.searchsorted(vrow, v_lo) - 1, 0)
+            spans[m, 1] = min(np.searchsorted(vrow, v_hi, side="right") + 1, n_rows)
+            spans[m, 2] = max(np.searchsorted(ucol, u_lo) - 1, 0)
+            spans[m, 3] = min(np.searchsorted(ucol, u_hi, side="right") + 1, n_cols)
+
+
+@_jit
+def _row_hits(a, ax, fall, left, local, spans, best, which):
+    """The nearest box face on each ray of sub-row ``a``; True if any ray meets a box.
+
+    Slab test per box, over its block's columns only: the ray's travel per unit
+    along the axis is ``(ax, left[b], -fall)``; it is inside the box between the
+    largest entry and the smallest exit of the three slabs, and the slab it enters
+    last is the face it sees. A nearer hit than ``best[b]`` sets ``best[b]`` and
+    ``which[b] = 6 * box + face``; a lens inside a box does not see it. The column
+    loop has no branches (a ray parallel to a face gets an infinite or, on the
+    face's plane, NaN slab, which the comparisons ignore), so it vectorises.
+    """
+    hits = 0
+    for m in range(local.shape[0]):
+        if a < spans[m, 0] or a >= spans[m, 1]:
+            continue
+        cr, sr, cu, cv = local[m, 0], local[m, 1], local[m, 2], local[m, 3]
+        hl, hw, zlo, zhi = local[m, 4], local[m, 5], local[m, 6], local[m, 7]
+        if fall > 0.0:
+            t0, t1, z_face = -zhi / fall, -zlo / fall, _TOP
+        elif fall < 0.0:
+            t0, t1, z_face = -zlo / fall, -zhi / fall, _BOTTOM
+        elif zlo <= 0.0 <= zhi:
+            t0, t1, z_face = -math.inf, math.inf, _TOP
+        else:
+            continue
+        acr = ax * cr
+        asr = ax * sr
+        u_near, u_far = cu - hl, cu + hl
+        v_near, v_far = cv - hw, cv + hw
+        first = 6 * m
+        # Views from 0, so the indices are known non-negative (no wraparound checks).
+        rays = left[spans[m, 2] : spans[m, 3]]
+        nearest = best[spans[m, 2] : spans[m, 3]]
+        seen = which[spans[m, 2] : spans[m, 3]]
+        for j in range(rays.shape[0]):
+            ay = rays[j]
+            du = acr + ay * sr
+            dv = ay * cr - asr
+            inv = 1.0 / du
+            p = u_near * inv
+            q = u_far * inv
+            lo = p if p < q else q
+            hi = p if p > q else q
+            take = lo > t0
+            enter = lo if take else t0
+            side = _FRONT + (du > 0.0)  # moving ahead it enters through the back
+            face = side if take else z_face
+            leave = hi if hi < t1 else t1
+            inv = 1.0 / dv
+            p = v_near * inv
+            q = v_far * inv
+            lo = p if p < q else q
+            hi = p if p > q else q
+            take = lo > enter
+            enter = lo if take else enter
+            side = _LEFT + (dv > 0.0)  # moving left it enters through the right
+            face = side if take else face
+            leave = hi if hi < leave else leave
+            old = nearest[j]
+            ok = (enter <= leave) & (enter > 0.0) & (enter < old)
+            nearest[j] = enter if ok else old
+            seen[j] = first + face if ok else seen[j]
+            hits += ok
+    return hits > 0
+
+
+@_jit
+def _boxed_rays(acc, index, best, which, shades, flat, table, left, t, room, down, beyond):
+    """Adds a sub-row in which some rays meet a box; True if others need the walls.
+
+    A ray that meets a box adds its face's grey level (and clears ``best`` for the
+    next sub-row); the others meet the floor as in :func:`_camera_kernel`, one by
+    one. On return ``index[b] >= 0`` marks the rays that meet a wall or the sky.
+    """
+    need_walls = False
+    for b in range(left.shape[0]):
+        if best[b] < math.inf:
+            acc[b] += shades[which[b]]
+            best[b] = math.inf
+            index[b] = -1
+            continue
+        if down:
+            gy = t * left[b]
+            seen = flat[index[b]]
+            if gy * gy <= room and seen < beyond:
+                acc[b] += table[seen]
+                index[b] = -1
+                continue
+        else:
+            index[b] = 0
+        need_walls = True
+    return need_walls
+
+
 @_jit
 def _camera_kernel(
     codes, x0, y0, inv_res, table, ahead, drop, left, n, max_distance, poses,
     forward, lateral, height, rect, wall_height, wall_first, levels, sky_code, beyond, out,
+    boxes, box_levels, cp, sp,
 ):  # fmt: skip
     k = poses.shape[0]
     rows, cols = codes.shape
@@ -707,6 +868,14 @@ def _camera_kernel(
     index = np.empty(sub_cols, dtype=np.int64)
     walls = np.empty(sub_cols, dtype=np.int64)
     acc = np.zeros(sub_cols, dtype=np.int64)
+    n_boxes = boxes.shape[0]
+    local = np.empty((n_boxes, 8))
+    spans = np.zeros((n_boxes, 4), dtype=np.int64)
+    best = np.full(sub_cols, math.inf)
+    which = np.zeros(sub_cols, dtype=np.int64)
+    shades = box_levels.reshape(-1)
+    vrow = drop * cp - ahead * sp  # each sub-row's tangent below the optical axis
+    ucol = -left  # each sub-column's tangent right of it
     for i in range(k):
         px, py, yaw = poses[i, 0], poses[i, 1], poses[i, 2]
         c, s = math.cos(yaw), math.sin(yaw)
@@ -716,6 +885,7 @@ def _camera_kernel(
         lx = px + c * forward - s * lateral
         ly = py + s * forward + c * lateral
         limits = (rect[2] - lx, lx - rect[0], rect[3] - ly, ly - rect[1])
+        _box_spans(boxes, lx, ly, c, s, height, cp, sp, vrow, ucol, local, spans)
         for r in range(image_rows):
             acc[:] = 0
             for a in range(r * n, r * n + n):
@@ -727,11 +897,18 @@ def _camera_kernel(
                 fx = forward + gx
                 room = max2 - gx * gx
                 need_walls = not down
+                every_wall = not down  # else only the rays whose index is still >= 0
                 if down:
                     _texel_indices(
                         index, left, lateral, t, base_col + cs * fx, base_row + ss * fx,
                         cs, ss, cols, last_col, last_row,
                     )  # fmt: skip
+                if n_boxes > 0 and _row_hits(a, ax, fall, left, local, spans, best, which):
+                    need_walls = _boxed_rays(
+                        acc, index, best, which, shades, flat, table, left, t, room, down, beyond
+                    )
+                    every_wall = False
+                elif down:
                     for b in range(sub_cols):
                         gy = t * left[b]
                         seen = flat[index[b]]
@@ -746,13 +923,17 @@ def _camera_kernel(
                         sky_code,
                     )  # fmt: skip
                     for b in range(sub_cols):
-                        if not down or index[b] >= 0:
+                        if every_wall or index[b] >= 0:
                             acc[b] += table[walls[b]]
             for q in range(image_cols):
                 total = 0
                 for b in range(q * n, q * n + n):
                     total += acc[b]
                 out[i, r * image_cols + q] = (total + samples // 2) // samples
+
+
+_NO_BOXES = np.empty((0, 8))
+_NO_LEVELS = np.empty((0, 6), dtype=np.int64)
 
 
 def camera_frames(
@@ -764,6 +945,7 @@ def camera_frames(
     lens: tuple[float, float, float],
     walls: tuple[NDArray[np.float64], float, int, int, int, int],
     out: NDArray[np.uint8],
+    objects: tuple[FloatArray, IntArray, float] | None = None,
 ) -> None:
     """Renders camera frames with the compiled loop (see :mod:`deepracer.rendering.camera`).
 
@@ -779,12 +961,22 @@ def camera_frames(
             ``(first_wall_part + f) * levels + levels // 2``; codes from ``beyond``
             up are floor outside the field.
         out: (k, height * width) uint8, written.
+        objects: ``(boxes, levels, pitch)``: (P, 8) world boxes and (P, 6) face grey
+            levels (:class:`deepracer.rendering.objects.ObjectBoxes`) and the
+            camera's pitch [rad]; a ray that meets a box shows its nearest face.
     """
     x0, y0, inv_res = texture
     ahead, drop, left, n, max_distance = rays
     forward, lateral, height = lens
     rect, wall_height, wall_first, levels, sky_code, beyond = walls
-    _camera_kernel(
+    boxes, box_levels, pitch = (_NO_BOXES, _NO_LEVELS, 0.0) if objects is None else objects
+    args = (
         codes, x0, y0, inv_res, table, ahead, drop, left, n, max_distance, poses,
         forward, lateral, height, rect, wall_height, wall_first, levels, sky_code, beyond, out,
+        boxes, box_levels, math.cos(pitch), math.sin(pitch),
     )  # fmt: skip
+    if numba is None:  # as plain Python the box test divides numpy scalars by zero
+        with np.errstate(divide="ignore", invalid="ignore"):
+            _camera_kernel(*args)
+    else:
+        _camera_kernel(*args)

@@ -4,9 +4,11 @@ Frames come from :mod:`deepracer.rendering.camera`: the world's floor is rasteri
 once per (geometry, floor material, scene) and shared, the rays are computed once per
 camera mounting, and a frame is one lookup per ray (or one wall intersection). Per
 episode, the env's reset hook hands over the world (floor material, scene, part-colour
-spread and pixel noise) and the :class:`~deepracer.envs.view.EpisodeVariation`
-(lighting and camera jitter); lighting and part colours become the episode's code ->
-grey level table.
+spread, pixel noise and obstacle type) and the
+:class:`~deepracer.envs.view.EpisodeVariation` (lighting and camera jitter); lighting
+and part colours become the episode's code -> grey level table. The car's obstacles
+and bot cars (``CarView.objects``) are drawn as lit boxes
+(:mod:`deepracer.rendering.objects`), under the episode's lighting too.
 
 Contents:
     CameraConfig: resolution, optics, mounting, anti-aliasing, stacking.
@@ -35,11 +37,13 @@ from deepracer.rendering.camera import (
     render,
     track_texture,
 )
+from deepracer.rendering.objects import DEFAULT_SHAPES, ObjectBoxes, object_boxes
 from deepracer.rendering.scene import SceneConfig, code_table
 
 if TYPE_CHECKING:
     from deepracer.envs.view import CarView, EpisodeVariation
     from deepracer.envs.world import WorldConfig
+    from deepracer.rewards.objects import SceneObject
     from deepracer.tracks import Track
 
 __all__ = ["CameraConfig", "CameraObservation", "StereoCameraObservation"]
@@ -143,6 +147,9 @@ class CameraObservation:
         self._track: Track | None = None
         self._texture: TrackTexture | None = None
         self._stack: NDArray[np.uint8] | None = None
+        self._shapes = DEFAULT_SHAPES
+        self._objects: tuple[SceneObject, ...] = ()
+        self._boxes: ObjectBoxes | None = None
 
     @property
     def channels(self) -> int:
@@ -165,7 +172,8 @@ class CameraObservation:
 
         Args:
             world: The world; its floor material and scene pick the texture, its
-                ``randomization`` the part colours' spread and the sensor noise.
+                ``randomization`` the part colours' spread and the sensor noise, its
+                obstacle settings how obstacles look.
             variation: This episode's lighting factors and camera offsets.
             rng: The generator reserved for the image: part colours (drawn here,
                 when randomised) and pixel noise.
@@ -184,13 +192,23 @@ class CameraObservation:
         self._rng = rng
         self._table = None  # made for this episode's texture at the first frame
         self._stack = None
+        obstacles = world.obstacles
+        if obstacles is None:
+            self._shapes = DEFAULT_SHAPES
+        else:
+            look = "bot_car" if obstacles.is_obstacle_bot_car else obstacles.obstacle_type
+            self._shapes = {**DEFAULT_SHAPES, "obstacle": look}
+        self._objects, self._boxes = (), None  # lit with this episode's lighting
 
     def observe(self, car: CarView) -> NDArray[np.uint8]:
         """Renders the car's view; returns the stacked frames (a fresh array)."""
         texture = self._texture_for(car.track)
         if self._table is None:
             self._table = self._episode_table(texture)
-        frames = [render(texture, rays, car.origin, car.yaw, self._table) for rays in self._rays]
+        boxes = self._boxes_for(car.objects)
+        frames = [
+            render(texture, rays, car.origin, car.yaw, self._table, boxes) for rays in self._rays
+        ]
         frame = np.stack(frames, axis=-1)  # (H, W, channels)
         frame = postprocess(frame, noise_std=self._noise_std, rng=self._rng)
         stack = self.config.frame_stack
@@ -215,6 +233,18 @@ class CameraObservation:
         if spread == 0.0 and self._lighting is None:
             return texture.table
         return code_table(colors, self._lighting, texture_contrast=texture.texture_contrast)
+
+    def _boxes_for(self, objects: tuple[SceneObject, ...]) -> ObjectBoxes | None:
+        # Obstacles stand still through an episode: reuse their boxes while the
+        # objects are unchanged; bot cars move, so theirs are made every step.
+        if not objects:
+            return None
+        if objects != self._objects or self._boxes is None:
+            self._boxes = object_boxes(
+                objects, self._shapes, scene=self._scene, lighting=self._lighting
+            )
+            self._objects = objects
+        return self._boxes
 
     def _texture_for(self, track: Track) -> TrackTexture:
         # The env hands over one of two Track objects (the driving directions); both

@@ -19,7 +19,12 @@ The run directory gets the graph (``model/model.pb``), ``model/model_metadata.js
 an ``experiment.yaml`` that drives it (its observation and actions from the metadata,
 a world from ``--world``), the source's ``reward_function.py`` if it has one (never
 imported unless ``--trust-reward``: the run is not signed as this machine's), and
-``imported.json`` saying where it came from. ``deepracer evaluate``, ``render`` and
+``imported.json`` saying where it came from. Without ``--world`` the model drives
+the source's own race where it says which: the track of a ``training_params.yaml``'s
+``WORLD_NAME`` (the simapp's names) and the race type and objects of that file or of a
+deepracer-for-cloud ``run.env`` (``DR_WORLD_NAME``, ``DR_RACE_TYPE``, ``DR_OA_*``,
+``DR_H2B_*``), written as the run's ``world.yaml`` when the race has objects.
+``deepracer evaluate``, ``render`` and
 ``analyze`` then take it like any run. The graph runs through TensorFlow, loaded as
 :mod:`deepracer.models.frozen_graph` checks it (only a policy's arithmetic; training
 ops cut away; GPU placements cleared): no conversion step that could change what it
@@ -42,15 +47,20 @@ import json
 import tarfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
-from deepracer.errors import DeepRacerError
+from deepracer.envs.objects import RaceSettings
+from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.export.coach import CHECKPOINTS_JSON, frozen_graph_name
 from deepracer.io import atomic_write_bytes, atomic_write_text
 from deepracer.runs import RunFiles, RunLock, is_empty_run_dir
 from deepracer.runs.layout import MODEL_METADATA_NAME, REWARD
 
 __all__ = ["MAX_FILE", "MAX_TOTAL", "import_model", "wanted_file"]
+
+TRAINING_PARAMS = "training_params.yaml"  # the simapp's settings (deepracer.simapp's name)
+RUN_ENV = "run.env"
+"""deepracer-for-cloud's run settings (``DR_*`` lines)."""
 
 _SENSOR_TO_OBSERVATION = {"FRONT_FACING_CAMERA": "camera", "STEREO_CAMERAS": "stereo_camera"}
 MAX_FILE = 1 << 30
@@ -130,12 +140,18 @@ def import_model(
             f"{shown}: the graph's input is {info.sensor}, {metadata_name} lists"
             f" sensors {list(metadata.sensor)}"
         )
-    name = world or DEFAULT_WORLD
+    race = None if world else _source_race(files, shown)
+    name = world or (race.world if race is not None and race.world else DEFAULT_WORLD)
     load_world(name)  # a clear error for an unknown world, before anything is written
+    world_text = None
+    if race is not None and race.settings.race_type != "TIME_TRIAL":
+        world_text = _world_yaml(name, race.settings, shown)
     height, width, channels = info.input_shape
     experiment = {
         "description": f"imported from {label or source.name}",
-        "worlds": [name],
+        "worlds": [
+            str(RunFiles(run_dir).imported_world.resolve()) if world_text is not None else name
+        ],
         "observation": _SENSOR_TO_OBSERVATION[info.sensor],
         "action_space": str(RunFiles(run_dir).model_metadata.resolve()),
         "reward": "centerline",
@@ -163,6 +179,8 @@ def import_model(
             "algorithm": info.algorithm,
         }
         atomic_write_text(out.imported, json.dumps(provenance, indent=2) + "\n")
+        if world_text is not None:
+            atomic_write_text(out.imported_world, world_text)
         # The car it drives pinned, as a new run pins it; written last: a run directory
         # counts as a run once its experiment is there.
         config = pin_vehicle(experiment_from_mapping(experiment, source=str(out.experiment)))
@@ -171,6 +189,7 @@ def import_model(
         f"imported {shown} ({graph_name}: {info.algorithm.upper()}, {info.sensor}"
         f" {width}x{height}x{channels}, {expected if discrete else 'continuous'} actions)"
         f" into {run_dir}; it drives on {name}"
+        + (f" ({race.settings.race_type}, {out.imported_world})" if world_text and race else "")
     )
     if reward is not None:
         echo(
@@ -189,11 +208,17 @@ def wanted_file(name: str) -> bool:
         name: The file's ``/``-separated path in the source; only its last part counts.
 
     Returns:
-        True for ``*.pb``, ``model_metadata.json``, ``deepracer_checkpoints.json`` and
-        ``reward_function.py``.
+        True for ``*.pb``, ``model_metadata.json``, ``deepracer_checkpoints.json``,
+        ``reward_function.py``, ``training_params.yaml`` and ``run.env``.
     """
     base = PurePosixPath(name).name
-    return base.endswith(".pb") or base in (MODEL_METADATA_NAME, CHECKPOINTS_JSON, REWARD)
+    return base.endswith(".pb") or base in (
+        MODEL_METADATA_NAME,
+        CHECKPOINTS_JSON,
+        REWARD,
+        TRAINING_PARAMS,
+        RUN_ENV,
+    )
 
 
 def _read_source(source: Path) -> dict[str, bytes]:
@@ -281,3 +306,92 @@ def _best_checkpoint(source: str, files: dict[str, bytes], name: str) -> str | N
         ) from None
     head = checkpoint.split("_", 1)[0]
     return head if head.isdigit() else None
+
+
+class _SourceRace(NamedTuple):
+    """What a source says about its race: its world (if one we know) and settings."""
+
+    world: str | None
+    settings: RaceSettings
+
+
+def _source_race(files: dict[str, bytes], shown: str) -> _SourceRace | None:
+    """The race of a source's ``training_params.yaml`` or ``run.env``, or None.
+
+    Raises:
+        DeepRacerError: The file does not parse, or holds a bad race setting (the
+            message names the file and the key as written).
+    """
+    from deepracer.envs.objects import race_settings
+
+    found = [(n, _find(files, n)) for n in (TRAINING_PARAMS, RUN_ENV)]
+    for base, name in found:
+        if name is None:
+            continue
+        where = f"{shown}:{name}"
+        text = files[name].decode("utf-8", errors="replace")
+        settings = _parse_run_env(text) if base == RUN_ENV else _parse_yaml(text, where)
+        try:
+            race = race_settings(settings, source=where)
+        except ConfigError as exc:
+            raise DeepRacerError(str(exc)) from None
+        track = str(settings.get("WORLD_NAME", settings.get("DR_WORLD_NAME", ""))).strip()
+        return _SourceRace(track if _is_world(track) else None, race)
+    return None
+
+
+def _parse_yaml(text: str, where: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DeepRacerError(f"{where}: invalid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise DeepRacerError(f"{where}: expected a mapping of simapp settings")
+    return data
+
+
+def _parse_run_env(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines as DRfC's ``run.env`` has them; comments and blanks skipped."""
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        settings[key.strip()] = value.split(" #")[0].strip().strip("\"'")
+    return settings
+
+
+def _is_world(name: str) -> bool:
+    from deepracer.envs.world import load_world
+
+    if not name:
+        return False
+    try:
+        load_world(name)
+    except DeepRacerError:
+        return False  # DeepRacer on AWS's track ids without _cw/_ccw, say
+    return True
+
+
+def _world_yaml(name: str, race: RaceSettings, shown: str) -> str:
+    """The run's ``world.yaml``: the world ``name`` with the source's race and objects."""
+    import yaml
+
+    from deepracer.config.loader import to_mapping
+    from deepracer.envs.world import load_world
+
+    base = to_mapping(load_world(name))
+    base.update(
+        description=f"{base['description'] or name}, with the race settings of {shown}",
+        race_type=race.race_type,
+        object_avoidance=to_mapping(race.object_avoidance),
+        head_to_bot=to_mapping(race.head_to_bot),
+    )
+    base.pop("name", None)
+    for key in ("object_avoidance", "head_to_bot"):
+        if base[key] is None:
+            del base[key]
+    return yaml.safe_dump(base, sort_keys=False)

@@ -8,7 +8,10 @@ lookup in a pre-rasterised 5 mm texture of the floor (:class:`TrackTexture`: the
 field, the road, its white border lines and orange centre dashes, each textured with
 the simapp's own textures); a ray that meets no floor inside the hall meets one of
 its four walls, or passes over them into the sky (an exact ray-rectangle exit, so
-the walls occlude the floor behind them).
+the walls occlude the floor behind them). Obstacles and bot cars are upright boxes
+(:mod:`deepracer.rendering.objects`): per pose each box is moved into the lens frame
+and only the rays inside its projected corners are slab-tested; a ray that meets a
+box before the floor shows the nearest box's face.
 
 The texture holds codes, not grey levels (:mod:`deepracer.rendering.scene`): a part
 and a quantised texture detail. A 256-entry table turns codes into grey levels (the
@@ -41,7 +44,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepracer import accel
+from deepracer.rendering import objects as ob
 from deepracer.rendering import scene as sc
+from deepracer.rendering.objects import ObjectBoxes
 from deepracer.rendering.scene import SceneConfig
 from deepracer.tracks import Track
 
@@ -572,7 +577,11 @@ _BEYOND_FIRST = sc.BEYOND * sc.LEVELS
 
 
 def _render_numpy(
-    texture: TrackTexture, rays: GroundRays, poses: FloatArray, table: ByteArray
+    texture: TrackTexture,
+    rays: GroundRays,
+    poses: FloatArray,
+    table: ByteArray,
+    objects: ObjectBoxes | None = None,
 ) -> NDArray[np.uint8]:
     """The compiled loop's arithmetic, vectorised: (k, height * width) grey levels."""
     k = len(poses)
@@ -609,17 +618,159 @@ def _render_numpy(
     wall = rays.drop[None, :, None] * reach > headroom * span
     beyond = np.where(wall, _WALL_CODES[face], _SKY_CODE)
     values = table[np.where(floor, seen, beyond)].astype(np.uint16)  # (k, SR, SC)
+    if objects is not None and len(objects):
+        nearest, shade = _box_hits(rays, poses, objects)
+        values = np.where(nearest < np.inf, shade, values).astype(np.uint16)
     n = rays.supersample
     blocks = values.reshape(k, rays.height, n, rays.width, n).sum(axis=(2, 4), dtype=np.uint16)
     samples = rays.samples
     return np.asarray((blocks + samples // 2) // samples, dtype=np.uint8).reshape(k, -1)
 
 
+def _box_spans(
+    boxes: FloatArray,
+    lens: tuple[float, float, float, float, float],
+    pitch: tuple[float, float],
+    vrow: FloatArray,
+    ucol: FloatArray,
+) -> tuple[FloatArray, NDArray[np.intp]]:
+    """The compiled loop's boxes in the lens frame and their ray blocks, for one pose.
+
+    Args:
+        boxes: (P, 8) world boxes (:class:`ObjectBoxes`).
+        lens: ``(x, y, cos yaw, sin yaw, height)`` of the lens [m, m, -, -, m].
+        pitch: ``(cos, sin)`` of the camera's pitch.
+        vrow: (SR,) each sub-row's tangent below the optical axis, ascending.
+        ucol: (SC,) each sub-column's tangent right of it, ascending.
+
+    Returns:
+        ``(local, spans)``: (P, 8) as :func:`deepracer.accel._box_spans` writes them,
+        and (P, 4) sub-rows ``[a0, a1)`` and sub-columns ``[b0, b1)`` to test.
+    """
+    lx, ly, c, s, height = lens
+    cp, sp = pitch
+    rx = boxes[:, 0] - lx
+    ry = boxes[:, 1] - ly
+    cx = c * rx + s * ry
+    cy = c * ry - s * rx
+    cr = boxes[:, 2] * c + boxes[:, 3] * s
+    sr = boxes[:, 3] * c - boxes[:, 2] * s
+    hl, hw = boxes[:, 4], boxes[:, 5]
+    zlo, zhi = boxes[:, 6] - height, boxes[:, 7] - height
+    local = np.column_stack([cr, sr, cx * cr + cy * sr, cy * cr - cx * sr, hl, hw, zlo, zhi])
+    corner = np.arange(8)
+    along = np.where(corner & 1, hl[:, None], -hl[:, None])  # (P, 8)
+    across = np.where(corner & 2, hw[:, None], -hw[:, None])
+    z = np.where(corner & 4, zhi[:, None], zlo[:, None])
+    x = cx[:, None] + along * cr[:, None] - across * sr[:, None]
+    y = cy[:, None] + along * sr[:, None] + across * cr[:, None]
+    depth = x * cp - z * sp
+    front = depth > 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = -(x * sp + z * cp) / depth
+        u = -y / depth
+    v_lo = np.where(front, v, np.inf).min(axis=1)
+    v_hi = np.where(front, v, -np.inf).max(axis=1)
+    u_lo = np.where(front, u, np.inf).min(axis=1)
+    u_hi = np.where(front, u, -np.inf).max(axis=1)
+    n_rows, n_cols = len(vrow), len(ucol)
+    spans = np.column_stack(
+        [
+            np.maximum(np.searchsorted(vrow, v_lo) - 1, 0),
+            np.minimum(np.searchsorted(vrow, v_hi, side="right") + 1, n_rows),
+            np.maximum(np.searchsorted(ucol, u_lo) - 1, 0),
+            np.minimum(np.searchsorted(ucol, u_hi, side="right") + 1, n_cols),
+        ]
+    )
+    behind = 8 - front.sum(axis=1)
+    spans[behind == 8] = 0
+    spans[(behind > 0) & (behind < 8)] = (0, n_rows, 0, n_cols)
+    return local, spans
+
+
+def _box_hits(
+    rays: GroundRays, poses: FloatArray, objects: ObjectBoxes
+) -> tuple[FloatArray, NDArray[np.int64]]:
+    """The compiled loop's box test, a block of rays per box and pose.
+
+    Returns:
+        ``(nearest, shade)``, each (k, SR, SC): the distance along the optical axis
+        to the nearest box face each ray meets (inf: none), and that face's grey level.
+    """
+    k, sub_rows, sub_cols = len(poses), len(rays.ahead), len(rays.left)
+    nearest = np.full((k, sub_rows, sub_cols), np.inf)
+    shade = np.zeros((k, sub_rows, sub_cols), dtype=np.int64)
+    pitch = (math.cos(rays.pitch), math.sin(rays.pitch))
+    vrow = rays.drop * pitch[0] - rays.ahead * pitch[1]
+    ucol = -rays.left
+    for i in range(k):
+        px, py, yaw = (float(v) for v in poses[i])
+        c, s = math.cos(yaw), math.sin(yaw)
+        lx = px + c * rays.mount_forward - s * rays.lateral_offset
+        ly = py + s * rays.mount_forward + c * rays.lateral_offset
+        local, spans = _box_spans(objects.boxes, (lx, ly, c, s, rays.camera_height), pitch,
+                                  vrow, ucol)  # fmt: skip
+        for m, (a0, a1, b0, b1) in enumerate(spans):
+            if a0 >= a1 or b0 >= b1:
+                continue
+            enter, face = _slab_block(rays, local[m], (a0, a1, b0, b1))
+            block = nearest[i, a0:a1, b0:b1]
+            better = enter < block
+            block[better] = enter[better]
+            shade[i, a0:a1, b0:b1][better] = objects.levels[m, face[better]]
+    return nearest, shade
+
+
+def _slab_block(
+    rays: GroundRays, box: FloatArray, span: tuple[int, int, int, int]
+) -> tuple[FloatArray, NDArray[np.intp]]:
+    """One box's slab test on a block of rays: entry distance (inf: missed) and face."""
+    cr, sr, cu, cv, hl, hw, zlo, zhi = (float(v) for v in box)
+    a0, a1, b0, b1 = span
+    ax = rays.ahead[a0:a1, None]
+    fall = rays.drop[a0:a1, None]
+    ay = rays.left[None, b0:b1]
+    level = zlo <= 0.0 <= zhi  # a level ray runs inside the box's height
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = np.where(
+            fall > 0.0, -zhi / fall, np.where(fall < 0.0, -zlo / fall, -np.inf if level else np.inf)
+        )
+        t1 = np.where(
+            fall > 0.0, -zlo / fall, np.where(fall < 0.0, -zhi / fall, np.inf if level else -np.inf)
+        )
+        enter = np.broadcast_to(t0, (a1 - a0, b1 - b0))
+        leave = np.broadcast_to(t1, enter.shape)
+        face = np.broadcast_to(np.where(fall < 0.0, ob.BOTTOM, ob.TOP), enter.shape)
+        acr = ax * cr
+        asr = ax * sr
+        # The compiled loop's comparisons, NaN (a ray on a face's plane) included.
+        for d, near, far, first in (
+            (acr + ay * sr, cu - hl, cu + hl, ob.FRONT),
+            (ay * cr - asr, cv - hw, cv + hw, ob.LEFT),
+        ):
+            inv = 1.0 / d
+            p = near * inv
+            q = far * inv
+            lo = np.where(p < q, p, q)
+            hi = np.where(p > q, p, q)
+            take = lo > enter
+            enter = np.where(take, lo, enter)
+            face = np.where(take, first + (d > 0.0), face)
+            leave = np.where(hi < leave, hi, leave)
+    missed = ~((enter <= leave) & (enter > 0.0))
+    return np.where(missed, np.inf, enter), np.asarray(face, dtype=np.intp)
+
+
 def _frames(
-    texture: TrackTexture, rays: GroundRays, poses: FloatArray, table: ByteArray | None
+    texture: TrackTexture,
+    rays: GroundRays,
+    poses: FloatArray,
+    table: ByteArray | None,
+    objects: ObjectBoxes | None = None,
 ) -> NDArray[np.uint8]:
     """(k, height, width) frames of k poses."""
     lut = texture.table if table is None else np.ascontiguousarray(table, dtype=np.uint8)
+    boxes = objects if objects is not None and len(objects) else None
     if accel.ENABLED:
         out = np.empty((len(poses), rays.height * rays.width), dtype=np.uint8)
         accel.camera_frames(
@@ -632,9 +783,10 @@ def _frames(
             (np.asarray(texture.rectangle, dtype=np.float64), texture.wall_height,
              sc.WALLS[0], sc.LEVELS, _SKY_CODE, _BEYOND_FIRST),
             out,
+            None if boxes is None else (boxes.boxes, boxes.levels, rays.pitch),
         )  # fmt: skip
     else:
-        out = _render_numpy(texture, rays, poses, lut)
+        out = _render_numpy(texture, rays, poses, lut, boxes)
     return out.reshape(len(poses), rays.height, rays.width)
 
 
@@ -644,6 +796,7 @@ def render(
     pose_xy: Sequence[float],
     yaw: float,
     table: ByteArray | None = None,
+    objects: ObjectBoxes | None = None,
 ) -> ByteArray:
     """Renders one frame.
 
@@ -653,12 +806,14 @@ def render(
         pose_xy: Car origin (x, y) in the world [m].
         yaw: Car heading [rad].
         table: Code -> grey level table (default: the texture's, no randomisation).
+        objects: Obstacles and bot cars (:func:`deepracer.rendering.objects.object_boxes`),
+            in the world frame and inside the walls.
 
     Returns:
         (height, width) uint8 grey levels, row 0 at the top of the image.
     """
     pose = np.array([[float(pose_xy[0]), float(pose_xy[1]), float(yaw)]], dtype=np.float64)
-    frame: ByteArray = _frames(texture, rays, pose, table)[0]
+    frame: ByteArray = _frames(texture, rays, pose, table, objects)[0]
     return frame
 
 
@@ -671,6 +826,7 @@ def render_batch(
     rays: GroundRays,
     poses: ArrayLike,
     table: ByteArray | None = None,
+    objects: ObjectBoxes | None = None,
 ) -> ByteArray:
     """Renders one frame per pose.
 
@@ -679,6 +835,7 @@ def render_batch(
         rays: The camera's rays (car frame).
         poses: (N, 3) car origins and headings ``(x [m], y [m], yaw [rad])``.
         table: Code -> grey level table (default: the texture's).
+        objects: Obstacles and bot cars, the same for every pose (see :func:`render`).
 
     Returns:
         (N, height, width) uint8, frame ``i`` equal to ``render`` of pose ``i``.
@@ -686,7 +843,7 @@ def render_batch(
     p = np.asarray(poses, dtype=np.float64).reshape(-1, 3)
     out = np.empty((len(p), rays.height, rays.width), dtype=np.uint8)
     for i in range(0, len(p), _CHUNK_POSES):
-        out[i : i + _CHUNK_POSES] = _frames(texture, rays, p[i : i + _CHUNK_POSES], table)
+        out[i : i + _CHUNK_POSES] = _frames(texture, rays, p[i : i + _CHUNK_POSES], table, objects)
     return out
 
 

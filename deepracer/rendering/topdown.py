@@ -21,13 +21,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepracer.physics import VehicleParams
-from deepracer.rewards.objects import BOX_FOOTPRINT, SceneObject
 from deepracer.tracks import Track
+
+if TYPE_CHECKING:
+    from deepracer.rewards.objects import SceneObject
 
 __all__ = ["CAR_LENGTH", "CAR_WIDTH", "Palette", "TopDownRenderer"]
 
@@ -165,7 +168,8 @@ class TopDownRenderer:
             trajectory: The path so far, (N, 2) world points [m], oldest first (N may
                 be 0).
             camera: A camera frame to show in a corner (see :meth:`draw_inset`).
-            objects: Obstacles (their boxes) and bot cars (front lighter) to draw.
+            objects: Obstacles and bot cars (front lighter) to draw, each as the
+                rectangle the crash rules test (a box's has 0.1 m of margin).
 
         Returns:
             A fresh (height, width, 3) uint8 RGB image.
@@ -175,15 +179,13 @@ class TopDownRenderer:
         x, y, yaw = float(car_state[0]), float(car_state[1]), float(car_state[2])
         palette = self.palette
         for obj in objects:
-            if obj.kind == "bot_car":
-                length, width = obj.footprint.length, obj.footprint.width
-                colors = (palette.bot_car, palette.bot_car_front)
-            else:
-                # A box's footprint has 0.1 m of margin on each extent: draw the box.
-                margin = 0.1 if obj.footprint == BOX_FOOTPRINT else 0.0
-                length, width = obj.footprint.length - margin, obj.footprint.width - margin
-                colors = (palette.obstacle, palette.obstacle)
-            self._draw_rectangle(image, obj.x, obj.y, obj.heading, (length, width), colors)
+            colors = (
+                (palette.bot_car, palette.bot_car_front)
+                if obj.kind == "bot_car"
+                else (palette.obstacle, palette.obstacle)
+            )
+            size = (obj.footprint.length, obj.footprint.width)
+            self._draw_rectangle(image, obj.x, obj.y, obj.heading, size, colors)
         c, s = math.cos(yaw), math.sin(yaw)
         cx, cy = x + self.rear_axle_offset * c, y + self.rear_axle_offset * s
         self._draw_rectangle(

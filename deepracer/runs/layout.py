@@ -21,6 +21,7 @@ community's notebooks read it, with our own files beside DRfC's::
     evaluation.json, training.png     the final evaluation's summary and plot (ours)
     raceline.csv, analysis/           the race line and the analysis plots (ours)
     imported.json                     where an imported model came from (ours)
+    world.yaml                        an imported model's world with its objects (ours)
     .lock                             held by the process writing the run
 
 Numbering is the simapp's: an *iteration* is a block of
@@ -202,6 +203,11 @@ class RunFiles:
     def imported(self) -> Path:
         """``imported.json``: where an imported model came from."""
         return self.root / "imported.json"
+
+    @property
+    def imported_world(self) -> Path:
+        """``world.yaml``: an imported model's world, from the source's race settings."""
+        return self.root / "world.yaml"
 
     @property
     def raceline(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -14,8 +15,28 @@ from gymnasium.utils.env_checker import check_env
 import deepracer
 from deepracer.envs import RacingEnv
 from deepracer.envs.camera import CameraConfig, CameraObservation, StereoCameraObservation
+from deepracer.envs.objects import ObjectAvoidanceConfig
+from deepracer.envs.view import CarView, EpisodeVariation
+from deepracer.envs.world import WorldConfig, load_world
+from deepracer.physics import car_points
+from deepracer.physics.profiles import resolve_vehicle
+from deepracer.rendering import objects as ob
 from deepracer.rendering import scene as sc
-from deepracer.rendering.camera import TrackTexture, ground_rays, render, track_texture
+from deepracer.rendering.camera import (
+    TrackTexture,
+    ground_rays,
+    lighting_table,
+    render,
+    track_texture,
+)
+from deepracer.rendering.objects import object_boxes
+from deepracer.rewards.objects import (
+    BOT_CAR_FOOTPRINT,
+    BOT_CAR_Z,
+    BOX_FOOTPRINT,
+    OBSTACLE_Z,
+    SceneObject,
+)
 from deepracer.tracks import get_track
 
 gym.register_envs(deepracer)
@@ -314,3 +335,96 @@ def test_part_colors_change_each_parts_grey_level_per_episode() -> None:
         where = steady[0] == level(tex, part)
         assert where.sum() > 100
         assert all(len(np.unique(f[where])) == 1 for f in frames)
+
+
+# -- objects --------------------------------------------------------------------------
+
+
+def car_view(x: float, y: float, yaw: float, objects: tuple[SceneObject, ...] = ()) -> CarView:
+    """The car with its origin at (x, y) on the straight, heading ``yaw``."""
+    track = get_track("straight")
+    vehicle = resolve_vehicle(None)
+    (ox, oy), (mx, my), _ = car_points(0.0, 0.0, yaw, vehicle)
+    return CarView(
+        track=track,
+        x=x - ox,
+        y=y - oy,
+        yaw=yaw,
+        speed=0.0,
+        steering=0.0,
+        steering_cmd=0.0,
+        origin=(x, y),
+        where=track.locate((x - ox + mx, y - oy + my)),
+        vehicle=vehicle,
+        objects=objects,
+    )
+
+
+def obstacle_world(**obstacles: Any) -> WorldConfig:
+    return replace(
+        load_world("straight"),
+        race_type="OBJECT_AVOIDANCE",
+        object_avoidance=ObjectAvoidanceConfig(**obstacles),
+    )
+
+
+BOX_AHEAD = SceneObject(2.0, 0.0, 0.0, "obstacle", BOX_FOOTPRINT, OBSTACLE_Z)
+"""A box obstacle 1 m ahead of a car at (1, 0) heading +x."""
+
+
+def test_the_camera_draws_obstacles_under_the_episodes_lighting() -> None:
+    cam = CameraObservation(CameraConfig(supersample=1))
+    level = int(object_boxes([BOX_AHEAD]).levels[0, ob.BACK])  # the face towards the car
+    for variation in (
+        EpisodeVariation(friction=1.0),
+        EpisodeVariation(friction=1.0, brightness=1.4, contrast=1.1, gamma=0.8),
+    ):
+        cam.reset(obstacle_world(), variation, None)
+        plain = cam.observe(car_view(1.0, 0.0, 0.0))[..., 0]
+        boxed = cam.observe(car_view(1.0, 0.0, 0.0, (BOX_AHEAD,)))[..., 0]
+        again = cam.observe(car_view(1.0, 0.0, 0.0, (BOX_AHEAD,)))[..., 0]
+        assert np.array_equal(again, boxed)
+        drawn = boxed != plain
+        assert drawn.sum() > 1500
+        assert drawn[:, 70:90].all(axis=1).sum() > 30  # a solid block in the middle
+        lighting = lighting_table(variation.brightness, variation.contrast, variation.gamma)
+        expected = level if lighting is None else int(lighting[level])
+        assert np.all(boxed[drawn] == expected)
+    assert expected != level  # the lighting changed the box too
+
+
+def test_stereo_cameras_see_an_obstacle_with_parallax() -> None:
+    cam = StereoCameraObservation(CameraConfig(supersample=1))
+    cam.reset(obstacle_world(), EpisodeVariation(friction=1.0), None)
+    plain = cam.observe(car_view(1.0, 0.0, 0.0))
+    boxed = cam.observe(car_view(1.0, 0.0, 0.0, (BOX_AHEAD,)))
+    centres = []
+    for lens in (0, 1):  # left, right
+        cols = np.nonzero((boxed[..., lens] != plain[..., lens]).any(axis=0))[0]
+        centres.append(0.5 * (cols[0] + cols[-1]))
+    # The right lens sees the box further left: 0.06 m at 0.655 m, about 11.5 px.
+    assert centres[0] - centres[1] == pytest.approx(11.5, abs=1.5)
+
+
+def test_the_worlds_obstacle_type_picks_the_look() -> None:
+    # Facing -x, the car sees the obstacles' sunlit faces.
+    cam = CameraObservation(CameraConfig(supersample=1))
+    box = SceneObject(4.0, 0.0, math.pi, "obstacle", BOX_FOOTPRINT, OBSTACLE_Z)
+    car = SceneObject(4.0, 0.0, math.pi, "obstacle", BOT_CAR_FOOTPRINT, BOT_CAR_Z)
+    seen = {}
+    for name, obstacles, scene_object in (
+        ("box_obstacle", {}, box),
+        ("amazon_box_obstacle", {"obstacle_type": "amazon_box_obstacle"}, box),
+        ("deepracer_box_obstacle", {"obstacle_type": "deepracer_box_obstacle"}, box),
+        ("bot_car", {"is_obstacle_bot_car": True}, car),
+    ):
+        cam.reset(obstacle_world(**obstacles), EpisodeVariation(friction=1.0), None)
+        plain = cam.observe(car_view(5.0, 0.0, math.pi))[..., 0]
+        img = cam.observe(car_view(5.0, 0.0, math.pi, (scene_object,)))[..., 0]
+        drawn = img != plain
+        seen[name] = (int(drawn.sum()), float(img[drawn].mean()))
+    assert seen["amazon_box_obstacle"][1] > seen["box_obstacle"][1] + 20
+    assert seen["box_obstacle"][1] > seen["deepracer_box_obstacle"][1] + 5
+    assert seen["box_obstacle"][1] > seen["bot_car"][1] + 5
+    # The car is narrower and lower than the boxes.
+    assert seen["bot_car"][0] < 0.8 * seen["box_obstacle"][0]

@@ -205,9 +205,38 @@ def test_the_command_checks_the_checkpoint(
 
 
 def test_head_to_bot_is_refused_for_droa_but_drfc_carries_the_race(tmp_path: Path) -> None:
+    from deepracer.envs.world import load_world
+    from deepracer.experiment import load_experiment
+
     run = _train(tmp_path, "h2b", "deepracer_shallow", "worlds=[reinvent_head_to_bot]")
     with pytest.raises(DeepRacerError, match="HEAD_TO_BOT race; DeepRacer on AWS imports"):
         export_model_folder(load_run(run), tmp_path / "droa", "droa")
-    export_model_folder(load_run(run), tmp_path / "drfc", "drfc")
-    params = yaml.safe_load((tmp_path / "drfc" / "training_params.yaml").read_text())
+    folder = tmp_path / "drfc"
+    export_model_folder(load_run(run), folder, "drfc")
+    params = yaml.safe_load((folder / "training_params.yaml").read_text())
     assert (params["RACE_TYPE"], params["NUMBER_OF_BOT_CARS"]) == ("HEAD_TO_BOT", "3")
+    # Imported back without --world, it drives the same race on the same track.
+    back = tmp_path / "back"
+    import_model(folder, back, echo=lambda line: None)
+    (world,) = load_experiment(str(back / "experiment.yaml")).worlds
+    assert Path(world) == (back / "world.yaml").resolve()
+    imported = load_world(world)
+    original = load_world("reinvent_head_to_bot")
+    assert (imported.track, imported.bot_cars) == (original.track, original.bot_cars)
+    # A DRfC run.env instead: its DR_* names, values as strings.
+    (folder / "training_params.yaml").unlink()
+    (folder / "run.env").write_text(
+        "DR_WORLD_NAME=reInvent2019_track\nDR_RACE_TYPE=OBJECT_AVOIDANCE  # the race\n"
+        "DR_OA_NUMBER_OF_OBSTACLES=3\nDR_OA_OBJECT_POSITIONS=0.2,1;0.5,-1\n"
+        "DR_H2B_NUMBER_OF_BOT_CARS=3\n"
+    )
+    again = tmp_path / "again"
+    import_model(folder, again, echo=lambda line: None)
+    imported = load_world(str(again / "world.yaml"))
+    assert imported.track == "reInvent2019_track" and imported.bot_cars is None
+    assert imported.obstacles is not None
+    assert imported.obstacles.object_positions == ((0.2, 1), (0.5, -1))
+    (folder / "run.env").write_text("DR_RACE_TYPE=OBJECT_AVOIDANCE\nDR_OA_OBJECT_POSITIONS=0.2,3\n")
+    with pytest.raises(DeepRacerError, match=r"run.env: DR_OA_OBJECT_POSITIONS: .*lane"):
+        import_model(folder, tmp_path / "bad", echo=lambda line: None)
+    assert not (tmp_path / "bad").exists()

@@ -241,9 +241,9 @@ def test_objects_are_drawn_where_they_are(renderer: TopDownRenderer, track: Trac
         ((c, r),) = np.floor(renderer.world_to_pixel([(obj.x, obj.y)])).astype(int)
         assert tuple(image[r, c]) == color
         assert tuple(plain[r, c]) != color
-    # The box is drawn 0.4 x 0.3 m (its body), not its 0.5 x 0.4 m collision footprint.
+    # The box is drawn as the 0.5 x 0.4 m rectangle the crash rules test.
     brown = np.all(image == palette.obstacle, axis=2).sum()
-    assert brown == pytest.approx(0.4 * 0.3 * renderer.scale**2, rel=0.35)
+    assert brown == pytest.approx(0.5 * 0.4 * renderer.scale**2, rel=0.35)
 
 
 def test_an_object_race_renders_its_objects() -> None:
