@@ -32,6 +32,7 @@ READ = [
     f"{PREFIX}/model/model_7.pb",
     f"{PREFIX}/model/model_metadata.json",
     f"{PREFIX}/reward_function.py",
+    f"{PREFIX}/training_params.yaml",
 ]
 """What an import reads of the prefix :func:`_drfc_prefix` writes."""
 REWARD = "def reward_function(params):\n    return 1.0\n"
@@ -115,10 +116,10 @@ def test_a_drfc_prefix_imports_through_the_cli_without_its_checkpoints(
     _drfc_prefix(s3, car)
     run = tmp_path / "imported"
     assert main(["import", f"{URI}/", str(run), "--world", "oval", "--region", REGION]) == 0
-    assert fetched == READ  # no checkpoint, metrics or settings; not the "-old" prefix
+    assert fetched == READ  # no checkpoint or metrics; not the "-old" prefix
     out, err = capsys.readouterr()
     assert f"imported {URI}/ (model/model_7.pb: PPO" in out
-    assert f"not fetched: 7 objects under {URI}/ that an import does not read" in err
+    assert f"not fetched: 6 objects under {URI}/ that an import does not read" in err
     provenance = json.loads((run / "imported.json").read_text())
     assert provenance["source"] == f"{URI}/" and provenance["graph"] == "model/model_7.pb"
     assert (run / "reward_function.py").read_text() == REWARD
