@@ -72,7 +72,7 @@ def _to_action(actions: Any, steering: float, speed: float) -> Any:
 
 def expert_dataset(
     configs: list[EnvConfig], steps: int, seed: int = 0, *, deadline: float | None = None
-) -> tuple[list[Any], list[Any], dict[str, float]]:
+) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """Drives the race-line expert and records ``(observation, action)`` pairs.
 
     Args:
@@ -85,7 +85,7 @@ def expert_dataset(
 
     Returns:
         ``(observations, actions, stats)``; stats hold ``episodes``, ``laps`` and
-        ``mean_lap_time`` of the expert.
+        ``mean_lap_time`` of the expert, and ``expert``, its name.
     """
     from deepracer.evaluation.evaluate import top_speed
     from deepracer.raceline import raceline_for_world
@@ -139,7 +139,9 @@ def expert_dataset(
     finally:
         for env in envs:
             env.close()
-    stats = {
+    avoider = any(isinstance(d, ObjectAvoider) for d in drivers)
+    stats: dict[str, Any] = {
+        "expert": "object-avoiding driver" if avoider else "race-line driver",
         "episodes": float(episodes),
         "laps": float(len(laps)),
         "mean_lap_time": float(np.mean(laps)) if laps else math.nan,

@@ -542,7 +542,7 @@ def _imitate(
     say: Any,
     deadline: float | None,
 ) -> None:
-    """Clones the race-line driver into the fresh model (time counts as training)."""
+    """Clones the expert driver into the fresh model (time counts as training)."""
     from deepracer.training.imitation import clone, expert_dataset
 
     cfg = experiment.train
@@ -557,7 +557,7 @@ def _imitate(
         model, observations, actions, epochs=cfg.imitation_epochs, seed=cfg.seed, deadline=deadline
     )
     say(
-        f"imitation: {len(observations):,} steps of the race-line driver"
+        f"imitation: {len(observations):,} steps of the {stats['expert']}"
         f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes, mean lap"
         f" {stats['mean_lap_time']:.2f} s); the policy now agrees on {agreement:.0%}"
     )

@@ -32,6 +32,7 @@ def test_the_expert_laps_the_oval_and_cloning_learns_it() -> None:
     observations, labels, stats = expert_dataset([config], 600, seed=1)
     assert len(observations) == len(labels) == 600
     assert stats["laps"] >= 1 and stats["mean_lap_time"] > 0
+    assert stats["expert"] == "race-line driver"
     model = PPO("MlpPolicy", DummyVecEnv([lambda: RacingEnv(config)]), seed=0, device="cpu")
     before = clone(model, observations, labels, epochs=0)
     after = clone(model, observations, labels, epochs=8, batch_size=64)
@@ -44,3 +45,11 @@ def test_cloning_needs_ppo() -> None:
 
     with pytest.raises(ConfigError, match="needs a PPO preset"):
         clone(NoActorCritic(), [np.zeros(3)], [0], epochs=1)
+
+
+def test_among_objects_the_expert_avoids_them() -> None:
+    actions = load_model_metadata("object_avoidance").action_space
+    config = EnvConfig(world="reinvent_object_avoidance", action_space=actions)
+    _, _, stats = expert_dataset([config], 900, seed=0)
+    assert stats["expert"] == "object-avoiding driver"
+    assert stats["laps"] >= 2  # about 245 steps a lap
