@@ -72,6 +72,9 @@ class TrainConfig:
     see deepracer.training.imitation). Counts against max_minutes."""
     imitation_epochs: int = field(default=3, metadata={"check": positive})
     """Passes over the expert data."""
+    imitation_rounds: int = field(default=0, metadata={"check": at_least(0)})
+    """DAgger rounds after the first cloning: the policy drives imitation_steps / 2
+    steps labelled by the expert, then it is fitted again on everything."""
 
 
 @dataclass(frozen=True, kw_only=True)

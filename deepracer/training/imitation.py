@@ -16,6 +16,10 @@ swaps lanes to pass the next object.
 
 ``train.imitation_steps`` (0 = off) and ``train.imitation_epochs`` in an experiment
 switch it on; the time it takes counts against ``train.max_minutes``.
+``train.imitation_rounds`` adds DAgger rounds (Ross et al., 2011): the cloned policy
+drives, the expert labels every state it reaches, and the policy is fitted again on
+all the data, so it learns to recover from its own mistakes, which a driver that
+never makes them does not show.
 
 Contents:
     expert_dataset: observations and expert actions from driving the race line.
@@ -71,9 +75,14 @@ def _to_action(actions: Any, steering: float, speed: float) -> Any:
 
 
 def expert_dataset(
-    configs: list[EnvConfig], steps: int, seed: int = 0, *, deadline: float | None = None
+    configs: list[EnvConfig],
+    steps: int,
+    seed: int = 0,
+    *,
+    deadline: float | None = None,
+    policy: Any = None,
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """Drives the race-line expert and records ``(observation, action)`` pairs.
+    """Drives the expert (or a policy) and records ``(observation, expert action)`` pairs.
 
     Args:
         configs: Training env configs (one per world); the expert drives them in turn,
@@ -82,6 +91,9 @@ def expert_dataset(
         seed: Seeds the envs.
         deadline: A ``time.perf_counter()`` value: recording stops there with fewer
             pairs (the time budget's end).
+        policy: A model with ``predict``: it drives (greedily) and the expert only
+            labels what it sees, DAgger's way of collecting the states the cloned
+            policy gets itself into; None: the expert drives.
 
     Returns:
         ``(observations, actions, stats)``; stats hold ``episodes``, ``laps`` and
@@ -131,6 +143,8 @@ def expert_dataset(
                 action = _to_action(actions, *command)
                 observations.append(obs)
                 labels.append(action)
+                if policy is not None:
+                    action, _ = policy.predict(obs, deterministic=True)
                 obs, _, terminated, truncated, info = env.step(action)
                 if terminated or truncated:
                     if info["episode_status"] == "lap_complete":

@@ -561,6 +561,24 @@ def _imitate(
         f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes, mean lap"
         f" {stats['mean_lap_time']:.2f} s); the policy now agrees on {agreement:.0%}"
     )
+    for round_ in range(1, cfg.imitation_rounds + 1):
+        seed = cfg.seed + 1000 * round_  # other starts and noise than the expert's
+        more, labels, stats = expert_dataset(
+            configs, cfg.imitation_steps // 2, seed, deadline=deadline, policy=model
+        )
+        if not more:
+            break
+        observations += more
+        actions += labels
+        agreement = clone(
+            model, observations, actions, epochs=cfg.imitation_epochs, seed=seed, deadline=deadline
+        )
+        say(
+            f"imitation round {round_}: the policy drove {len(more):,} steps"
+            f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes), labelled by"
+            f" the {stats['expert']}; on all {len(observations):,} it now agrees on"
+            f" {agreement:.0%}"
+        )
 
 
 def _make_model(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,22 @@ def test_among_objects_the_expert_avoids_them() -> None:
     _, _, stats = expert_dataset([config], 900, seed=0)
     assert stats["expert"] == "object-avoiding driver"
     assert stats["laps"] >= 2  # about 245 steps a lap
+
+
+def test_dagger_lets_the_policy_drive_and_the_expert_label() -> None:
+    actions = load_model_metadata("fast_lap").action_space
+    config = EnvConfig(world="oval", action_space=actions)
+
+    class Straight:
+        """Always action 0: full right lock at 2 m/s."""
+
+        def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
+            return 0, None
+
+    _, labels, stats = expert_dataset([config], 300, seed=1, policy=Straight())
+    _, expert_labels, expert_stats = expert_dataset([config], 300, seed=1)
+    # Turning on full lock it leaves the road fast: many short episodes, no laps ...
+    assert stats["episodes"] > 5 * expert_stats["episodes"] and stats["laps"] == 0
+    # ... while the expert keeps asking for something else than full lock.
+    assert sum(label != 0 for label in labels) > 0.5 * len(labels)
+    assert labels != expert_labels
