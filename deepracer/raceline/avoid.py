@@ -58,9 +58,9 @@ class ObjectAvoider:
         track: Track,
         vehicle: VehicleParams,
         *,
-        speed: float = 1.3,
-        lookahead: tuple[float, float] = (0.35, 0.15),
-        horizon: float = 1.8,
+        speed: float = 1.2,
+        lookahead: tuple[float, float] = (0.5, 0.15),
+        horizon: float = 2.0,
         dt: float = 1.0 / 15.0,
     ) -> None:
         self.track = track
@@ -110,7 +110,10 @@ class ObjectAvoider:
         width = track.locate((cx, cy)).width
         shift = self._side * _LANE * width
         target = (cx - shift * math.sin(heading), cy + shift * math.cos(heading))
-        steer = pursuit_steering(state, target, self.vehicle, self.dt)
+        # The pose alone, not the wheels' actual angle (state[4]): a command that
+        # also undid the steering lag would depend on a state no camera frame shows,
+        # and a camera policy could not learn it from frames.
+        steer = pursuit_steering(state[:3], target, self.vehicle, self.dt)
         # Slower through a swerve or a bend: half speed at full lock.
         share = abs(steer) / self.vehicle.max_steering_deg
         return steer, self.speed * (1.0 - 0.5 * share)

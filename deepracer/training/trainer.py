@@ -570,9 +570,9 @@ def _imitate(
             break
         observations += more
         actions += labels
-        agreement = clone(
-            model, observations, actions, epochs=cfg.imitation_epochs, seed=seed, deadline=deadline
-        )
+        # Half the passes: the data grows every round and most of it was fitted before.
+        epochs = max(1, cfg.imitation_epochs // 2)
+        agreement = clone(model, observations, actions, epochs=epochs, seed=seed, deadline=deadline)
         say(
             f"imitation round {round_}: the policy drove {len(more):,} steps"
             f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes), labelled by"

@@ -50,4 +50,4 @@ def test_it_takes_the_lane_away_from_the_next_object() -> None:
     assert steer > 0  # left, away from the near box; the far one does not count yet
     driver.reset()
     steer, _ = driver.command((0.0, 0.0, 0.0, 1.0), [far])
-    assert steer > 0  # nothing within 1.8 m: it keeps the (left) lane it starts nearer
+    assert steer > 0  # nothing within 2 m: it keeps the (left) lane it starts nearer
