@@ -261,8 +261,9 @@ class RacingEnv(gym.Env[Any, Any]):
     ``info`` of every reset/step holds ``params`` (the reward function's input),
     ``episode_status``, ``reward``, ``episode_index`` (0-based count since the last seeded
     reset), ``action`` (the simtrace label), ``closest_waypoint``, ``sim_time``,
-    ``reset_count``, ``speed``, ``lap_count`` and ``obstacle_crash_counter`` (the
-    simtrace column; crashes into obstacles this episode); a lap-completing step adds
+    ``reset_count``, ``speed``, ``lap_count``, ``obstacle_crash_counter`` (the
+    simtrace column; crashes into obstacles this episode) and ``passes`` (bot cars
+    overtaken this episode, less those that got ahead again); a lap-completing step adds
     ``lap_time``, a crash ``crashed_object`` (the simapp's name, ``obstacle_<i>`` or
     ``bot_car_<i>``).
 
@@ -423,6 +424,8 @@ class RacingEnv(gym.Env[Any, Any]):
         geometry = self._geometry()
         self._progress = compute_progress(geometry.where.ndist - self._start_ndist, 0.0)
         self._last_point = geometry.model_point
+        self._passes = 0
+        self._gaps = self._bot_gaps(geometry.where.s)
         params = self._params(geometry, steering_deg=0.0, speed=0.0, progress=self._progress)
         self._trajectory.clear()
         self._trajectory.append((params["x"], params["y"]))
@@ -444,6 +447,8 @@ class RacingEnv(gym.Env[Any, Any]):
         params = self._params(geometry, steering_deg=steering_deg, speed=speed, progress=progress)
         self._trajectory.append((params["x"], params["y"]))
         self._status = status = self._judge(params, geometry.model_point, progress)
+        if self._bot_cars is not None:
+            self._count_passes(where.s)
         if status is EpisodeStatus.CRASHED:
             params["is_crashed"] = True
         self._progress = progress
@@ -659,6 +664,7 @@ class RacingEnv(gym.Env[Any, Any]):
             "speed": self._state[3],
             "lap_count": self._lap_count,
             "obstacle_crash_counter": self._obstacle_crashes,
+            "passes": self._passes,
         }
 
     # -- objects ------------------------------------------------------------------------
@@ -709,6 +715,27 @@ class RacingEnv(gym.Env[Any, Any]):
 
     def _set_objects(self, bot_cars: list[SceneObject]) -> None:
         self._objects = (*self._obstacles, *bot_cars)
+
+    def _bot_gaps(self, s: float) -> list[float]:
+        """Each bot car's centre-line distance ahead of ``s``, in (-L/2, L/2] [m]."""
+        if self._bot_cars is None:
+            return []
+        length = self.track.length
+        half = 0.5 * length
+        count = self._bot_config.number_of_bot_cars if self._bot_config else 0
+        return [half - (half - (self._bot_cars.distance(i) - s)) % length for i in range(count)]
+
+    def _count_passes(self, s: float) -> None:
+        """Counts bot cars the car overtook (less those that got ahead again) this step."""
+        gaps = self._bot_gaps(s)
+        near = 0.25 * self.track.length  # a gap jumping by half a lap is no pass
+        for old, new in zip(self._gaps, gaps, strict=True):
+            if abs(old) < near and abs(new) < near:
+                if old > 0.0 >= new:
+                    self._passes += 1
+                elif old <= 0.0 < new:
+                    self._passes -= 1
+        self._gaps = gaps
 
     def _object_name(self, index: int) -> str:
         """The simapp's model name of object ``index`` (``obstacle_<i>``, ``bot_car_<i>``)."""

@@ -65,6 +65,7 @@ def _find_announcer() -> Announcer:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from deepracer.envs.world import load_world
     from deepracer.evaluation.evaluate import compare_with_raceline, evaluate
     from deepracer.evaluation.runs import load_policy, resolve_model, run_setup
 
@@ -98,16 +99,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         time_limit=args.time_limit,
     )
+    bots = load_world(world).bot_cars is not None
+    passes = f" {'passes':>6}" if bots else ""
     if args.time_limit is None:
         print(f"model {model_path} on {world}: {args.trials} greedy trials, {args.resets} resets")
         print(
             f"{'trial':>5}  {'status':<13} {'progress %':>10} {'time s':>8} {'resets':>6}"
-            f" {'off-track':>9} {'crashes':>7}"
+            f" {'off-track':>9} {'crashes':>7}{passes}"
         )
         for r in records:
             print(
                 f"{r.trial:>5}  {r.status:<13} {r.progress:>10.1f} {r.lap_time:>8.2f}"
                 f" {r.resets:>6} {r.off_track:>9} {r.crashed:>7}"
+                + (f" {r.passes:>6}" if bots else "")
             )
     else:
         print(
@@ -116,7 +120,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
         print(
             f"{'trial':>5} {'laps':>4} {'best lap s':>10} {'mean lap s':>10} {'resets':>6}"
-            f" {'off-track':>9} {'crashes':>7}  final status"
+            f" {'off-track':>9} {'crashes':>7}{passes}  final status"
         )
         for r in records:
             times = r.lap_times
@@ -124,7 +128,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             mean = f"{sum(times) / len(times):.2f}" if times else "-"
             print(
                 f"{r.trial:>5} {len(times):>4} {best:>10} {mean:>10} {r.resets:>6}"
-                f" {r.off_track:>9} {r.crashed:>7}  {r.status}"
+                f" {r.off_track:>9} {r.crashed:>7}"
+                + (f" {r.passes:>6}" if bots else "")
+                + f"  {r.status}"
             )
     if not args.no_raceline:
         try:

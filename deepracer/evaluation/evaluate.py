@@ -67,6 +67,7 @@ class TrialRecord:
         laps: Time-trial mode: the trial's laps in order, the last one unfinished
             unless the trial ended on the line; empty in race mode.
         crashed: Crashes into obstacles or bot cars (including the final one).
+        passes: Bot cars overtaken, less those that got ahead again.
     """
 
     trial: int
@@ -81,6 +82,7 @@ class TrialRecord:
     end_time: float
     laps: tuple[TrialRecord, ...] = ()
     crashed: int = 0
+    passes: int = 0
 
     @property
     def lap_times(self) -> tuple[float, ...]:
@@ -194,6 +196,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
     laps: list[TrialRecord] = []
     lap_counts = dict.fromkeys(_COUNTED, 0)
     lap_wall, lap_sim, lap_resets = start, 0.0, 0
+    lap_passes = 0
     while True:
         action, _ = policy.predict(obs, deterministic=True)
         obs, _, terminated, truncated, info = env.step(action)
@@ -214,6 +217,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
                     resets=int(info["reset_count"]) - lap_resets,
                     off_track=lap_counts["off_track"],
                     crashed=lap_counts["crashed"],
+                    passes=int(info["passes"]) - lap_passes,
                     reversed=lap_counts["reversed"],
                     immobilized=lap_counts["immobilized"],
                     start_time=lap_wall,
@@ -222,6 +226,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
             )
             lap_counts = dict.fromkeys(_COUNTED, 0)
             lap_wall, lap_sim, lap_resets = now, info["sim_time"], int(info["reset_count"])
+            lap_passes = int(info["passes"])
         if done:
             break
     return TrialRecord(
@@ -232,6 +237,7 @@ def _trial(env: Any, policy: Any, trial: int, seed: int, *, timed: bool) -> Tria
         resets=int(info["reset_count"]),
         off_track=counts["off_track"],
         crashed=counts["crashed"],
+        passes=int(info["passes"]),
         reversed=counts["reversed"],
         immobilized=counts["immobilized"],
         start_time=start,

@@ -238,3 +238,19 @@ def test_a_time_trial_is_unchanged() -> None:
     assert info["params"]["objects_location"] == []
     assert info["obstacle_crash_counter"] == 0
     assert np.all(np.isfinite(env.step(0)[0]))
+
+
+def test_passing_a_bot_car_counts() -> None:
+    # A bot car at 2 m in the left lane at 0.2 m/s; the car passes it in the right lane.
+    world = _h2b(number_of_bot_cars=1, min_distance_between_bot_cars=2.0, bot_car_speed=0.2)
+    env = RacingEnv({"world": world, "action_space": STRAIGHT})
+    start = {"state": {"x": 0.2, "y": -0.15, "yaw": 0.0}, "start_ndist": 0.0}
+    _, info = env.reset(seed=0, options=start)
+    assert info["passes"] == 0
+    infos = _drive(env)
+    assert infos[-1]["episode_status"] == "lap_complete"
+    passed = next(i for i, info in enumerate(infos) if info["passes"] == 1)
+    # The model point goes by the bot car's centre: 2 m + 0.2 m/s x the time so far.
+    x = infos[passed]["params"]["x"]
+    assert x == pytest.approx(2.0 + 0.2 * infos[passed]["sim_time"], abs=0.1)
+    assert infos[-1]["passes"] == 1
