@@ -300,6 +300,9 @@ def _train(
     )
     if checkpoint is None and experiment.train.imitation_steps > 0:
         _imitate(model, experiment, metadata.action_space, say, callback.deadline)
+        # The cloned policy competes for best.zip too: RL's first updates, with a value
+        # head that knows nothing yet, can make it worse before they make it better.
+        callback.evaluate_first = True
     remaining = experiment.train.total_timesteps - done_before
     started = time.perf_counter()
     if remaining > 0:
@@ -667,6 +670,7 @@ class _RunCallback(BaseCallback):
         self.started = time.perf_counter()
         self.last_print = self.started
         self.stopped_by = "steps"
+        self.evaluate_first = False
         limit = cfg.max_minutes
         # The budget's end on this clock: training, evaluations and the final trials
         # all stop there (a resumed run has already spent previous_seconds of it).
@@ -675,6 +679,10 @@ class _RunCallback(BaseCallback):
         )
 
     # SB3 hooks ---------------------------------------------------------------------------
+
+    def _on_training_start(self) -> None:
+        if self.evaluate_first:
+            self._evaluate()
 
     def _on_step(self) -> bool:
         now = time.perf_counter()

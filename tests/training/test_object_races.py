@@ -27,6 +27,9 @@ def test_a_run_trains_clones_the_expert_and_evaluates(
         "train.imitation_epochs=1",
         experiment=experiment,
     )
+    # The cloned policy is evaluated before RL changes it.
+    evaluations = json.loads((out / "evaluations.json").read_text())
+    assert evaluations[0]["timesteps"] == 0
     simtraces = sorted((out / "training-simtrace").glob("*-iteration.csv"))
     rows = [row for path in simtraces for row in read_simtrace(path)]
     assert rows and "obstacle_crash_counter" in rows[0]
