@@ -38,7 +38,10 @@ from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.envs.action import ContinuousActions, DiscreteActions, make_action_type
 from deepracer.errors import ConfigError
 
-__all__ = ["EXPERT_MARGIN", "clone", "expert_dataset"]
+__all__ = ["CLONE_LEARNING_RATE", "EXPERT_MARGIN", "clone", "expert_dataset"]
+
+CLONE_LEARNING_RATE = 3e-4
+"""Adam's step size for cloning: the console's PPO default, whatever the preset's."""
 
 _AVOID_SPEED = 1.2
 """[m/s] The object avoider's straight-line speed. On re:Invent 2018 (continuous
@@ -171,6 +174,7 @@ def clone(
     batch_size: int = 256,
     seed: int = 0,
     deadline: float | None = None,
+    learning_rate: float = CLONE_LEARNING_RATE,
 ) -> float:
     """Fits ``model.policy`` to the expert's actions by maximum likelihood.
 
@@ -183,6 +187,8 @@ def clone(
         seed: Seeds the shuffling.
         deadline: A ``time.perf_counter()`` value: fitting stops there (between
             mini-batches).
+        learning_rate: The optimizer's step size while cloning (the preset's, which
+            may be small for gentle RL, comes back afterwards).
 
     Returns:
         The share of observations on which the greedy policy now picks the expert's
@@ -197,6 +203,9 @@ def clone(
     count = len(observations)
     target = np.asarray(actions)
     optimizer = policy.optimizer
+    rates = [group["lr"] for group in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
     policy.set_training_mode(True)
     for _ in range(epochs):
         order = rng.permutation(count)
@@ -212,6 +221,8 @@ def clone(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
             optimizer.step()
+    for group, rate in zip(optimizer.param_groups, rates, strict=True):
+        group["lr"] = rate
     policy.set_training_mode(False)
     agreed = 0
     with torch.no_grad():

@@ -36,9 +36,11 @@ def test_the_expert_laps_the_oval_and_cloning_learns_it() -> None:
     assert stats["laps"] >= 1 and stats["mean_lap_time"] > 0
     assert stats["expert"] == "race-line driver"
     model = PPO("MlpPolicy", DummyVecEnv([lambda: RacingEnv(config)]), seed=0, device="cpu")
+    rate = model.policy.optimizer.param_groups[0]["lr"]
     before = clone(model, observations, labels, epochs=0)
-    after = clone(model, observations, labels, epochs=8, batch_size=64)
+    after = clone(model, observations, labels, epochs=8, batch_size=64, learning_rate=1e-3)
     assert after > before + 0.2
+    assert model.policy.optimizer.param_groups[0]["lr"] == rate  # the preset's, back
 
 
 def test_cloning_needs_ppo() -> None:
