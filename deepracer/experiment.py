@@ -74,8 +74,8 @@ class TrainConfig:
     """Passes over the expert data."""
     imitation_rounds: int = field(default=0, metadata={"check": at_least(0)})
     """DAgger rounds after the first cloning: the policy drives imitation_steps / 2
-    steps labelled by the expert, then it is fitted again on everything (half of
-    imitation_epochs passes)."""
+    steps labelled by the expert, then it is fitted again (half of imitation_epochs
+    passes over the new steps and a fresh sample of the earlier ones)."""
 
 
 @dataclass(frozen=True, kw_only=True)

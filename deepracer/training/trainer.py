@@ -573,14 +573,25 @@ def _imitate(
             break
         observations += more
         actions += labels
-        # Half the passes: the data grows every round and most of it was fitted before.
-        epochs = max(1, cfg.imitation_epochs // 2)
-        agreement = clone(model, observations, actions, epochs=epochs, seed=seed, deadline=deadline)
+        # Each round costs the same: half the passes over the new data and as many
+        # earlier samples, drawn afresh (most of them were fitted before).
+        rng = np.random.default_rng(seed)
+        old = len(observations) - len(more)
+        keep = rng.choice(old, size=min(old, cfg.imitation_steps + len(more)), replace=False)
+        index = [*keep.tolist(), *range(old, len(observations))]
+        agreement = clone(
+            model,
+            [observations[i] for i in index],
+            [actions[i] for i in index],
+            epochs=max(1, cfg.imitation_epochs // 2),
+            seed=seed,
+            deadline=deadline,
+        )
         say(
             f"imitation round {round_}: the policy drove {len(more):,} steps"
             f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes), labelled by"
-            f" the {stats['expert']}; on all {len(observations):,} it now agrees on"
-            f" {agreement:.0%}"
+            f" the {stats['expert']}; fitted on {len(index):,} of {len(observations):,} it"
+            f" now agrees on {agreement:.0%}"
         )
 
 
