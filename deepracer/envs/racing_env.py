@@ -793,7 +793,7 @@ class RacingEnv(gym.Env[Any, Any]):
             slots = self.observation_type.object_slots
             if slots:
                 extra = np.asarray(object_features(self.car_view(), slots), dtype=np.float32)
-                return np.concatenate([row, np.clip(extra, -3.0, 3.0)])
+                return np.concatenate([row, extra])  # object_features clips
             return row
         return self.observation_type.observe(self.car_view())
 
