@@ -9,26 +9,75 @@ pursuit point is placed ``lookahead`` ahead on the centre line and shifted sidew
 the lane, so a lane change is a smooth swerve, and the speed drops with the steering.
 
 It is the expert that :mod:`deepracer.training.imitation` clones in worlds with
-objects (the race-line driver would drive into them).
+objects (the race-line driver would drive into them). A camera policy learns only what
+its frames show, and a box beside or behind the car is out of view: :func:`horizon_for`
+picks a horizon short enough that the next box ahead, not the one being passed, always
+decides when to swerve.
 
 Contents:
     ObjectAvoider: ``command(car_state, objects) -> (steering_deg, speed)``.
+    horizon_for: the horizon for a world's obstacles.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
+from deepracer.envs.world import WorldConfig
 from deepracer.physics.vehicle import VehicleParams
 from deepracer.raceline.follow import pursuit_steering
-from deepracer.rewards.objects import SceneObject
+from deepracer.rewards.objects import CameraFrustum, SceneObject, objects_in_camera
 from deepracer.tracks import Track
 
-__all__ = ["ObjectAvoider"]
+__all__ = ["DEFAULT_HORIZON", "ObjectAvoider", "horizon_for"]
 
 _BESIDE = 0.45  # [m] an object this far behind the car along the line is still beside it
+_SEEN = 0.5  # [m] an object this close ahead is beside the car: seen before, out of view now
 _LANE = 0.25  # the simapp's lanes: a quarter of the road width off the centre line
+
+DEFAULT_HORIZON = 2.0
+"""[m] Objects this far ahead along the centre line make the driver change lanes."""
+
+_SHORTEST_HORIZON = 1.2
+"""[m] Below this the car cannot swap lanes before the box at 1.2 m/s."""
+
+
+def horizon_for(world: WorldConfig, track: Track) -> float:
+    """The horizon at which the next box ahead, never the passed one, starts a swerve.
+
+    A box keeps the car in the other lane until it is :data:`_BESIDE` behind. If the
+    next box came within the horizon before that, the moment the car swerves would
+    depend on a box its camera no longer sees, and a policy cloned from frames would
+    learn a blur of the two. So the horizon is the obstacles' smallest spacing less
+    that margin, capped at :data:`DEFAULT_HORIZON`. On the shipped re:Invent 2018
+    world (12 % of 17.7 m apart) that is 1.68 m: the expert then lapped 555 of 600
+    episodes with object_avoidance.json's 14 actions, against 544 of 600 at 2.0 m.
+
+    Args:
+        world: The world; its obstacles, if any, set the spacing.
+        track: The world's track (for the spacing in metres).
+
+    Example:
+        >>> from deepracer.envs import load_world
+        >>> from deepracer.tracks import get_track
+        >>> world = load_world("reinvent_object_avoidance")
+        >>> round(horizon_for(world, get_track(world.track)), 2)
+        1.68
+    """
+    obstacles = world.obstacles
+    if obstacles is None:
+        return DEFAULT_HORIZON
+    if obstacles.object_positions:
+        dists = sorted(progress * track.length for progress, _ in obstacles.object_positions)
+        gaps = [b - a for a, b in itertools.pairwise(dists)]
+        if track.is_loop and len(dists) > 1:
+            gaps.append(dists[0] + track.length - dists[-1])
+        spacing = min(gaps, default=math.inf)
+    else:
+        spacing = obstacles.min_distance_between_obstacles / 100.0 * track.length
+    return min(DEFAULT_HORIZON, max(_SHORTEST_HORIZON, spacing - _BESIDE))
 
 
 class ObjectAvoider:
@@ -41,6 +90,9 @@ class ObjectAvoider:
         lookahead: Pursuit distance ``base + gain * speed`` as ``(base [m], gain [s])``.
         horizon: Objects this far ahead along the centre line make it change lanes [m].
         dt: The control step [s].
+        camera: The car camera's frustum: objects more than 0.5 m ahead count only
+            once it sees them (a cloned camera policy cannot react to the others);
+            None: every object counts.
 
     Example:
         >>> from deepracer.physics.profiles import default_vehicle
@@ -60,8 +112,9 @@ class ObjectAvoider:
         *,
         speed: float = 1.2,
         lookahead: tuple[float, float] = (0.5, 0.15),
-        horizon: float = 2.0,
+        horizon: float = DEFAULT_HORIZON,
         dt: float = 1.0 / 15.0,
+        camera: CameraFrustum | None = None,
     ) -> None:
         self.track = track
         self.vehicle = vehicle
@@ -69,6 +122,7 @@ class ObjectAvoider:
         self.lookahead = lookahead
         self.horizon = horizon
         self.dt = dt
+        self.camera = camera
         self._side = 0.0
 
     def reset(self) -> None:
@@ -91,7 +145,12 @@ class ObjectAvoider:
         if self._side == 0.0:
             self._side = 1.0 if self._offset(here, x, y) >= 0.0 else -1.0
         nearest = math.inf
-        for obj in objects:
+        seen = (
+            objects_in_camera((x, y, float(state[2])), objects, self.camera)
+            if self.camera is not None
+            else [True] * len(objects)
+        )
+        for obj, visible in zip(objects, seen, strict=True):
             s_obj, _, _ = track.center.project([[obj.x, obj.y]])
             gap = (
                 (float(s_obj[0]) - here) % track.length
@@ -100,6 +159,8 @@ class ObjectAvoider:
             )
             if track.is_loop and gap > track.length - _BESIDE:
                 gap -= track.length
+            if gap > _SEEN and not visible:
+                continue  # the camera has not shown it yet: a cloned policy could not know
             if -_BESIDE <= gap <= self.horizon and gap < nearest:
                 nearest = gap
                 side = self._offset(float(s_obj[0]), obj.x, obj.y)

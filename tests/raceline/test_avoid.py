@@ -51,3 +51,46 @@ def test_it_takes_the_lane_away_from_the_next_object() -> None:
     driver.reset()
     steer, _ = driver.command((0.0, 0.0, 0.0, 1.0), [far])
     assert steer > 0  # nothing within 2 m: it keeps the (left) lane it starts nearer
+
+
+def test_the_horizon_lets_the_next_box_decide() -> None:
+    from dataclasses import replace
+
+    from deepracer.envs import load_world
+    from deepracer.envs.objects import ObjectAvoidanceConfig
+    from deepracer.raceline.avoid import DEFAULT_HORIZON, horizon_for
+
+    world = load_world("reinvent_object_avoidance")
+    track = get_track(world.track)
+    # 12 % of the lap apart: the next box comes within reach only once the passed one
+    # is 0.45 m behind the car.
+    assert horizon_for(world, track) == pytest.approx(0.12 * track.length - 0.45)
+    far_apart = replace(
+        world,
+        object_avoidance=ObjectAvoidanceConfig(object_positions=((0.2, 1), (0.7, -1))),
+    )
+    assert horizon_for(far_apart, track) == DEFAULT_HORIZON  # 8.9 m apart: no need to wait
+    close = replace(
+        world, object_avoidance=ObjectAvoidanceConfig(object_positions=((0.2, 1), (0.3, -1)))
+    )
+    assert horizon_for(close, track) == pytest.approx(0.1 * track.length - 0.45)
+    assert horizon_for(load_world("reinvent_head_to_bot"), track) == DEFAULT_HORIZON
+
+
+def test_with_a_camera_it_ignores_boxes_out_of_view() -> None:
+    from deepracer.physics.profiles import default_vehicle
+    from deepracer.rewards.objects import CameraFrustum
+
+    track = get_track("straight")
+    left = SceneObject(1.2, 0.15, 0.0, "obstacle", BOX_FOOTPRINT, 0.1)
+    turned = (0.0, 0.0, -0.9, 1.0)  # 52 degrees right: the box is out of view
+    ahead = (0.0, 0.0, 0.0, 1.0)
+    blind = ObjectAvoider(track, default_vehicle(), camera=CameraFrustum())
+    sighted = ObjectAvoider(track, default_vehicle())
+    blind.command(turned, [left])
+    sighted.command(turned, [left])
+    # Without a camera it picked the right lane, away from the box; with one it kept
+    # the (left) lane it started nearer, as a policy that sees only frames would.
+    assert blind.command(ahead, [])[0] > 0 > sighted.command(ahead, [])[0]
+    blind.reset()
+    assert blind.command(ahead, [left])[0] < 0  # in view: it swerves right as well
