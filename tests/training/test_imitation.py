@@ -76,3 +76,29 @@ def test_dagger_lets_the_policy_drive_and_the_expert_label() -> None:
     # ... while the expert keeps asking for something else than full lock.
     assert sum(label != 0 for label in labels) > 0.5 * len(labels)
     assert labels != expert_labels
+
+
+def test_balance_weighs_rare_actions_up() -> None:
+    from deepracer.training.imitation import _balance
+
+    assert _balance(np.array([0, 0, 0, 1]), 1.0) == pytest.approx([2 / 3, 2 / 3, 2 / 3, 2])
+    assert _balance(np.array([0, 0, 0, 1]), 0.0) == pytest.approx([1, 1, 1, 1])
+    assert _balance(np.zeros((4, 2)), 0.5) == pytest.approx([1, 1, 1, 1])  # continuous
+
+
+@pytest.mark.parametrize(("balance", "chosen"), [(0.0, 0), (2.0, 1)])
+def test_a_balanced_clone_picks_the_rare_action(balance: float, chosen: int) -> None:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from deepracer.envs import RacingEnv
+
+    config = EnvConfig(world="oval", action_space=load_model_metadata("fast_lap").action_space)
+    env = RacingEnv(config)
+    obs, _ = env.reset(seed=0)
+    model = PPO("MlpPolicy", DummyVecEnv([lambda: env]), seed=0, device="cpu")
+    # The same frame labelled 0 four times out of five: the likelihood's best answer
+    # is 0, unless the rare label weighs (1/0.2)^2 / (1/0.8)^2 = 16 times as much.
+    labels = [0, 0, 0, 0, 1] * 20
+    clone(model, [obs] * 100, labels, epochs=30, batch_size=20, learning_rate=3e-3, balance=balance)
+    assert int(model.predict(obs, deterministic=True)[0]) == chosen
