@@ -546,7 +546,7 @@ def _imitate(
     deadline: float | None,
 ) -> None:
     """Clones the expert driver into the fresh model (time counts as training)."""
-    from deepracer.training.imitation import clone, expert_dataset
+    from deepracer.training.imitation import CLONE_BALANCE, OBJECT_EXPERT, clone, expert_dataset
 
     cfg = experiment.train
     configs = [env_config(experiment, w, action_space=action_space) for w in experiment.worlds]
@@ -556,8 +556,15 @@ def _imitate(
     if not observations:
         say("imitation skipped: train.max_minutes reached before the expert drove")
         return
+    balance = CLONE_BALANCE if stats["expert"] == OBJECT_EXPERT else 0.0
     agreement = clone(
-        model, observations, actions, epochs=cfg.imitation_epochs, seed=cfg.seed, deadline=deadline
+        model,
+        observations,
+        actions,
+        epochs=cfg.imitation_epochs,
+        seed=cfg.seed,
+        deadline=deadline,
+        balance=balance,
     )
     say(
         f"imitation: {len(observations):,} steps of the {stats['expert']}"
@@ -586,6 +593,7 @@ def _imitate(
             epochs=max(1, cfg.imitation_epochs // 2),
             seed=seed,
             deadline=deadline,
+            balance=balance,
         )
         say(
             f"imitation round {round_}: the policy drove {len(more):,} steps"
