@@ -697,6 +697,11 @@ class RacingEnv(gym.Env[Any, Any]):
         self._obstacle_crashes = 0
 
     @property
+    def camera_frustum(self) -> CameraFrustum:
+        """The simapp's frustum of the model's camera (``object_in_camera`` uses it)."""
+        return self._frustum
+
+    @property
     def objects(self) -> tuple[SceneObject, ...]:
         """The obstacles, then the bot cars, where they are now (empty in a time trial)."""
         return self._objects

@@ -145,12 +145,7 @@ class ObjectAvoider:
         if self._side == 0.0:
             self._side = 1.0 if self._offset(here, x, y) >= 0.0 else -1.0
         nearest = math.inf
-        seen = (
-            objects_in_camera((x, y, float(state[2])), objects, self.camera)
-            if self.camera is not None
-            else [True] * len(objects)
-        )
-        for obj, visible in zip(objects, seen, strict=True):
+        for obj in objects:
             s_obj, _, _ = track.center.project([[obj.x, obj.y]])
             gap = (
                 (float(s_obj[0]) - here) % track.length
@@ -159,12 +154,13 @@ class ObjectAvoider:
             )
             if track.is_loop and gap > track.length - _BESIDE:
                 gap -= track.length
-            if gap > _SEEN and not visible:
+            if not (-_BESIDE <= gap <= self.horizon and gap < nearest):
+                continue
+            if gap > _SEEN and not self._seen((x, y, float(state[2])), obj):
                 continue  # the camera has not shown it yet: a cloned policy could not know
-            if -_BESIDE <= gap <= self.horizon and gap < nearest:
-                nearest = gap
-                side = self._offset(float(s_obj[0]), obj.x, obj.y)
-                self._side = -1.0 if side >= 0.0 else 1.0
+            nearest = gap
+            side = self._offset(float(s_obj[0]), obj.x, obj.y)
+            self._side = -1.0 if side >= 0.0 else 1.0
         base, gain = self.lookahead
         ahead = here + base + gain * max(v, 0.0)
         cx, cy, heading = track.pose_at(ahead)
@@ -178,6 +174,10 @@ class ObjectAvoider:
         # Slower through a swerve or a bend: half speed at full lock.
         share = abs(steer) / self.vehicle.max_steering_deg
         return steer, self.speed * (1.0 - 0.5 * share)
+
+    def _seen(self, pose: tuple[float, float, float], obj: SceneObject) -> bool:
+        """Does the camera (if any) see ``obj`` from ``pose``?"""
+        return self.camera is None or objects_in_camera(pose, [obj], self.camera)[0]
 
     def _offset(self, s: float, x: float, y: float) -> float:
         """Signed distance of (x, y) left of the centre line at arc length ``s`` [m]."""

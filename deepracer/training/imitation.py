@@ -130,7 +130,6 @@ def expert_dataset(
     from deepracer.raceline import raceline_for_world
     from deepracer.raceline.avoid import ObjectAvoider, horizon_for
     from deepracer.raceline.follow import LineFollower
-    from deepracer.rewards.objects import CameraFrustum
 
     observations: list[Any] = []
     labels: list[Any] = []
@@ -148,7 +147,7 @@ def expert_dataset(
                     speed=min(_AVOID_SPEED, fastest),
                     horizon=horizon_for(env.world, env.track),
                     # The policy learns from frames: the expert reacts to what they show.
-                    camera=CameraFrustum(stereo="stereo_camera" in _names(config.observation)),
+                    camera=env.camera_frustum,
                 )
             )
             continue
@@ -288,10 +287,6 @@ def _balance(target: np.ndarray, power: float) -> np.ndarray:
     weights: np.ndarray = (1.0 / counts[inverse]) ** power
     normalised: np.ndarray = weights / weights.mean()
     return normalised
-
-
-def _names(observation: str | tuple[str, ...]) -> tuple[str, ...]:
-    return (observation,) if isinstance(observation, str) else observation
 
 
 def _expired(deadline: float | None) -> bool:

@@ -580,8 +580,8 @@ def _imitate(
             break
         observations += more
         actions += labels
-        # Each round costs the same: half the passes over the new data and as many
-        # earlier samples, drawn afresh (most of them were fitted before).
+        # Each round costs the same: half the passes over the new data plus a fresh
+        # sample of imitation_steps + len(more) earlier ones (most were fitted before).
         rng = np.random.default_rng(seed)
         old = len(observations) - len(more)
         keep = rng.choice(old, size=min(old, cfg.imitation_steps + len(more)), replace=False)
