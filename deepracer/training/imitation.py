@@ -51,12 +51,12 @@ CLONE_LEARNING_RATE = 3e-4
 """Adam's step size for cloning: the console's PPO default, whatever the preset's."""
 
 _AVOID_SPEED = 1.2
-"""[m/s] The object avoider's straight-line speed. On re:Invent 2018 (round-robin
-starts, the horizon of :func:`~deepracer.raceline.avoid.horizon_for`) it lapped 194 of
-200 episodes among six random boxes at least 2.1 m apart with continuous actions, 555
-of 600 with object_avoidance.json's 14, and 100 of 100 among three bot cars keeping
-their lanes. Told only what the camera sees, as imitation tells it: 253 of 300 among
-the boxes and 100 of 100 among the bot cars (14 actions)."""
+"""[m/s] The object avoider's straight-line speed. Told only what the camera sees, as
+imitation tells it, with object_avoidance.json's 14 actions on re:Invent 2018 among six
+random boxes at least 2.1 m apart: 298 of 300 laps from the start line and 193 of 200
+from round-robin starts (in the simapp's lanes, before
+:data:`~deepracer.raceline.avoid.DEFAULT_LANE`: 261 of 300 and 160 of 200); among three
+bot cars, 100 of 100."""
 
 CLONE_BALANCE = 0.5
 """Each discrete sample weighs ``(1 / frequency of its action) ** CLONE_BALANCE``.

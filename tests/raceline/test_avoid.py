@@ -94,3 +94,17 @@ def test_with_a_camera_it_ignores_boxes_out_of_view() -> None:
     assert blind.command(ahead, [])[0] > 0 > sighted.command(ahead, [])[0]
     blind.reset()
     assert blind.command(ahead, [left])[0] < 0  # in view: it swerves right as well
+
+
+def test_it_holds_its_side_lane_of_the_road_width_out() -> None:
+    from deepracer.physics.profiles import default_vehicle
+    from deepracer.raceline.avoid import DEFAULT_LANE
+
+    track = get_track("straight")
+    width = track.locate((1.0, 0.0)).width
+    on_its_side = (0.0, DEFAULT_LANE * width, 0.0, 1.0)  # left of centre, heading along
+    steer, _ = ObjectAvoider(track, default_vehicle()).command(on_its_side, [])
+    assert steer == pytest.approx(0.0, abs=0.5)  # already where it drives
+    # In the simapp's lanes (a quarter of the width out) it would steer back inwards.
+    inner, _ = ObjectAvoider(track, default_vehicle(), lane=0.25).command(on_its_side, [])
+    assert inner < -1.0
