@@ -124,7 +124,9 @@ def expert_dataset(
 
     Returns:
         ``(observations, actions, stats)``; stats hold ``episodes``, ``laps`` and
-        ``mean_lap_time`` of the expert, and ``expert``, its name.
+        ``mean_lap_time`` of the driver, ``expert``, the expert's name, and
+        ``missed``, a boolean array: where the driving policy's action was not the
+        expert's (all False when the expert drives).
     """
     from deepracer.evaluation.evaluate import top_speed
     from deepracer.raceline import raceline_for_world
@@ -133,6 +135,7 @@ def expert_dataset(
 
     observations: list[Any] = []
     labels: list[Any] = []
+    missed: list[bool] = []
     laps: list[float] = []
     episodes = 0
     envs = [RacingEnv(config) for config in configs]
@@ -180,7 +183,11 @@ def expert_dataset(
                 observations.append(obs)
                 labels.append(action)
                 if policy is not None:
+                    label = action
                     action, _ = policy.predict(obs, deterministic=True)
+                    missed.append(not np.allclose(action, label, atol=0.1))
+                else:
+                    missed.append(False)
                 obs, _, terminated, truncated, info = env.step(action)
                 if terminated or truncated:
                     if info["episode_status"] == "lap_complete":
@@ -195,6 +202,7 @@ def expert_dataset(
         "episodes": float(episodes),
         "laps": float(len(laps)),
         "mean_lap_time": float(np.mean(laps)) if laps else math.nan,
+        "missed": np.asarray(missed, dtype=bool),
     }
     return observations, labels, stats
 

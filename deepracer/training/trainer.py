@@ -571,6 +571,7 @@ def _imitate(
         f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes, mean lap"
         f" {stats['mean_lap_time']:.2f} s); the policy now agrees on {agreement:.0%}"
     )
+    missed = stats["missed"]
     for round_ in range(1, cfg.imitation_rounds + 1):
         seed = cfg.seed + 1000 * round_  # other starts and noise than the expert's
         more, labels, stats = expert_dataset(
@@ -580,12 +581,14 @@ def _imitate(
             break
         observations += more
         actions += labels
-        # Each round costs the same: half the passes over the new data plus a fresh
-        # sample of imitation_steps + len(more) earlier ones (most were fitted before).
+        missed = np.concatenate([missed, stats["missed"]])
+        # Each round costs the same: half the passes over the new data plus
+        # imitation_steps + len(more) earlier ones (most were fitted before): every
+        # earlier frame the policy got wrong while driving, then a fresh sample.
         rng = np.random.default_rng(seed)
         old = len(observations) - len(more)
-        keep = rng.choice(old, size=min(old, cfg.imitation_steps + len(more)), replace=False)
-        index = [*keep.tolist(), *range(old, len(observations))]
+        index = [*_refit_sample(missed[:old], cfg.imitation_steps + len(more), rng)]
+        index += range(old, len(observations))
         agreement = clone(
             model,
             [observations[i] for i in index],
@@ -597,10 +600,26 @@ def _imitate(
         )
         say(
             f"imitation round {round_}: the policy drove {len(more):,} steps"
-            f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes), labelled by"
-            f" the {stats['expert']}; fitted on {len(index):,} of {len(observations):,} it"
-            f" now agrees on {agreement:.0%}"
+            f" ({stats['laps']:.0f} laps of {stats['episodes']:.0f} episodes; the"
+            f" {stats['expert']} would have acted otherwise on"
+            f" {int(stats['missed'].sum()):,}); fitted on {len(index):,} of"
+            f" {len(observations):,} it now agrees on {agreement:.0%}"
         )
+
+
+def _refit_sample(missed: np.ndarray, size: int, rng: np.random.Generator) -> list[int]:
+    """Which earlier DAgger frames a round fits again: at most ``size`` of them.
+
+    The frames where the policy's own action was not the expert's come first (a random
+    ``size`` of them if there are more), then a random sample of the rest: a plain
+    sample dropped most of the policy's past mistakes from each later fit.
+    """
+    hard = np.flatnonzero(missed)
+    easy = np.flatnonzero(~missed)
+    if len(hard) >= size:
+        return sorted(rng.choice(hard, size=size, replace=False).tolist())
+    rest = rng.choice(easy, size=min(len(easy), size - len(hard)), replace=False)
+    return sorted([*hard.tolist(), *rest.tolist()])
 
 
 def _make_model(

@@ -76,6 +76,22 @@ def test_dagger_lets_the_policy_drive_and_the_expert_label() -> None:
     # ... while the expert keeps asking for something else than full lock.
     assert sum(label != 0 for label in labels) > 0.5 * len(labels)
     assert labels != expert_labels
+    # The frames where the driver's action was not the expert's are marked.
+    assert stats["missed"].tolist() == [label != 0 for label in labels]
+    assert not expert_stats["missed"].any() and len(expert_stats["missed"]) == 300
+
+
+def test_each_dagger_round_fits_the_policys_past_mistakes_again() -> None:
+    from deepracer.training.trainer import _refit_sample
+
+    missed = np.zeros(1000, dtype=bool)
+    missed[[3, 500, 999]] = True
+    chosen = _refit_sample(missed, 10, np.random.default_rng(0))
+    assert len(chosen) == 10 == len(set(chosen)) and {3, 500, 999} <= set(chosen)
+    assert chosen == _refit_sample(missed, 10, np.random.default_rng(0))  # seeded
+    many = np.ones(50, dtype=bool)
+    assert len(_refit_sample(many, 10, np.random.default_rng(1))) == 10
+    assert _refit_sample(missed[:5], 10, np.random.default_rng(2)) == [0, 1, 2, 3, 4]
 
 
 def test_balance_weighs_rare_actions_up() -> None:

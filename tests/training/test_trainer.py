@@ -217,10 +217,16 @@ def test_cli_quickstart_compares_with_the_race_line_and_plots(
 def test_imitation_runs_before_learning_and_counts_as_training_time(tmp_path: Path) -> None:
     lines: list[str] = []
     config = load_experiment(
-        "quickstart", [*TINY, f"preset={TINY_PPO}", "train.imitation_steps=300"]
+        "quickstart",
+        [*TINY, f"preset={TINY_PPO}", "train.imitation_steps=300", "train.imitation_rounds=2"],
     )
     result = train(config, tmp_path / "run", argv=["pytest"], echo=lines.append)
     assert any(line.startswith("imitation: 300 steps of the race-line driver") for line in lines)
+    # DAgger: each round the policy drives half as many steps, all fitted with the rest.
+    rounds = [line for line in lines if line.startswith("imitation round")]
+    assert len(rounds) == 2, lines
+    assert "drove 150 steps" in rounds[0] and "fitted on 450 of 450" in rounds[0]
+    assert "fitted on 600 of 600" in rounds[1]
     assert result.timesteps >= 512
 
 
