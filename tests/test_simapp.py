@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +305,32 @@ def test_object_positions_are_a_list_that_sets_the_count() -> None:
     assert droa["NUMBER_OF_OBSTACLES"] == 2
     assert droa["RANDOMIZE_OBSTACLE_LOCATIONS"] is False
     assert droa["OBJECT_POSITIONS"] == ["0.25,1", "0.5,-1"]
+
+
+@pytest.mark.parametrize("positions", [(), ((0.25, 1), (0.5, -1))])
+def test_drfc_run_env_lines_read_back_to_the_same_race(
+    positions: tuple[tuple[float, int], ...],
+) -> None:
+    from deepracer.envs.objects import (
+        ObjectAvoidanceConfig,
+        drfc_run_env,
+        race_settings,
+        simapp_race_params,
+    )
+    from deepracer.export.importing import _parse_run_env
+
+    config = ObjectAvoidanceConfig(
+        min_distance_between_obstacles=12.0,
+        randomize_obstacle_locations=True,
+        object_positions=positions,
+    )
+    params = {"WORLD_NAME": "reinvent_base", **simapp_race_params("OBJECT_AVOIDANCE", config, None)}
+    lines = drfc_run_env(params)
+    settings = _parse_run_env(lines)
+    assert settings["DR_WORLD_NAME"] == "reinvent_base"
+    # Written empty without positions: a merged run.env keeps none of its own.
+    assert settings["DR_OA_OBJECT_POSITIONS"] == ";".join(f"{p:g},{n}" for p, n in positions)
+    back = race_settings(settings).object_avoidance
+    assert back is not None
+    expected = replace(config, number_of_obstacles=len(positions)) if positions else config
+    assert back == expected

@@ -16,6 +16,7 @@ Contents:
     ObjectAvoidanceConfig, HeadToBotConfig: the settings, with the simapp's names.
     RaceSettings, race_settings: DRfC (``DR_OA_*``, ``DR_H2B_*``) or simapp names to them.
     simapp_race_params: them back to the simapp's names, as DRfC writes them.
+    drfc_run_env: the simapp's names as DRfC ``run.env`` lines (``DR_*``).
     OBSTACLE_TYPES, OBSTACLE_SIZES, RACE_TYPES, INNER_LANE, OUTER_LANE: constants.
     lane_lines: a track's inner and outer lanes.
     ObjectPlacement, place_obstacles, obstacle_objects: where the obstacles go.
@@ -73,6 +74,7 @@ __all__ = [
     "SceneObject",
     "check_fits",
     "closest_object",
+    "drfc_run_env",
     "lane_lines",
     "obstacle_objects",
     "place_obstacles",
@@ -407,6 +409,36 @@ def simapp_race_params(
     if object_avoidance is not None and object_avoidance.object_positions:
         params["NUMBER_OF_OBSTACLES"] = str(len(object_avoidance.object_positions))
     return params
+
+
+def drfc_run_env(params: Mapping[str, str | list[str]]) -> str:
+    """``run.env`` lines for simapp settings: what a DRfC user merges into theirs.
+
+    ``WORLD_NAME``, ``RACE_TYPE`` and the race's section (from
+    :func:`simapp_race_params`) under DRfC's names (``DR_WORLD_NAME``,
+    ``DR_RACE_TYPE``, ``DR_OA_*``, ``DR_H2B_*``); ``OBJECT_POSITIONS`` as DRfC's one
+    string ``"0.23,-1;0.46,1"``, left empty without positions so that a merged file
+    keeps none of its own. :func:`race_settings` reads the lines back.
+
+    Example:
+        >>> print(drfc_run_env({"WORLD_NAME": "reinvent_base", "RACE_TYPE": "TIME_TRIAL"}))
+        DR_WORLD_NAME=reinvent_base
+        DR_RACE_TYPE=TIME_TRIAL
+        <BLANKLINE>
+    """
+    drfc = {name: key for key, name in _DRFC_NAMES.items()}
+    drfc["WORLD_NAME"] = "DR_WORLD_NAME"
+    values = dict(params)
+    if values.get("RACE_TYPE") == "OBJECT_AVOIDANCE":
+        values.setdefault("OBJECT_POSITIONS", [])
+    lines = []
+    for name in ("WORLD_NAME", "RACE_TYPE", *_OA_NAMES, *_H2B_NAMES):
+        if name not in values:
+            continue
+        value = values[name]
+        text = ";".join(value) if isinstance(value, list) else value
+        lines.append(f"{drfc[name]}={text}\n")
+    return "".join(lines)
 
 
 def _build(

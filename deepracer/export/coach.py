@@ -438,8 +438,14 @@ def _files(run: LoadedRun, kind: Literal["droa", "drfc"], trust_reward: bool) ->
     if kind == "droa":
         out["hyperparameters.json"] = hyperparameters
     else:
+        from deepracer.envs.objects import drfc_run_env
+        from deepracer.export.importing import RUN_ENV
+
         out["ip/hyperparameters.json"] = hyperparameters
         out[f"{MODEL_DIR}/model_metadata.json"] = metadata
+        # DRfC writes training_params.yaml from its run.env at each start: these lines
+        # carry the world and race into the user's.
+        out[RUN_ENV] = drfc_run_env(params).encode()
         position = _position(run)
         out[f"{MODEL_DIR}/{frozen_graph_name(position.iteration)}"] = car_graph(run).graph_def
     return out

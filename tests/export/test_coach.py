@@ -215,6 +215,13 @@ def test_head_to_bot_is_refused_for_droa_but_drfc_carries_the_race(tmp_path: Pat
     export_model_folder(load_run(run), folder, "drfc")
     params = yaml.safe_load((folder / "training_params.yaml").read_text())
     assert (params["RACE_TYPE"], params["NUMBER_OF_BOT_CARS"]) == ("HEAD_TO_BOT", "3")
+    # The run.env lines a DRfC user merges into theirs name the same world and race.
+    from deepracer.envs.objects import race_settings
+    from deepracer.export.importing import _parse_run_env
+
+    run_env = _parse_run_env((folder / "run.env").read_text())
+    assert (run_env["DR_WORLD_NAME"], run_env["DR_H2B_BOT_CAR_SPEED"]) == ("reinvent_base", "0.2")
+    assert race_settings(run_env).head_to_bot == load_world("reinvent_head_to_bot").bot_cars
     # Imported back without --world, it drives the same race on the same track.
     back = tmp_path / "back"
     import_model(folder, back, echo=lambda line: None)
