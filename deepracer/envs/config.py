@@ -68,6 +68,18 @@ class EpisodeConfig:
     collision_penalty: float = field(default=0.0, metadata={"check": at_least(0)})
     """Seconds frozen after a reset from a crash into an obstacle or a bot car (the
     simapp's COLLISION_PENALTY: 0 in training, 5 in evaluation) [s]."""
+    mercy_reset: bool = False
+    """The simapp's ENABLE_MERCY_RESET: a car put back near the same obstacle
+    ``max_resets_after_crash`` times in a row goes ``reset_ahead_dist`` past it instead
+    of ``reset_behind_dist`` before it, so it cannot crash into one box for ever."""
+    reset_behind_dist: float = field(default=1.0, metadata={"check": at_least(0)})
+    """How far before an obstacle near the failure the car is put back (the simapp's
+    RESET_BEHIND_DIST) [m]."""
+    reset_ahead_dist: float = field(default=1.0, metadata={"check": at_least(0)})
+    """With ``mercy_reset``: how far past that obstacle (RESET_AHEAD_DIST) [m]."""
+    max_resets_after_crash: int = field(default=3, metadata={"check": _positive_int})
+    """With ``mercy_reset``: resets near one obstacle in a row before the car goes past
+    it (MAX_RESETS_AFTER_CRASH)."""
     laps: int = field(default=1, metadata={"check": _positive_int})
     """Completed laps that end the episode; more than 1 = continuous laps, as the
     simapp's IS_CONTINUOUS: the car drives on over the line and progress restarts."""

@@ -22,7 +22,7 @@ Contents:
     ObjectPlacement, place_obstacles, obstacle_objects: where the obstacles go.
     simapp_obstacle_gap: the simapp's obstacle spacing, episode by episode.
     check_fits: the error when the objects do not fit at their minimum distance.
-    closest_object, training_start_pose, reset_pose, CLOSEST_OBJ_GAP,
+    closest_object, training_start_pose, reset_pose, MercyReset, CLOSEST_OBJ_GAP,
         RESET_BEHIND_DIST: where the car starts and is put back near objects.
     BotCars: bot cars that follow their lanes and change lanes over time.
     Footprint, SceneObject, BOX_FOOTPRINT, BOT_CAR_FOOTPRINT: see
@@ -68,6 +68,7 @@ __all__ = [
     "BotCars",
     "Footprint",
     "HeadToBotConfig",
+    "MercyReset",
     "ObjectAvoidanceConfig",
     "ObjectPlacement",
     "RaceSettings",
@@ -866,6 +867,43 @@ def training_start_pose(
     return poses[OUTER_LANE] if _is_inner(track, objects[near[0]]) else poses[INNER_LANE]
 
 
+@dataclass
+class MercyReset:
+    """The simapp's ``ENABLE_MERCY_RESET`` rule and its ``obstacle_crash_counter``.
+
+    ``RolloutCtrl._get_car_reset_model_state`` under the flag: each reset near an
+    obstacle counts, 1 for a new obstacle, one more for the same one; on reaching
+    ``max_resets_after_crash`` the car goes ``reset_ahead_dist`` past the obstacle and
+    the count starts again from 0. The count is the simtrace's
+    ``obstacle_crash_counter`` (0 at each episode's start).
+
+    Args:
+        reset_ahead_dist: The simapp's ``RESET_AHEAD_DIST`` [m].
+        max_resets_after_crash: ``MAX_RESETS_AFTER_CRASH``.
+
+    Example:
+        >>> mercy = MercyReset(1.0, 3)
+        >>> [mercy.shift(0, 1.0) for _ in range(4)], mercy.count
+        ([-1.0, -1.0, 1.0, -1.0], 1)
+    """
+
+    reset_ahead_dist: float
+    max_resets_after_crash: int
+    obstacle: int | None = None
+    count: int = 0
+
+    def shift(self, obstacle: int, reset_behind_dist: float) -> float:
+        """Where along the centre line from ``obstacle`` this reset puts the car [m]."""
+        if obstacle != self.obstacle:
+            self.obstacle, self.count = obstacle, 1
+        else:
+            self.count += 1
+        if self.count == self.max_resets_after_crash:
+            self.count = 0
+            return self.reset_ahead_dist
+        return -reset_behind_dist
+
+
 def reset_pose(
     track: Track,
     spawn_dist: float,
@@ -873,14 +911,16 @@ def reset_pose(
     car_pose: tuple[float, float, float],
     *,
     reset_behind_dist: float = RESET_BEHIND_DIST,
+    mercy: MercyReset | None = None,
 ) -> tuple[float, float, float]:
     """Where the car is put back after a crash into an obstacle or going off the track.
 
-    ``RolloutCtrl._get_car_reset_model_state`` (without the ``ENABLE_MERCY_RESET``
-    feature flag): with an obstacle within :data:`CLOSEST_OBJ_GAP` of ``spawn_dist``,
-    ``reset_behind_dist`` behind it in the other lane; otherwise at ``spawn_dist`` in
-    the lane nearer the car. The simapp computes ``spawn_dist`` from the progress (a
-    crash: this step's, off the track: the previous step's) times the length / 100.
+    ``RolloutCtrl._get_car_reset_model_state``: with an obstacle within
+    :data:`CLOSEST_OBJ_GAP` of ``spawn_dist``, ``reset_behind_dist`` behind it (with
+    ``mercy``, every ``max_resets_after_crash``-th time in a row past it) in the other
+    lane; otherwise at ``spawn_dist`` in the lane nearer the car. The simapp computes
+    ``spawn_dist`` from the progress (a crash: this step's, off the track: the
+    previous step's) times the length / 100.
 
     Args:
         track: The track in its driving direction.
@@ -888,14 +928,17 @@ def reset_pose(
         objects: Obstacles and bot cars (only obstacles move the reset).
         car_pose: The car origin before the reset, to pick the nearer lane.
         reset_behind_dist: The simapp's ``RESET_BEHIND_DIST`` [m].
+        mercy: The episode's ``ENABLE_MERCY_RESET`` state (updated), or None: off.
 
     Returns:
         The car origin ``(x, y, yaw)`` to reset to.
     """
     near = closest_object(track, spawn_dist, objects, kind="obstacle")
     if near is not None:
-        poses = _lane_poses_at(track, near[1] - reset_behind_dist)
-        return poses[OUTER_LANE] if _is_inner(track, objects[near[0]]) else poses[INNER_LANE]
+        index, object_dist = near
+        shift = -reset_behind_dist if mercy is None else mercy.shift(index, reset_behind_dist)
+        poses = _lane_poses_at(track, object_dist + shift)
+        return poses[OUTER_LANE] if _is_inner(track, objects[index]) else poses[INNER_LANE]
     poses = _lane_poses_at(track, spawn_dist)
     x, y, _ = car_pose
     inner, outer = poses[INNER_LANE], poses[OUTER_LANE]

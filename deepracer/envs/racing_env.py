@@ -61,6 +61,7 @@ from deepracer.envs.action import make_action_type
 from deepracer.envs.config import EnvConfig, sensor_configs, vehicle_of
 from deepracer.envs.objects import (
     BotCars,
+    MercyReset,
     obstacle_objects,
     place_obstacles,
     reset_pose,
@@ -262,7 +263,8 @@ class RacingEnv(gym.Env[Any, Any]):
     ``episode_status``, ``reward``, ``episode_index`` (0-based count since the last seeded
     reset), ``action`` (the simtrace label), ``closest_waypoint``, ``sim_time``,
     ``reset_count``, ``speed``, ``lap_count``, ``obstacle_crash_counter`` (the
-    simtrace column; crashes into obstacles this episode) and ``passes`` (bot cars
+    simtrace column; crashes into obstacles this episode, or with ``mercy_reset`` the
+    simapp's count of resets in a row near one obstacle) and ``passes`` (bot cars
     overtaken this episode, less those that got ahead again); a lap-completing step adds
     ``lap_time``, a crash ``crashed_object`` (the simapp's name, ``obstacle_<i>`` or
     ``bot_car_<i>``).
@@ -413,6 +415,12 @@ class RacingEnv(gym.Env[Any, Any]):
         self._still_count = 0
         self._resets_used = 0
         self._obstacle_crashes = 0
+        rules = self.config.episode
+        self._mercy: MercyReset | None = (
+            MercyReset(rules.reset_ahead_dist, rules.max_resets_after_crash)
+            if rules.mercy_reset
+            else None
+        )
         self._crashed: int | None = None
         self._lap_count = 0
         self._lap_start = 0.0
@@ -508,7 +516,12 @@ class RacingEnv(gym.Env[Any, Any]):
             if self._objects:
                 origin = self._geometry().origin
                 ox, oy, heading = reset_pose(
-                    self.track, where.s, self._objects, (origin[0], origin[1], self._state[2])
+                    self.track,
+                    where.s,
+                    self._objects,
+                    (origin[0], origin[1], self._state[2]),
+                    reset_behind_dist=episode.reset_behind_dist,
+                    mercy=self._mercy,
                 )
             else:
                 x, y, heading = self.track.pose_at(where.s)
@@ -663,7 +676,11 @@ class RacingEnv(gym.Env[Any, Any]):
             "reset_count": self._resets_used,
             "speed": self._state[3],
             "lap_count": self._lap_count,
-            "obstacle_crash_counter": self._obstacle_crashes,
+            # The simapp counts only under its mercy-reset flag (0 otherwise); without
+            # it, this episode's crashes into obstacles say more.
+            "obstacle_crash_counter": (
+                self._obstacle_crashes if self._mercy is None else self._mercy.count
+            ),
             "passes": self._passes,
         }
 
@@ -695,6 +712,7 @@ class RacingEnv(gym.Env[Any, Any]):
         self._frustum = CameraFrustum(stereo="stereo_camera" in names)
         self._crashed = None
         self._obstacle_crashes = 0
+        self._mercy = None
 
     @property
     def camera_frustum(self) -> CameraFrustum:

@@ -96,6 +96,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         resets=args.resets,
         penalty=args.off_track_penalty,
         collision_penalty=args.collision_penalty,
+        mercy_reset=args.mercy_reset,
         seed=args.seed,
         time_limit=args.time_limit,
     )
@@ -175,6 +176,12 @@ def add_evaluate(subparsers: Any) -> None:
         default=5.0,
         help="seconds frozen after a reset from a crash into an obstacle or a bot car"
         " (default 5, the simapp's evaluation COLLISION_PENALTY)",
+    )
+    parser.add_argument(
+        "--mercy-reset",
+        action="store_true",
+        help="the simapp's ENABLE_MERCY_RESET: the third reset in a row near one obstacle"
+        " puts the car 1 m past it instead of 1 m before it",
     )
     parser.add_argument(
         "--time-limit",

@@ -124,6 +124,7 @@ def evaluate(
     resets: int = 0,
     penalty: float = 2.0,
     collision_penalty: float = 5.0,
+    mercy_reset: bool = False,
     seed: int = 0,
     time_limit: float | None = None,
     reward_function: Callable[[dict[str, Any]], Any] | None = None,
@@ -139,6 +140,10 @@ def evaluate(
         penalty: Seconds frozen after each reset [s].
         collision_penalty: Seconds frozen after a reset from a crash [s] (the
             simapp's evaluation default: 5).
+        mercy_reset: The simapp's ``ENABLE_MERCY_RESET``: the third reset in a row near
+            one obstacle puts the car past it (see
+            :class:`~deepracer.envs.objects.MercyReset`); the env config's setting
+            holds otherwise.
         seed: Seeds the action noise of the trials.
         time_limit: Time-trial mode: each trial drives continuous laps for this many
             seconds of simulated time [s] (the step cap follows from it); None = race
@@ -154,6 +159,7 @@ def evaluate(
         resets=resets,
         reset_penalty=penalty,
         collision_penalty=collision_penalty,
+        mercy_reset=mercy_reset or config.episode.mercy_reset,
         laps=1,
     )
     if time_limit is not None:

@@ -93,6 +93,29 @@ def test_a_crash_in_evaluation_puts_the_car_behind_the_box() -> None:
     assert infos[-1]["obstacle_crash_counter"] == 1
 
 
+@pytest.mark.parametrize("mercy", [False, True])
+def test_mercy_resets_put_the_car_past_a_box_it_keeps_hitting(mercy: bool) -> None:
+    # Boxes in both lanes at 3 m close the road: each reset 1 m behind them, in the
+    # other lane, ends in the other box.
+    episode = {"resets": 5, "collision_penalty": 5.0, "mercy_reset": mercy}
+    env = RacingEnv(
+        {"world": _oa([[0.5, 1], [0.5, -1]]), "action_space": STRAIGHT, "episode": episode}
+    )
+    env.reset(seed=0)
+    infos = _drive(env)
+    crashes = [i for i, info in enumerate(infos) if info["episode_status"] == "crashed"]
+    put_back = [infos[i + 1] for i in crashes if i + 1 < len(infos)]  # the step after
+    if not mercy:
+        assert infos[-1]["episode_status"] == "crashed" and infos[-1]["reset_count"] == 5
+        assert all(after["params"]["x"] == pytest.approx(2.14, abs=1e-9) for after in put_back)
+        assert infos[-1]["obstacle_crash_counter"] == 6  # ours: every crash this episode
+        return
+    # The simapp's rule: the third reset in a row near the same box goes 1 m past it.
+    assert infos[-1]["episode_status"] == "lap_complete" and infos[-1]["reset_count"] == 3
+    assert [after["params"]["x"] for after in put_back] == pytest.approx([2.14, 2.14, 4.14])
+    assert [after["obstacle_crash_counter"] for after in put_back] == [1, 2, 0]
+
+
 def test_the_start_moves_to_the_lane_away_from_a_near_box() -> None:
     # A box 0.6 m past the start in the left lane: the car starts in the right lane.
     env = RacingEnv({"world": _oa([[0.1, 1]]), "action_space": STRAIGHT})

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from deepracer.envs import EnvConfig
+from deepracer.envs import EnvConfig, RacingEnv
 from deepracer.errors import DeepRacerError
 from deepracer.evaluation.evaluate import evaluate
 from deepracer.logs import read_simtrace
@@ -55,6 +55,27 @@ def test_bad_policy_is_put_back_exactly_three_times(tmp_path: Path) -> None:
     assert rows[0]["elapsed_time_in_milliseconds"] >= 6000
     trace = read_simtrace(tmp_path / "evaluation-simtrace" / "0-iteration.csv")
     assert sum(r["episode_status"] == "off_track" for r in trace) == 8
+
+
+def test_mercy_resets_get_a_trial_past_a_blocked_road(tmp_path: Path) -> None:
+    class Straight:
+        def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
+            return 0, None
+
+    # Boxes in both lanes 3 m on: every reset behind them ends in the other one.
+    world = {
+        "track": "straight",
+        "race_type": "OBJECT_AVOIDANCE",
+        "object_avoidance": {"object_positions": [[0.5, 1], [0.5, -1]]},
+    }
+    straight = [{"steering_angle": 0.0, "speed": 1.0}]
+    config = RacingEnv({"world": world, "action_space": straight}).config  # validated
+    (stuck,) = evaluate(Straight(), config, tmp_path / "a", trials=1, resets=5)
+    assert (stuck.status, stuck.crashed) == ("crashed", 6)
+    (passed,) = evaluate(Straight(), config, tmp_path / "b", trials=1, resets=5, mercy_reset=True)
+    assert (passed.status, passed.resets, passed.crashed) == ("lap_complete", 3, 3)
+    trace = read_simtrace(tmp_path / "b" / "evaluation-simtrace" / "0-iteration.csv")
+    assert max(int(row["obstacle_crash_counter"]) for row in trace) == 2
 
 
 def test_without_resets_a_failure_ends_the_trial(tmp_path: Path) -> None:
