@@ -583,8 +583,8 @@ def _imitate(
         actions += labels
         missed = np.concatenate([missed, stats["missed"]])
         # Each round costs the same: half the passes over the new data plus
-        # imitation_steps + len(more) earlier ones (most were fitted before): every
-        # earlier frame the policy got wrong while driving, then a fresh sample.
+        # imitation_steps + len(more) earlier ones (most were fitted before), up to
+        # half of them frames the policy got wrong while driving.
         rng = np.random.default_rng(seed)
         old = len(observations) - len(more)
         index = [*_refit_sample(missed[:old], cfg.imitation_steps + len(more), rng)]
@@ -610,16 +610,16 @@ def _imitate(
 def _refit_sample(missed: np.ndarray, size: int, rng: np.random.Generator) -> list[int]:
     """Which earlier DAgger frames a round fits again: at most ``size`` of them.
 
-    The frames where the policy's own action was not the expert's come first (a random
-    ``size`` of them if there are more), then a random sample of the rest: a plain
+    The frames where the policy's own action was not the expert's fill up to half
+    (all of them while they fit), a random sample of the rest the remainder: a plain
     sample dropped most of the policy's past mistakes from each later fit.
     """
     hard = np.flatnonzero(missed)
     easy = np.flatnonzero(~missed)
-    if len(hard) >= size:
-        return sorted(rng.choice(hard, size=size, replace=False).tolist())
-    rest = rng.choice(easy, size=min(len(easy), size - len(hard)), replace=False)
-    return sorted([*hard.tolist(), *rest.tolist()])
+    take = min(len(hard), max(size // 2, size - len(easy)))
+    chosen = rng.choice(hard, size=take, replace=False)
+    rest = rng.choice(easy, size=min(len(easy), size - take), replace=False)
+    return sorted([*chosen.tolist(), *rest.tolist()])
 
 
 def _make_model(

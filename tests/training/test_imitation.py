@@ -89,8 +89,10 @@ def test_each_dagger_round_fits_the_policys_past_mistakes_again() -> None:
     chosen = _refit_sample(missed, 10, np.random.default_rng(0))
     assert len(chosen) == 10 == len(set(chosen)) and {3, 500, 999} <= set(chosen)
     assert chosen == _refit_sample(missed, 10, np.random.default_rng(0))  # seeded
-    many = np.ones(50, dtype=bool)
-    assert len(_refit_sample(many, 10, np.random.default_rng(1))) == 10
+    mostly = np.arange(100) % 4 != 0  # 75 missed, 25 not: at most half are missed ones
+    chosen = _refit_sample(mostly, 40, np.random.default_rng(1))
+    assert len(chosen) == 40 and sum(mostly[chosen]) == 20
+    assert len(_refit_sample(np.ones(50, dtype=bool), 10, np.random.default_rng(1))) == 10
     assert _refit_sample(missed[:5], 10, np.random.default_rng(2)) == [0, 1, 2, 3, 4]
 
 
