@@ -81,21 +81,6 @@ def test_dagger_lets_the_policy_drive_and_the_expert_label() -> None:
     assert not expert_stats["missed"].any() and len(expert_stats["missed"]) == 300
 
 
-def test_each_dagger_round_fits_the_policys_past_mistakes_again() -> None:
-    from deepracer.training.trainer import _refit_sample
-
-    missed = np.zeros(1000, dtype=bool)
-    missed[[3, 500, 999]] = True
-    chosen = _refit_sample(missed, 10, np.random.default_rng(0))
-    assert len(chosen) == 10 == len(set(chosen)) and {3, 500, 999} <= set(chosen)
-    assert chosen == _refit_sample(missed, 10, np.random.default_rng(0))  # seeded
-    mostly = np.arange(100) % 4 != 0  # 75 missed, 25 not: at most half are missed ones
-    chosen = _refit_sample(mostly, 40, np.random.default_rng(1))
-    assert len(chosen) == 40 and sum(mostly[chosen]) == 20
-    assert len(_refit_sample(np.ones(50, dtype=bool), 10, np.random.default_rng(1))) == 10
-    assert _refit_sample(missed[:5], 10, np.random.default_rng(2)) == [0, 1, 2, 3, 4]
-
-
 def test_balance_weighs_rare_actions_up() -> None:
     from deepracer.training.imitation import _balance
 
