@@ -45,6 +45,7 @@ from deepracer.tracks import get_track
 from deepracer.tracks.catalog import is_shipped, shipped_names, shipped_route
 
 __all__ = [
+    "RUN_ENV",
     "TRAINING_PARAMS",
     "NotSimappTrack",
     "S3Keys",
@@ -60,6 +61,9 @@ TrainingParams = dict[str, str | list[str]]
 
 TRAINING_PARAMS = "training_params.yaml"
 """The file's name (DRfC's ``DR_LOCAL_S3_TRAINING_PARAMS_FILE`` default)."""
+
+RUN_ENV = "run.env"
+"""DRfC's settings file, from which it writes :data:`TRAINING_PARAMS` at each start."""
 
 # The randomisation factors that act on the car, not on what the camera sees.
 _PHYSICAL = frozenset({"friction_scale", "battery"})

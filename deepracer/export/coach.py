@@ -439,7 +439,7 @@ def _files(run: LoadedRun, kind: Literal["droa", "drfc"], trust_reward: bool) ->
         out["hyperparameters.json"] = hyperparameters
     else:
         from deepracer.envs.objects import drfc_run_env
-        from deepracer.export.importing import RUN_ENV
+        from deepracer.simapp import RUN_ENV
 
         out["ip/hyperparameters.json"] = hyperparameters
         out[f"{MODEL_DIR}/model_metadata.json"] = metadata

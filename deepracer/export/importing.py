@@ -59,7 +59,7 @@ from deepracer.runs.layout import MODEL_METADATA_NAME, REWARD
 __all__ = ["MAX_FILE", "MAX_TOTAL", "import_model", "wanted_file"]
 
 TRAINING_PARAMS = "training_params.yaml"  # the simapp's settings (deepracer.simapp's name)
-RUN_ENV = "run.env"
+RUN_ENV = "run.env"  # DRfC's settings (deepracer.simapp's name)
 """deepracer-for-cloud's run settings (``DR_*`` lines)."""
 
 _SENSOR_TO_OBSERVATION = {"FRONT_FACING_CAMERA": "camera", "STEREO_CAMERAS": "stereo_camera"}
