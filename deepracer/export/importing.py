@@ -55,12 +55,10 @@ from deepracer.export.coach import CHECKPOINTS_JSON, frozen_graph_name
 from deepracer.io import atomic_write_bytes, atomic_write_text
 from deepracer.runs import RunFiles, RunLock, is_empty_run_dir
 from deepracer.runs.layout import MODEL_METADATA_NAME, REWARD
+from deepracer.simapp import RUN_ENV, TRAINING_PARAMS
 
 __all__ = ["MAX_FILE", "MAX_TOTAL", "import_model", "wanted_file"]
 
-TRAINING_PARAMS = "training_params.yaml"  # the simapp's settings (deepracer.simapp's name)
-RUN_ENV = "run.env"  # DRfC's settings (deepracer.simapp's name)
-"""deepracer-for-cloud's run settings (``DR_*`` lines)."""
 
 _SENSOR_TO_OBSERVATION = {"FRONT_FACING_CAMERA": "camera", "STEREO_CAMERAS": "stereo_camera"}
 MAX_FILE = 1 << 30
