@@ -7,7 +7,7 @@ errors that suggest the closest valid key. ``--set section.key=value`` overrides
 are applied to the YAML mapping before validation, each value parsed as YAML.
 
 Contents:
-    TrainConfig, EvalConfig, LaunchConfig, SageMakerConfig, RoboMakerConfig,
+    TrainConfig, WorkersConfig, EvalConfig, LaunchConfig, SageMakerConfig, RoboMakerConfig,
         ExperimentConfig: the schema.
     load_experiment: a shipped name or a YAML path (plus overrides) to an ExperimentConfig.
     apply_overrides: ``section.key=value`` strings applied to a mapping.
@@ -37,12 +37,30 @@ __all__ = [
     "RoboMakerConfig",
     "SageMakerConfig",
     "TrainConfig",
+    "WorkersConfig",
     "apply_overrides",
     "dump_experiment",
     "env_config",
     "experiment_from_mapping",
     "load_experiment",
 ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkersConfig:
+    """Where the simulation workers run (``train.workers``; see training.workers)."""
+
+    backend: Literal["local", "ray"] = "local"
+    """``local``: one process per worker on this machine; ``ray``: one Ray actor per
+    worker on any node of a Ray cluster (the ``ray`` extra). ``ray`` (or per_world above
+    1) puts the cars in workers even under ``deepracer train``."""
+    per_world: int = field(default=1, metadata={"check": positive})
+    """Workers per world; each world's cars are dealt among them."""
+    address: str | None = None
+    """Ray only: ``auto`` or ``HOST:PORT`` of a running cluster; default: start Ray on
+    this machine for the run."""
+    cpus_per_worker: float = field(default=1.0, metadata={"check": positive})
+    """Ray only: CPUs each worker actor reserves (placement on the cluster)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +94,8 @@ class TrainConfig:
     """DAgger rounds after the first cloning: the policy drives imitation_steps / 2
     steps labelled by the expert, then it is fitted again (half of imitation_epochs
     passes over the new steps and a fresh sample of the earlier ones)."""
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
+    """Simulation workers (local processes or Ray actors)."""
 
 
 @dataclass(frozen=True, kw_only=True)

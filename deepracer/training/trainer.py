@@ -144,6 +144,7 @@ def train(
         workers: Step each world's cars in its own worker process
             (:class:`~deepracer.training.workers.WorldWorkers`, state in
             ``workers.json``) instead of in this process; same trajectories.
+            ``train.workers.backend: ray`` (or ``per_world`` above 1) implies it.
         trust_reward: Resume a run this machine did not create (:mod:`deepracer.trust`),
             which imports its ``reward_function.py``.
 
@@ -204,7 +205,8 @@ def _start(
         keep_episodes=checkpoint.episodes if checkpoint else 0,
         keep_until_steps=checkpoint.timesteps if checkpoint else 0,
     )
-    if workers:
+    settings = experiment.train.workers
+    if workers or settings.backend == "ray" or settings.per_world > 1:
         from deepracer.training.workers import WorldWorkers
 
         status = RunFiles(out).workers_status

@@ -1,12 +1,14 @@
-"""One simulation worker process per world, feeding one learner.
+"""Simulation workers, one (or ``train.workers.per_world``) per world, feeding one learner.
 
 The local form of the seed's parallel RoboMaker simulation jobs (and of DeepRacer on
 AWS, which runs one simulation per world inside its training job):
 :class:`WorldWorkers` is a stable-baselines3 ``VecEnv`` whose sub-environments live
-in worker processes, one per world, each stepping the cars of its world. Car ``i``
-drives world ``i % len(worlds)`` and is seeded ``seed + i``, as in
+in workers, each stepping some cars of one world. Car ``i`` drives world
+``i % len(worlds)`` and is seeded ``seed + i``, as in
 :func:`deepracer.training.trainer.train`'s in-process vector env, so both give the
-same trajectories.
+same trajectories. A worker is a process on this machine (``train.workers.backend:
+local``, a :class:`ProcessLink`) or a Ray actor on any node of a cluster (``ray``,
+:mod:`deepracer.training.ray_workers`); both run a :class:`Simulation`.
 
 A worker that dies (killed, out of memory) or stops answering is reported and then
 handled as ``launch.failure_behavior`` says, the semantics of RoboMaker's
@@ -24,7 +26,9 @@ The workers' state is written to ``workers.json`` in the run directory.
 
 Contents:
     WorkerCrashed: a worker died and the failure behaviour says stop.
-    WorldWorkers: the process-per-world VecEnv.
+    Simulation, start_simulation: the worker side, one world's cars behind commands.
+    Link, ProcessLink: how the learner reaches a worker; the local process form.
+    WorldWorkers: the workers' VecEnv.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -48,7 +52,14 @@ from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.runs.training_log import FinishedEpisode
 
-__all__ = ["WorkerCrashed", "WorldWorkers"]
+__all__ = [
+    "Link",
+    "ProcessLink",
+    "Simulation",
+    "WorkerCrashed",
+    "WorldWorkers",
+    "start_simulation",
+]
 
 # The info keys stable-baselines3 reads (rollouts, episode stats); a RacingEnv's
 # params (waypoints included) stay in the worker instead of crossing the pipe.
@@ -99,6 +110,71 @@ def _slim(info: dict[str, Any]) -> dict[str, Any]:
     return {k: info[k] for k in _INFO_KEYS if k in info}
 
 
+class Simulation:
+    """The cars of one world, driven by messages: the worker side of every backend.
+
+    Args:
+        experiment: The experiment.
+        world: The world these cars drive.
+        action_space: The resolved action space.
+        cars: The cars' indices in the whole vector env.
+        simtrace: Whether the run writes simtraces (kept with the finished episodes).
+    """
+
+    def __init__(
+        self, experiment: Any, world: str, action_space: Any, cars: list[int], simtrace: bool
+    ) -> None:
+        self.sink = _EpisodeSink(simtrace=simtrace)
+        self.envs = _make_envs(experiment, world, action_space, cars, self.sink)
+
+    def spaces(self) -> tuple[Any, Any]:
+        """The observation and action spaces of these cars' envs."""
+        return self.envs[0].observation_space, self.envs[0].action_space
+
+    def handle(self, command: str, data: Any) -> tuple[str, Any]:
+        """Runs one command; ``("ok", result)`` or ``("error", message)``, never raises."""
+        envs = self.envs
+        try:
+            if command == "step":
+                return "ok", _step(envs, data, self.sink)
+            if command == "reset":
+                return "ok", _reset(envs, data)
+            if command == "call":
+                name, local, args, kwargs = data
+                return "ok", [getattr(envs[j], name)(*args, **kwargs) for j in local]
+            if command == "get_attr":
+                name, local = data
+                return "ok", [envs[j].get_wrapper_attr(name) for j in local]
+            if command == "set_attr":
+                name, value, local = data
+                for j in local:
+                    envs[j].set_wrapper_attr(name, value)
+                return "ok", None
+            if command == "is_wrapped":
+                from stable_baselines3.common.env_util import is_wrapped
+
+                wrapper, local = data
+                return "ok", [is_wrapped(envs[j], wrapper) for j in local]
+            if command == "close":
+                for env in envs:
+                    env.close()
+                return "ok", None
+            return "error", f"unknown command {command!r}"
+        except BaseException as exc:
+            return "error", _describe(exc)
+
+
+def start_simulation(
+    experiment: Any, world: str, action_space: Any, cars: list[int], simtrace: bool
+) -> tuple[Simulation | None, tuple[str, Any]]:
+    """A :class:`Simulation` and the first reply: ``("ok", spaces)`` or the error."""
+    try:
+        simulation = Simulation(experiment, world, action_space, cars, simtrace)
+    except BaseException as exc:
+        return None, ("error", _describe(exc))
+    return simulation, ("ok", simulation.spaces())
+
+
 def _worker_main(
     conn: Connection,
     experiment: Any,
@@ -110,48 +186,18 @@ def _worker_main(
     """Runs the cars of one world until told to close or the learner goes away."""
     # Ctrl-C reaches the whole process group; the learner decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sink = _EpisodeSink(simtrace=simtrace)
-    try:
-        envs = _make_envs(experiment, world, action_space, cars, sink)
-        conn.send(("ok", (envs[0].observation_space, envs[0].action_space)))
-    except BaseException as exc:
-        conn.send(("error", _describe(exc)))
+    simulation, reply = start_simulation(experiment, world, action_space, cars, simtrace)
+    conn.send(reply)
+    if simulation is None:
         return
     while True:
         try:
             command, data = conn.recv()
         except (EOFError, OSError):
             return  # the learner is gone
-        try:
-            if command == "step":
-                conn.send(("ok", _step(envs, data, sink)))
-            elif command == "reset":
-                conn.send(("ok", _reset(envs, data)))
-            elif command == "call":
-                name, local, args, kwargs = data
-                conn.send(("ok", [getattr(envs[j], name)(*args, **kwargs) for j in local]))
-            elif command == "get_attr":
-                name, local = data
-                conn.send(("ok", [envs[j].get_wrapper_attr(name) for j in local]))
-            elif command == "set_attr":
-                name, value, local = data
-                for j in local:
-                    envs[j].set_wrapper_attr(name, value)
-                conn.send(("ok", None))
-            elif command == "is_wrapped":
-                from stable_baselines3.common.env_util import is_wrapped
-
-                wrapper, local = data
-                conn.send(("ok", [is_wrapped(envs[j], wrapper) for j in local]))
-            elif command == "close":
-                for env in envs:
-                    env.close()
-                conn.send(("ok", None))
-                return
-            else:
-                conn.send(("error", f"unknown command {command!r}"))
-        except BaseException as exc:
-            conn.send(("error", _describe(exc)))
+        conn.send(simulation.handle(command, data))
+        if command == "close":
+            return
 
 
 def _describe(exc: BaseException) -> str:
@@ -189,33 +235,137 @@ def _reset(envs: list[gym.Env[Any, Any]], seeds: Sequence[int | None]) -> list[A
 # -- the learner side -----------------------------------------------------------------
 
 
+class Link(Protocol):
+    """How the learner talks to one worker: a process and its pipe, or a Ray actor."""
+
+    def start(self, name: str, args: tuple[Any, ...]) -> None:
+        """Starts the worker with :class:`Simulation`'s arguments; its reply comes next."""
+
+    def send(self, message: tuple[str, Any]) -> bool:
+        """Sends a command; False when the worker is already gone."""
+
+    def receive(self, timeout: float) -> tuple[str, Any]:
+        """The worker's reply, or ``("crashed", why)`` if it died or did not answer."""
+
+    def close(self) -> None:
+        """Asks the worker to close its envs, then stops it (by force if need be)."""
+
+    def kill(self) -> None:
+        """Stops the worker at once."""
+
+    def where(self) -> str:
+        """Names the worker in messages (its pid, and its node where there are several)."""
+
+    def state(self) -> dict[str, Any]:
+        """What ``workers.json`` records about the worker (pid, exit code, node)."""
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id (None before it started)."""
+
+
+class ProcessLink:
+    """A worker process on this machine, spoken to over a pipe."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+        self.process: Any = None
+        self.conn: Connection | None = None
+        self.exit_code: int | None = None
+
+    def start(self, name: str, args: tuple[Any, ...]) -> None:  # noqa: D102
+        if self.conn is not None:
+            self.conn.close()
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child, *args), name=name)
+        process.daemon = True
+        process.start()
+        child.close()
+        self.process, self.conn, self.exit_code = process, parent, None
+
+    def send(self, message: tuple[str, Any]) -> bool:  # noqa: D102
+        assert self.conn is not None
+        try:
+            self.conn.send(message)
+        except (BrokenPipeError, EOFError, OSError):
+            return False
+        return True
+
+    def receive(self, timeout: float) -> tuple[str, Any]:  # noqa: D102
+        assert self.conn is not None
+        try:
+            if self.conn.poll(timeout):
+                reply: tuple[str, Any] = self.conn.recv()
+                return reply
+            why = f"no answer within {timeout:g} s (launch.worker_timeout)"
+            self.process.kill()
+        except (EOFError, OSError):
+            why = ""
+        self.process.join(timeout=5)
+        self.exit_code = self.process.exitcode
+        return "crashed", why or _exit_description(self.exit_code)
+
+    def close(self) -> None:  # noqa: D102
+        if self.process is not None and self.process.is_alive():
+            if self.send(("close", None)):
+                assert self.conn is not None
+                if self.conn.poll(10):
+                    with contextlib.suppress(EOFError, OSError):
+                        self.conn.recv()
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.kill()
+        if self.conn is not None:
+            self.conn.close()
+
+    def kill(self) -> None:  # noqa: D102
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+
+    def where(self) -> str:  # noqa: D102
+        return f"pid {self.pid if self.pid is not None else '?'}"
+
+    def state(self) -> dict[str, Any]:  # noqa: D102
+        return {"pid": self.pid, "exit_code": self.exit_code}
+
+    @property
+    def pid(self) -> int | None:  # noqa: D102
+        return self.process.pid if self.process is not None else None
+
+
 @dataclass
 class _Worker:
     world: str
     cars: list[int]
-    process: Any = None
-    conn: Connection | None = None
+    label: str
+    link: Link
     restarts: int = 0
     status: str = "starting"
-    exit_code: int | None = None
     last_error: str | None = None
 
 
 class WorldWorkers(VecEnv):
-    """A VecEnv with one simulation worker process per world.
+    """A VecEnv whose cars live in simulation workers, one (or ``per_world``) per world.
+
+    ``train.workers`` picks the backend: ``local`` runs each worker as a process on
+    this machine; ``ray`` runs each as a Ray actor on any node of a Ray cluster
+    (:mod:`deepracer.training.ray_workers`, the ``ray`` extra), the learner staying in
+    this process. Both speak the same commands to the same :class:`Simulation`.
 
     Args:
-        experiment: The experiment (its worlds, env settings and ``launch`` section:
-            failure_behavior, max_restarts, worker_timeout).
+        experiment: The experiment (its worlds, env settings, ``train.workers`` and the
+            ``launch`` section: failure_behavior, max_restarts, worker_timeout).
         action_space: The resolved action space (model_metadata's).
         n_envs: Cars in total; car ``i`` drives world ``i % len(worlds)``.
         log: The run's TrainingLog, which receives the finished episodes in car order.
         status_file: Where the workers' state is written (``workers.json``).
         say: Receives the crash and restart reports.
-        start_method: multiprocessing start method (``forkserver`` where available).
+        start_method: multiprocessing start method of the local backend (``forkserver``
+            where available).
 
     Raises:
-        DeepRacerError: Fewer cars than worlds, or a worker failed to start.
+        DeepRacerError: Too few cars for the workers, or a worker failed to start.
     """
 
     def __init__(
@@ -230,31 +380,55 @@ class WorldWorkers(VecEnv):
         start_method: str | None = None,
     ) -> None:
         worlds = list(experiment.worlds)
-        if n_envs < len(worlds):
+        settings = experiment.train.workers
+        per_world: int = settings.per_world
+        if n_envs < len(worlds) * per_world:
             raise DeepRacerError(
-                f"train.n_envs: {n_envs} cars cannot drive {len(worlds)} worlds; one worker"
-                f" per world needs at least {len(worlds)} cars"
+                f"train.n_envs: {n_envs} cars cannot fill {per_world} worker(s) on each of"
+                f" {len(worlds)} world(s); give at least {len(worlds) * per_world} cars or"
+                " lower train.workers.per_world"
             )
         self.experiment = experiment
         self.action_space_config = action_space
         self.log = log
         self.say = say
         self.status_file = status_file
+        self.backend: str = settings.backend
         launch = experiment.launch
         self.failure_behavior: Literal["Fail", "Continue"] = launch.failure_behavior
         self.max_restarts: int = launch.max_restarts
         self.timeout: float = launch.worker_timeout
-        methods = mp.get_all_start_methods()
-        method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
-        self._ctx: Any = mp.get_context(method)
-        if method == "forkserver":
-            # Workers fork from a server that has imported the simulator once, so a
-            # start (or a restart) costs a fork, not a fresh interpreter's imports.
-            self._ctx.set_forkserver_preload(["deepracer.training.workers", "deepracer.envs"])
-        self.workers = [
-            _Worker(world, [i for i in range(n_envs) if i % len(worlds) == w])
-            for w, world in enumerate(worlds)
-        ]
+        self._ray: Any = None
+        if self.backend == "ray":
+            try:
+                from deepracer.training import ray_workers
+            except ModuleNotFoundError as exc:
+                if exc.name != "ray" and not (exc.name or "").startswith("ray."):
+                    raise
+                raise DeepRacerError(
+                    "train.workers.backend: ray needs Ray, which is not installed: pip"
+                    " install 'deepracer[ray]'"
+                ) from None
+            self._ray = ray_workers.RaySession(
+                settings.address, workers=len(worlds) * per_world, cpus=settings.cpus_per_worker
+            )
+            self.say(self._ray.describe())
+            self._new_link: Callable[[], Link] = self._ray.link
+        else:
+            methods = mp.get_all_start_methods()
+            method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+            ctx: Any = mp.get_context(method)
+            if method == "forkserver":
+                # Workers fork from a server that has imported the simulator once, so a
+                # start (or a restart) costs a fork, not a fresh interpreter's imports.
+                ctx.set_forkserver_preload(["deepracer.training.workers", "deepracer.envs"])
+            self._new_link = lambda: ProcessLink(ctx)
+        self.workers: list[_Worker] = []
+        for w, world in enumerate(worlds):
+            cars = [i for i in range(n_envs) if i % len(worlds) == w]
+            for k in range(per_world):
+                label = world if per_world == 1 else f"{world}#{k}"
+                self.workers.append(_Worker(world, cars[k::per_world], label, self._new_link()))
         spaces: tuple[Any, Any] | None = None
         try:
             for worker in self.workers:
@@ -271,60 +445,22 @@ class WorldWorkers(VecEnv):
         self._closed = False
         self._write_status()
 
-    # -- processes ---------------------------------------------------------------------
+    # -- workers -----------------------------------------------------------------------
 
     def _start(self, worker: _Worker) -> tuple[Any, Any]:
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(
-            target=_worker_main,
-            args=(
-                child,
-                self.experiment,
-                worker.world,
-                self.action_space_config,
-                worker.cars,
-                bool(getattr(self.log, "simtrace", False)),
-            ),
-            name=f"deepracer-worker-{worker.world}",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        worker.process, worker.conn = process, parent
-        worker.status, worker.exit_code = "running", None
-        status, payload = self._receive(worker, timeout=max(self.timeout, 120.0))
+        simtrace = bool(getattr(self.log, "simtrace", False))
+        args = (self.experiment, worker.world, self.action_space_config, worker.cars, simtrace)
+        worker.link.start(f"deepracer-worker-{worker.label}", args)
+        worker.status = "running"
+        status, payload = worker.link.receive(max(self.timeout, 120.0))
         if status != "ok":
             worker.status, worker.last_error = "failed", str(payload)
             self._write_status()
-            raise DeepRacerError(f"simulation worker for world {worker.world!r} failed: {payload}")
+            raise DeepRacerError(
+                f"simulation worker for world {worker.label!r} failed to start: {payload}"
+            )
         spaces: tuple[Any, Any] = payload
         return spaces
-
-    def _receive(self, worker: _Worker, timeout: float) -> tuple[str, Any]:
-        """The worker's next reply, or ``("crashed", why)`` if it died or hung."""
-        assert worker.conn is not None
-        try:
-            if worker.conn.poll(timeout):
-                reply: tuple[str, Any] = worker.conn.recv()
-                return reply
-            why = f"no answer within {timeout:g} s (launch.worker_timeout)"
-            worker.process.kill()
-        except (EOFError, OSError):
-            why = ""
-        worker.process.join(timeout=5)
-        code = worker.process.exitcode
-        worker.exit_code = code
-        if not why:
-            why = _exit_description(code)
-        return "crashed", why
-
-    def _send(self, worker: _Worker, message: tuple[str, Any]) -> bool:
-        assert worker.conn is not None
-        try:
-            worker.conn.send(message)
-        except (BrokenPipeError, EOFError, OSError):
-            return False
-        return True
 
     def _handle_crash(self, worker: _Worker, why: str) -> list[Any]:
         """Reports a dead worker, then restarts it or raises :class:`WorkerCrashed`.
@@ -333,8 +469,8 @@ class WorldWorkers(VecEnv):
             The restarted worker's first observations, one per car.
         """
         worker.status, worker.last_error = "crashed", why
-        pid = worker.process.pid if worker.process is not None else "?"
-        self.say(f"worker for world {worker.world!r} (pid {pid}) died: {why}")
+        where = worker.link.where()
+        self.say(f"worker for world {worker.label!r} ({where}) died: {why}")
         allowed = self.failure_behavior == "Continue" and worker.restarts < self.max_restarts
         if not allowed:
             self._write_status()
@@ -343,23 +479,22 @@ class WorldWorkers(VecEnv):
             else:
                 reason = "launch.failure_behavior is Fail"
             raise WorkerCrashed(
-                f"simulation worker for world {worker.world!r} (pid {pid}) died ({why}); the"
+                f"simulation worker for world {worker.label!r} ({where}) died ({why}); the"
                 f" run stops because {reason}"
             )
-        if worker.conn is not None:
-            worker.conn.close()
+        worker.link.kill()
         worker.restarts += 1
         self._start(worker)
         seeds = [self._restart_seed(worker, i) for i in worker.cars]
         status, payload = self._request(worker, ("reset", seeds))
         if status != "ok":
             raise WorkerCrashed(
-                f"simulation worker for world {worker.world!r} failed again after a restart:"
+                f"simulation worker for world {worker.label!r} failed again after a restart:"
                 f" {payload}"
             )
         self.say(
-            f"worker for world {worker.world!r} restarted (restart {worker.restarts} of"
-            f" {self.max_restarts}, pid {worker.process.pid}); its cars' episodes in progress"
+            f"worker for world {worker.label!r} restarted (restart {worker.restarts} of"
+            f" {self.max_restarts}, {worker.link.where()}); its cars' episodes in progress"
             " were dropped"
         )
         self._write_status()
@@ -371,24 +506,24 @@ class WorldWorkers(VecEnv):
         return (seed or 0) + _RESTART_SEED_STRIDE * worker.restarts + car
 
     def _request(self, worker: _Worker, message: tuple[str, Any]) -> tuple[str, Any]:
-        if not self._send(worker, message):
-            return "crashed", "the pipe to the worker is closed"
-        return self._receive(worker, self.timeout)
+        if not worker.link.send(message):
+            return "crashed", "the link to the worker is closed"
+        return worker.link.receive(self.timeout)
 
     def _write_status(self) -> None:
         if self.status_file is None:
             return
         state = {
+            "backend": self.backend,
             "failure_behavior": self.failure_behavior,
             "max_restarts": self.max_restarts,
             "workers": [
                 {
                     "world": w.world,
                     "cars": w.cars,
-                    "pid": w.process.pid if w.process is not None else None,
+                    **w.link.state(),
                     "status": w.status,
                     "restarts": w.restarts,
-                    "exit_code": w.exit_code,
                     "last_error": w.last_error,
                 }
                 for w in self.workers
@@ -398,9 +533,9 @@ class WorldWorkers(VecEnv):
 
     def _terminate_all(self) -> None:
         for worker in self.workers:
-            if worker.process is not None and worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(timeout=5)
+            worker.link.kill()
+        if self._ray is not None:
+            self._ray.close()
 
     # -- VecEnv ------------------------------------------------------------------------
 
@@ -423,7 +558,7 @@ class WorldWorkers(VecEnv):
         """Sends each worker its cars' actions."""
         self._actions = np.asarray(actions)
         for worker in self.workers:
-            self._send(worker, ("step", self._actions[worker.cars]))
+            worker.link.send(("step", self._actions[worker.cars]))
 
     def step_wait(self) -> Any:
         """Collects every worker's step, in car order."""
@@ -432,14 +567,14 @@ class WorldWorkers(VecEnv):
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         finished: list[tuple[int, FinishedEpisode]] = []
         for worker in self.workers:
-            status, payload = self._receive(worker, self.timeout)
+            status, payload = worker.link.receive(self.timeout)
             if status == "crashed":
                 self._crashed_step(worker, payload, dones, infos)
                 continue
             if status != "ok":
                 worker.status, worker.last_error = "failed", str(payload)
                 self._write_status()
-                raise DeepRacerError(f"simulation worker for world {worker.world!r}: {payload}")
+                raise DeepRacerError(f"simulation worker for world {worker.label!r}: {payload}")
             observations, step_rewards, step_dones, step_infos, episodes = payload
             for j, car in enumerate(worker.cars):
                 self._store(car, observations[j])
@@ -469,22 +604,15 @@ class WorldWorkers(VecEnv):
         if getattr(self, "_closed", True):
             return
         self._closed = True
-        for worker in self.workers:
-            if worker.process is not None and worker.process.is_alive():
-                if self._send(worker, ("close", None)):
-                    assert worker.conn is not None
-                    if worker.conn.poll(10):
-                        with contextlib.suppress(EOFError, OSError):
-                            worker.conn.recv()
-                worker.process.join(timeout=10)
-                if worker.process.is_alive():
-                    worker.process.kill()
-                    worker.process.join(timeout=5)
-            if worker.status == "running":
-                worker.status = "stopped"
-            if worker.conn is not None:
-                worker.conn.close()
-        self._write_status()
+        try:
+            for worker in self.workers:
+                worker.link.close()
+                if worker.status == "running":
+                    worker.status = "stopped"
+            self._write_status()
+        finally:
+            if self._ray is not None:
+                self._ray.close()
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         """An attribute of each selected car's env."""
@@ -526,7 +654,7 @@ class WorldWorkers(VecEnv):
                 continue
             status, payload = self._request(worker, message(local))
             if status != "ok":
-                raise DeepRacerError(f"simulation worker for world {worker.world!r}: {payload}")
+                raise DeepRacerError(f"simulation worker for world {worker.label!r}: {payload}")
             if each:
                 for j, value in zip(local, payload, strict=True):
                     results[worker.cars[j]] = value
@@ -554,8 +682,8 @@ class WorldWorkers(VecEnv):
 
     @property
     def pids(self) -> dict[str, int | None]:
-        """The live worker process ids by world."""
-        return {w.world: (w.process.pid if w.process is not None else None) for w in self.workers}
+        """The workers' process ids by label (the world, or ``world#k`` with per_world)."""
+        return {w.label: w.link.pid for w in self.workers}
 
 
 def _buffers(space: gym.Space[Any], n: int) -> tuple[list[Any], dict[Any, np.ndarray]]:

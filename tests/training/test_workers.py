@@ -130,8 +130,26 @@ def test_a_killed_worker_restarts_under_continue(tmp_path: Path) -> None:
 def test_fewer_cars_than_worlds_is_an_error(tmp_path: Path) -> None:
     experiment = load_experiment("two_worlds", TWO_WORLDS)
     action_space = load_model_metadata(experiment.action_space).action_space
-    with pytest.raises(DeepRacerError, match=r"train.n_envs: 1 cars cannot drive 2 worlds"):
+    with pytest.raises(
+        DeepRacerError, match=r"n_envs: 1 cars cannot fill 1 worker\(s\) on each of 2"
+    ):
         WorldWorkers(experiment, action_space, 1, _Log())
+
+
+def test_two_workers_per_world_deal_each_worlds_cars(tmp_path: Path) -> None:
+    env = _workers(tmp_path, "train.workers.per_world=2")
+    try:
+        assert [(w.label, w.cars) for w in env.workers] == [
+            ("oval#0", [0]), ("oval#1", [2]), ("kidney#0", [1]), ("kidney#1", [3])
+        ]  # fmt: skip
+        assert set(env.pids) == {"oval#0", "oval#1", "kidney#0", "kidney#1"}
+        env.reset()
+        obs, *_ = env.step(np.zeros(4, dtype=np.int64))
+        assert obs.shape[0] == 4
+    finally:
+        env.close()
+    with pytest.raises(DeepRacerError, match=r"at least 6 cars or lower train.workers.per_world"):
+        _workers(tmp_path, "train.workers.per_world=3")
 
 
 def test_workers_train_exactly_like_one_process(tmp_path: Path) -> None:

@@ -1,0 +1,202 @@
+"""Simulation workers as Ray actors: ``train.workers.backend: ray`` (the ``ray`` extra).
+
+Each worker of :class:`~deepracer.training.workers.WorldWorkers` becomes an actor
+holding a :class:`~deepracer.training.workers.Simulation`, placed by Ray on any node
+with a free CPU (``train.workers.cpus_per_worker``); the learner stays in the driver.
+Commands are actor calls, so every world steps at once as with local processes. Ray
+never restarts an actor on its own (``max_restarts=0``): a lost actor or node is
+reported to :class:`WorldWorkers`, whose ``launch.failure_behavior`` decides.
+
+Every node runs the simulation from its own installation and reads the experiment's
+files (reward, worlds) at the same paths: true on one machine, on SageMaker's hosts
+(the same input channels) and on clusters with a shared file system.
+
+Only :mod:`deepracer.training.workers` (and the sweep) import this module, and only
+when asked for Ray: the core never imports ``ray``.
+
+Contents:
+    RaySession: the connection to Ray (started here or joined) and its actor links.
+    RayLink: one worker actor, spoken to like a worker process.
+    ray_init_kwargs: the settings every ``ray.init`` of ours uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+
+from deepracer.errors import DeepRacerError
+from deepracer.training.workers import Simulation, start_simulation
+
+__all__ = ["RayLink", "RaySession", "ray_init_kwargs"]
+
+
+def ray_init_kwargs() -> dict[str, Any]:
+    """What every ``ray.init`` of ours passes: no dashboard, quiet, no usage report."""
+    # Ray reports usage to its developers unless told not to; we ask first.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return {"include_dashboard": False, "logging_level": "warning"}
+
+
+@ray.remote(max_restarts=0)
+class _SimulationActor:
+    """Holds one world's :class:`Simulation` inside a Ray worker process."""
+
+    def __init__(self) -> None:
+        self.simulation: Simulation | None = None
+
+    def start(self, *args: Any) -> tuple[dict[str, Any], tuple[str, Any]]:
+        self.simulation, reply = start_simulation(*args)
+        context = ray.get_runtime_context()
+        node = {
+            "pid": os.getpid(),
+            "node_id": context.get_node_id(),
+            "node_ip": ray.util.get_node_ip_address(),
+        }
+        return node, reply
+
+    def handle(self, command: str, data: Any) -> tuple[str, Any]:
+        if self.simulation is None:
+            return "error", "the simulation did not start"
+        return self.simulation.handle(command, data)
+
+
+class RayLink:
+    """One worker actor, behind the :class:`~deepracer.training.workers.Link` calls."""
+
+    def __init__(self, cpus: float) -> None:
+        self.cpus = cpus
+        self.actor: Any = None
+        self.pending: Any = None
+        self.node: dict[str, Any] = {}
+        self.exit_reason: str | None = None
+        self._starting = False
+
+    def start(self, name: str, args: tuple[Any, ...]) -> None:  # noqa: D102
+        self.kill()
+        self.actor = _SimulationActor.options(  # type: ignore[attr-defined]
+            num_cpus=self.cpus, name=None
+        ).remote()
+        self.pending = self.actor.start.remote(*args)
+        self.node, self.exit_reason, self._starting = {}, None, True
+
+    def send(self, message: tuple[str, Any]) -> bool:  # noqa: D102
+        if self.actor is None:
+            return False
+        self.pending = self.actor.handle.remote(*message)
+        return True
+
+    def receive(self, timeout: float) -> tuple[str, Any]:  # noqa: D102
+        try:
+            result = ray.get(self.pending, timeout=timeout)
+        except GetTimeoutError:
+            self.kill()
+            what = "no answer" if not self._starting else "not placed or not started"
+            self.exit_reason = f"{what} within {timeout:g} s (launch.worker_timeout)"
+            return "crashed", self.exit_reason
+        except RayActorError as exc:
+            self.exit_reason = _death(exc)
+            return "crashed", self.exit_reason
+        if self._starting:
+            self._starting = False
+            self.node, result = result
+        reply: tuple[str, Any] = result
+        return reply
+
+    def close(self) -> None:  # noqa: D102
+        if self.actor is None:
+            return
+        with contextlib.suppress(GetTimeoutError, RayActorError):
+            ray.get(self.actor.handle.remote("close", None), timeout=10)
+        self.kill()
+
+    def kill(self) -> None:  # noqa: D102
+        if self.actor is not None:
+            ray.kill(self.actor, no_restart=True)
+            self.actor = None
+
+    def where(self) -> str:  # noqa: D102
+        pid = self.node.get("pid", "?")
+        return f"pid {pid} on node {self.node.get('node_ip', '?')}"
+
+    def state(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "pid": self.node.get("pid"),
+            "node_id": self.node.get("node_id"),
+            "node_ip": self.node.get("node_ip"),
+            "exit_reason": self.exit_reason,
+        }
+
+    @property
+    def pid(self) -> int | None:  # noqa: D102
+        pid = self.node.get("pid")
+        return int(pid) if pid is not None else None
+
+
+def _death(exc: RayActorError) -> str:
+    """A one-line reason from Ray's (long) actor-death message."""
+    text = str(exc)
+    for marker in ("killed by", "SIGKILL", "node", "exited", "died"):
+        for line in text.splitlines():
+            if marker in line and len(line) < 300:
+                return f"the Ray actor died: {line.strip()}"
+    return "the Ray actor died"
+
+
+class RaySession:
+    """The driver's connection to Ray for one run's workers.
+
+    Args:
+        address: ``None`` starts Ray on this machine (stopped again at :meth:`close`);
+            ``"auto"`` or ``HOST:PORT`` joins a running cluster. When this process is
+            already connected (a sweep trial, a test), that connection is used.
+        workers: Actors the run needs (so a Ray started here has CPUs for each).
+        cpus: CPUs each actor asks for.
+
+    Raises:
+        DeepRacerError: Ray could not start or the cluster could not be reached.
+    """
+
+    def __init__(self, address: str | None, *, workers: int, cpus: float) -> None:
+        self.cpus = cpus
+        self.started = False
+        if not ray.is_initialized():
+            kwargs = ray_init_kwargs()
+            if address is None:
+                # A local Ray gets a CPU per actor even on a smaller machine, as the
+                # local backend starts a process per world whatever the cores.
+                kwargs["num_cpus"] = max(os.cpu_count() or 1, math.ceil(workers * cpus))
+            else:
+                kwargs["address"] = address
+            try:
+                ray.init(**kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = "on this machine" if address is None else f"at {address}"
+                raise DeepRacerError(
+                    f"train.workers.address: could not start or reach Ray {where}: {exc}"
+                ) from None
+            self.started = True
+
+    def link(self) -> RayLink:
+        """A new (not yet started) actor link."""
+        return RayLink(self.cpus)
+
+    def describe(self) -> str:
+        """One line: the cluster the workers run on."""
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        cpus = ray.cluster_resources().get("CPU", 0)
+        return (
+            f"Ray workers: {len(nodes)} node(s), {cpus:g} CPUs; each worker asks for"
+            f" {self.cpus:g} CPU"
+        )
+
+    def close(self) -> None:
+        """Disconnects, and stops Ray if this session started it."""
+        if self.started and ray.is_initialized():
+            ray.shutdown()
+        self.started = False
