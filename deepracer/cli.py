@@ -6,6 +6,7 @@ its own ``commands.py`` (``deepracer <command> --help`` says the rest):
     tracks list|show                    deepracer.tracks.commands
     check-reward                        deepracer.rewards.commands
     train, quickstart                   deepracer.training.commands
+    sweep                               deepracer.sweep.commands
     evaluate                            deepracer.evaluation.commands
     raceline                            deepracer.raceline.commands
     analyze                             deepracer.analysis.commands
@@ -46,6 +47,7 @@ from deepracer.plugins.commands import add_plugin_commands
 from deepracer.raceline.commands import add_raceline
 from deepracer.rendering.commands import add_render
 from deepracer.rewards.commands import add_check_reward
+from deepracer.sweep.commands import add_sweep
 from deepracer.tracks.commands import add_tracks
 from deepracer.training.commands import add_quickstart, add_train
 
@@ -57,6 +59,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_check_reward,
     add_train,
     add_quickstart,
+    add_sweep,
     add_evaluate,
     add_raceline,
     add_analyze,

@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evaluation",),
     ("training",),
     # Consumers of finished runs, the cloud, and the plugins on top.
-    ("analysis", "export"),
+    ("analysis", "export", "sweep"),
     ("cloud",),
     ("plugins",),
 )

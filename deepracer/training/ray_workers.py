@@ -1,7 +1,7 @@
 """Simulation workers as Ray actors: ``train.workers.backend: ray`` (the ``ray`` extra).
 
 Each worker of :class:`~deepracer.training.workers.WorldWorkers` becomes an actor
-holding a :class:`~deepracer.training.workers.Simulation`, placed by Ray on any node
+holding a :class:`~deepracer.training.simulation.Simulation`, placed by Ray on any node
 with a free CPU (``train.workers.cpus_per_worker``); the learner stays in the driver.
 Commands are actor calls, so every world steps at once as with local processes. Ray
 never restarts an actor on its own (``max_restarts=0``): a lost actor or node is
@@ -31,7 +31,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from deepracer.errors import DeepRacerError
-from deepracer.training.workers import Simulation, start_simulation
+from deepracer.training.simulation import Simulation, start_simulation
 
 __all__ = ["RayLink", "RaySession", "ray_init_kwargs"]
 

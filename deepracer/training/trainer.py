@@ -132,6 +132,7 @@ def train(
     echo: Callable[[str], None] | None = None,
     workers: bool = False,
     trust_reward: bool = False,
+    on_evaluation: Callable[[PeriodicEvaluation], None] | None = None,
 ) -> TrainResult:
     """Trains (or resumes) one experiment into ``run_dir``.
 
@@ -147,6 +148,8 @@ def train(
             ``train.workers.backend: ray`` (or ``per_world`` above 1) implies it.
         trust_reward: Resume a run this machine did not create (:mod:`deepracer.trust`),
             which imports its ``reward_function.py``.
+        on_evaluation: Called with each periodic greedy evaluation once it is written
+            (a sweep reports it to Ray Tune).
 
     Raises:
         DeepRacerError: Bad input (experiment, files, run directory); checked before
@@ -168,7 +171,7 @@ def train(
                 shutil.rmtree(out, ignore_errors=True)
             raise
         try:
-            return _start(out, state, say, workers=workers)
+            return _start(out, state, say, workers=workers, on_evaluation=on_evaluation)
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
@@ -181,7 +184,12 @@ def train(
 
 
 def _start(
-    out: Path, state: PreparedRun, say: Callable[[str], None], *, workers: bool
+    out: Path,
+    state: PreparedRun,
+    say: Callable[[str], None],
+    *,
+    workers: bool,
+    on_evaluation: Callable[[PeriodicEvaluation], None] | None = None,
 ) -> TrainResult:
     """Builds the envs and the model of a prepared run and trains it."""
     import torch
@@ -221,8 +229,9 @@ def _start(
             # A slow reward is said where the progress lines go, once, as a warning line.
             warnings.showwarning = lambda message, *_: say(f"warning: {message}")
             return _train(
-                experiment, out, preset, metadata, vec_env, log, checkpoint, say, heartbeat
-            )
+                experiment, out, preset, metadata, vec_env, log, checkpoint, say, heartbeat,
+                on_evaluation,
+            )  # fmt: skip
     finally:
         vec_env.close()
 
@@ -289,6 +298,7 @@ def _train(
     checkpoint: Checkpoint | None,
     say: Callable[[str], None],
     heartbeat: Heartbeat,
+    on_evaluation: Callable[[PeriodicEvaluation], None] | None = None,
 ) -> TrainResult:
     """Learns, evaluates and writes the run's final files; the caller closes ``vec_env``."""
     from deepracer.training.workers import WorkerCrashed
@@ -300,6 +310,7 @@ def _train(
     callback = _RunCallback(
         experiment, out, log, metadata.action_space, checkpoint, say, preset.algorithm, heartbeat
     )
+    callback.on_evaluation = on_evaluation
     if checkpoint is None and experiment.train.imitation_steps > 0:
         _imitate(model, experiment, metadata.action_space, say, callback.deadline)
         # The cloned policy competes for best.zip too: RL's first updates, with a value
@@ -695,6 +706,7 @@ class _RunCallback(BaseCallback):
         self.last_print = self.started
         self.stopped_by = "steps"
         self.evaluate_first = False
+        self.on_evaluation: Callable[[PeriodicEvaluation], None] | None = None
         limit = cfg.max_minutes
         # The budget's end on this clock: training, evaluations and the final trials
         # all stop there (a resumed run has already spent previous_seconds of it).
@@ -800,6 +812,8 @@ class _RunCallback(BaseCallback):
         if self.best is None or score > self.best:
             self.best = score
             save_model(self.model, RunFiles(self.out).best_model)
+        if self.on_evaluation is not None:
+            self.on_evaluation(entry)
 
     def _progress(self, final: bool = False) -> None:
         total = self.experiment.train.total_timesteps

@@ -85,7 +85,7 @@ def _moments(replaces: int, count: int) -> list[tuple[int, str]]:
     return [(n, rng.choice(["before", "after"])) for n in sorted(picks)]
 
 
-@pytest.mark.parametrize("case", [0, 1])
+@pytest.mark.parametrize("case", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_kill_9_at_a_seeded_moment_then_resume(replaces: int, tmp_path: Path, case: int) -> None:
     moment, when = _moments(replaces, 2)[case]
     _kill_and_resume(tmp_path, moment, when)
