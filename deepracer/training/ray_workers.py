@@ -1,11 +1,12 @@
 """Simulation workers as Ray actors: ``train.workers.backend: ray`` (the ``ray`` extra).
 
 Each worker of :class:`~deepracer.training.workers.WorldWorkers` becomes an actor
-holding a :class:`~deepracer.training.simulation.Simulation`, placed by Ray on any node
+serving a :class:`~deepracer.training.simulation.Simulation`, placed by Ray on any node
 with a free CPU (``train.workers.cpus_per_worker``); the learner stays in the driver.
-Commands are actor calls, so every world steps at once as with local processes. Ray
-never restarts an actor on its own (``max_restarts=0``): a lost actor or node is
-reported to :class:`WorldWorkers`, whose ``launch.failure_behavior`` decides.
+The commands go over a direct connection to each actor (see :class:`RayLink`), so
+every world steps at once as with local processes. Ray never restarts an actor on its
+own (``max_restarts=0``): a lost actor or node is reported to :class:`WorldWorkers`,
+whose ``launch.failure_behavior`` decides.
 
 Every node runs the simulation from its own installation and reads the experiment's
 files (reward, worlds) at the same paths: true on one machine, on SageMaker's hosts
@@ -25,13 +26,17 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import secrets
+import threading
+import time
+from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from deepracer.errors import DeepRacerError
-from deepracer.training.simulation import Simulation, start_simulation
+from deepracer.training.simulation import start_simulation
 
 __all__ = ["RayLink", "RaySession", "ray_init_kwargs"]
 
@@ -45,77 +50,139 @@ def ray_init_kwargs() -> dict[str, Any]:
 
 @ray.remote(max_restarts=0)
 class _SimulationActor:
-    """Holds one world's :class:`Simulation` inside a Ray worker process."""
+    """Serves one world's :class:`Simulation` from a Ray worker process."""
 
-    def __init__(self) -> None:
-        self.simulation: Simulation | None = None
+    def serve(self, authkey: bytes, args: tuple[Any, ...]) -> dict[str, Any]:
+        """Listens for the learner on this node and answers it from a thread.
 
-    def start(self, *args: Any) -> tuple[dict[str, Any], tuple[str, Any]]:
-        self.simulation, reply = start_simulation(*args)
-        context = ray.get_runtime_context()
-        node = {
+        Returns:
+            Where the actor runs and the address the learner connects to.
+        """
+        node_ip = ray.util.get_node_ip_address()
+        listener = Listener((node_ip, 0), authkey=authkey)
+        thread = threading.Thread(
+            target=_serve, args=(listener, args), name="deepracer-simulation", daemon=True
+        )
+        thread.start()
+        return {
             "pid": os.getpid(),
-            "node_id": context.get_node_id(),
-            "node_ip": ray.util.get_node_ip_address(),
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "node_ip": node_ip,
+            "address": listener.address,
         }
-        return node, reply
 
-    def handle(self, command: str, data: Any) -> tuple[str, Any]:
-        if self.simulation is None:
-            return "error", "the simulation did not start"
-        return self.simulation.handle(command, data)
+
+def _serve(listener: Listener, args: tuple[Any, ...]) -> None:
+    """One learner's connection: the simulation's first reply, then command by command."""
+    try:
+        conn = listener.accept()
+    except (OSError, EOFError):
+        return
+    finally:
+        listener.close()
+    with conn:
+        simulation, reply = start_simulation(*args)
+        conn.send(reply)
+        if simulation is None:
+            return
+        while True:
+            try:
+                command, data = conn.recv()
+            except (EOFError, OSError):
+                return  # the learner is gone
+            conn.send(simulation.handle(command, data))
+            if command == "close":
+                return
 
 
 class RayLink:
-    """One worker actor, behind the :class:`~deepracer.training.workers.Link` calls."""
+    """One worker actor, behind the :class:`~deepracer.training.workers.Link` calls.
+
+    Ray places the actor and owns its process; the commands travel over a direct,
+    authenticated connection to it (a random key per worker, handed over through Ray).
+    An actor call per command would cost about a millisecond of Ray's own round trip,
+    twice per vector step: that made the workers five times slower than local
+    processes on the state observation (benchmarks/world_workers.py).
+    """
 
     def __init__(self, cpus: float) -> None:
         self.cpus = cpus
         self.actor: Any = None
-        self.pending: Any = None
+        self.serving: Any = None
+        self.conn: Connection | None = None
         self.node: dict[str, Any] = {}
         self.exit_reason: str | None = None
-        self._starting = False
+        self._authkey = b""
 
     def start(self, name: str, args: tuple[Any, ...]) -> None:  # noqa: D102
         self.kill()
+        self._authkey = secrets.token_bytes(32)
         self.actor = _SimulationActor.options(  # type: ignore[attr-defined]
-            num_cpus=self.cpus, name=None
+            num_cpus=self.cpus
         ).remote()
-        self.pending = self.actor.start.remote(*args)
-        self.node, self.exit_reason, self._starting = {}, None, True
+        self.serving = self.actor.serve.remote(self._authkey, args)
+        self.node, self.exit_reason = {}, None
 
     def send(self, message: tuple[str, Any]) -> bool:  # noqa: D102
-        if self.actor is None:
+        if self.conn is None:
             return False
-        self.pending = self.actor.handle.remote(*message)
+        try:
+            self.conn.send(message)
+        except (BrokenPipeError, EOFError, OSError):
+            return False
         return True
 
     def receive(self, timeout: float) -> tuple[str, Any]:  # noqa: D102
+        deadline = time.monotonic() + timeout
+        if self.conn is None:
+            crashed = self._connect(timeout)
+            if crashed is not None:
+                return crashed
+        assert self.conn is not None
         try:
-            result = ray.get(self.pending, timeout=timeout)
+            if self.conn.poll(max(0.0, deadline - time.monotonic())):
+                reply: tuple[str, Any] = self.conn.recv()
+                return reply
+            self.exit_reason = f"no answer within {timeout:g} s (launch.worker_timeout)"
+        except (EOFError, OSError):
+            self.exit_reason = "its connection closed: the Ray actor's process died"
+        self.kill()
+        return "crashed", self.exit_reason
+
+    def _connect(self, timeout: float) -> tuple[str, Any] | None:
+        """Waits for the actor to be placed and serving, then connects to it."""
+        try:
+            self.node = ray.get(self.serving, timeout=timeout)
+            self.conn = Client(tuple(self.node["address"]), authkey=self._authkey)
         except GetTimeoutError:
             self.kill()
-            what = "no answer" if not self._starting else "not placed or not started"
-            self.exit_reason = f"{what} within {timeout:g} s (launch.worker_timeout)"
+            self.exit_reason = (
+                f"not placed or not started within {timeout:g} s: does the cluster have"
+                f" {self.cpus:g} free CPU for it?"
+            )
             return "crashed", self.exit_reason
         except RayActorError as exc:
             self.exit_reason = _death(exc)
             return "crashed", self.exit_reason
-        if self._starting:
-            self._starting = False
-            self.node, result = result
-        reply: tuple[str, Any] = result
-        return reply
+        except (OSError, EOFError) as exc:
+            self.kill()
+            self.exit_reason = (
+                f"could not connect to the actor at {self.node.get('address')}: {exc}"
+            )
+            return "crashed", self.exit_reason
+        return None
 
     def close(self) -> None:  # noqa: D102
-        if self.actor is None:
-            return
-        with contextlib.suppress(GetTimeoutError, RayActorError):
-            ray.get(self.actor.handle.remote("close", None), timeout=10)
+        if self.conn is not None and self.send(("close", None)):
+            with contextlib.suppress(EOFError, OSError):
+                if self.conn.poll(10):
+                    self.conn.recv()
         self.kill()
 
     def kill(self) -> None:  # noqa: D102
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
         if self.actor is not None:
             ray.kill(self.actor, no_restart=True)
             self.actor = None

@@ -114,7 +114,7 @@ def test_a_killed_actor_stops_the_run_under_fail(cluster: Any, tmp_path: Path) -
         with pytest.raises(WorkerCrashed, match=r"kidney.*on node 127\.0\.0\.1.*died.*Fail"):
             env.step(actions)
         kidney = json.loads((tmp_path / "workers.json").read_text())["workers"][1]
-        assert kidney["status"] == "crashed" and "Ray actor died" in kidney["exit_reason"]
+        assert kidney["status"] == "crashed" and "Ray actor's process died" in kidney["exit_reason"]
     finally:
         env.close()
 
