@@ -131,7 +131,9 @@ class SageMakerConfig:
     instance_type: str = "ml.c5.2xlarge"
     """A SageMaker training instance type."""
     instance_count: int = field(default=1, metadata={"check": positive})
-    """Instances; our entry point trains on the first and the others idle, so keep 1."""
+    """Instances; above 1 they form a Ray cluster (head on the first host, which trains)
+    and the simulation workers run as Ray actors on all of them: raise
+    train.workers.per_world so there is a worker for every host's CPUs."""
     volume_gb: int = field(default=30, metadata={"check": positive})
     """EBS volume per instance [GB]."""
     max_run_minutes: float = field(default=60.0, metadata={"check": _minutes})

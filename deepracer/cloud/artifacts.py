@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -246,6 +247,10 @@ def upload_experiment(
     from deepracer.rewards.allowlist import console_rejections
 
     files = experiment_files(experiment, layout, region=region)
+    if experiment.launch.sagemaker.instance_count > 1:
+        # The job's hosts form a Ray cluster (deepracer.cloud.ray_hosts); its nodes
+        # authenticate with this token, new for every upload.
+        files[layout.ray_token_key] = (secrets.token_hex(32) + "\n").encode()
     if echo is not None:
         several = len(experiment.worlds) > 1
         for i, exc in _not_simapp(experiment).items():

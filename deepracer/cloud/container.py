@@ -4,6 +4,7 @@ SageMaker starts a training container as ``<image> train`` with this layout (the
 role the seed's Dockerfile and ``training_worker.py`` played)::
 
     /opt/ml/input/config/hyperparameters.json   the job's hyperparameters (strings)
+    /opt/ml/input/config/resourceconfig.json    the job's hosts (several: a Ray cluster)
     /opt/ml/input/data/custom_files/            channel: reward, model metadata, ...
     /opt/ml/input/data/experiment/              channel: experiment.yaml, preset, ...
     /opt/ml/checkpoints/                        synced with the job's checkpoint S3 URI
@@ -66,6 +67,7 @@ class ContainerPaths:
     """The SageMaker container folders this job uses."""
 
     hyperparameters: Path
+    resource_config: Path
     custom_files: Path
     experiment: Path
     checkpoints: Path
@@ -89,6 +91,7 @@ class ContainerPaths:
 
         return cls(
             hyperparameters=root / "input" / "config" / "hyperparameters.json",
+            resource_config=root / "input" / "config" / "resourceconfig.json",
             custom_files=channel(CUSTOM_FILES_CHANNEL),
             experiment=channel(EXPERIMENT_CHANNEL),
             checkpoints=root / "checkpoints",
@@ -198,19 +201,54 @@ def run_training(
     *,
     env: Any = None,
     echo: Callable[[str], None] | None = None,
+    nodes: Any = None,
+    resolve: Callable[[str], str] | None = None,
 ) -> Any:
     """Trains (or, after a spot interruption, resumes) the job's experiment.
 
+    On a job of several hosts (:mod:`deepracer.cloud.ray_hosts`), the first host
+    starts a Ray cluster and trains with the simulation workers as Ray actors on every
+    host; the others join it and return None once it is gone.
+
+    Args:
+        paths: The container's folders (default: from the environment).
+        env: The environment (default: ``os.environ``).
+        echo: Receives the log lines (default: stdout).
+        nodes: How this host starts its Ray node (default: ``ray start``).
+        resolve: Host name to IP address (default: DNS).
+
     Returns:
-        The :class:`~deepracer.training.trainer.TrainResult`.
+        The :class:`~deepracer.training.trainer.TrainResult`; None on a host that only
+        lent its CPUs.
     """
-    from deepracer.training.trainer import train
+    from deepracer.cloud.layout import RAY_TOKEN_FILE
+    from deepracer.cloud.ray_hosts import JobHosts, cluster_settings, run_head, run_member
 
     env = os.environ if env is None else env
     paths = paths or ContainerPaths.from_env(env)
-    run_dir = paths.run_dir
-    say = _with_metrics(echo or (lambda line: print(line, flush=True)), run_dir)
+    say = _with_metrics(echo or (lambda line: print(line, flush=True)), paths.run_dir)
     hyperparameters = _hyperparameters(paths, env)
+    hosts = JobHosts.read(paths.resource_config)
+    if hosts is None or len(hosts.hosts) == 1:
+        return _train_job(paths, hyperparameters, say)
+    settings = cluster_settings(hyperparameters, paths.experiment / RAY_TOKEN_FILE)
+    options: dict[str, Any] = {"nodes": nodes, "say": say}
+    if resolve is not None:
+        options["resolve"] = resolve
+    if not hosts.is_head:
+        run_member(hosts, settings, **options)
+        return None
+    # The workers become Ray actors, spread over the hosts by Ray.
+    hyperparameters.setdefault("train.workers.backend", "ray")
+    return run_head(hosts, settings, lambda: _train_job(paths, hyperparameters, say), **options)
+
+
+def _train_job(
+    paths: ContainerPaths, hyperparameters: dict[str, str], say: Callable[[str], None]
+) -> Any:
+    from deepracer.training.trainer import train
+
+    run_dir = paths.run_dir
     if RunFiles(run_dir).is_run():
         say(f"resuming {run_dir} from its last checkpoint (the job was interrupted)")
         # The job's own run, restored from its checkpoint channel on a new machine:

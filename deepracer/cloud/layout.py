@@ -33,6 +33,7 @@ __all__ = [
     "EXPERIMENT_CHANNEL",
     "EXPERIMENT_FILE",
     "MANIFEST",
+    "RAY_TOKEN_FILE",
     "ArtifactLayout",
 ]
 
@@ -44,6 +45,8 @@ EXPERIMENT_FILE = "experiment.yaml"
 """The experiment's file name inside the ``deepracer/`` folder."""
 MANIFEST = "upload.json"
 """Written after every other file is uploaded and verified."""
+RAY_TOKEN_FILE = "ray_auth_token"
+"""In the experiment channel: the Ray token a job of several hosts authenticates with."""
 
 
 def _join(*parts: str) -> str:
@@ -94,6 +97,11 @@ class ArtifactLayout:
     def experiment_key(self) -> str:
         """``deepracer/experiment.yaml``."""
         return self.key("deepracer", EXPERIMENT_FILE)
+
+    @property
+    def ray_token_key(self) -> str:
+        """``deepracer/ray_auth_token`` (jobs of several instances only)."""
+        return self.key("deepracer", RAY_TOKEN_FILE)
 
     @property
     def manifest_key(self) -> str:
