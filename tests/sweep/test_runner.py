@@ -105,3 +105,25 @@ def test_a_different_sweep_in_the_same_directory_is_refused(tmp_path: Path) -> N
     sweep = _sweep_file(tmp_path, ["centerline"], 1024, "none")
     assert main(["sweep", str(sweep), "--out", str(out)]) == 2
     assert files.sweep.read_text() == "{}\n"  # left as it was
+
+
+@pytest.mark.slow
+def test_the_shipped_reward_sweep_runs_two_at_a_time_survives_a_kill_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's acceptance: 4 rewards on quickstart, 2 trials at a time on 2 cores."""
+    monkeypatch.chdir(tmp_path)
+    files = SweepFiles(tmp_path / "sweeps" / "quickstart_rewards")
+    killed: list[str] = []
+    killer = _kill_first_checkpointed(files.trials, killed)
+    assert main(["sweep", "quickstart_rewards"]) == 0
+    killer.join()
+    assert killed
+    shown = capsys.readouterr().out
+    # Two trials ran side by side at some point of the live table.
+    assert any(block.count(" RUNNING ") == 2 for block in shown.split("trial  "))
+    report = files.report.read_text()
+    assert report.count("| `reward=") == 4 and "failed" not in report
+    assert "resuming" in files.trial_log(killed[0]).read_text()
+    assert main(["sweep", "quickstart_rewards"]) == 0
+    assert "resuming the sweep" in capsys.readouterr().out
