@@ -159,6 +159,7 @@ class LoopbackNodes:
             self.shared.cluster.shutdown()  # the head's stop ends the cluster
 
 
+@pytest.mark.slow
 def test_two_hosts_train_with_a_worker_actor_on_each(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     hosts = ["algo-1", "algo-2"]

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,10 +62,24 @@ def _kill_first_checkpointed(trials: Path, killed: list[str]) -> threading.Threa
     return thread
 
 
+@pytest.fixture
+def local_ray() -> Iterator[None]:
+    """One Ray for a sweep and its rerun (the sweep uses a connection it finds open)."""
+    import ray
+
+    from deepracer.training.ray_workers import ray_init_kwargs
+
+    ray.init(num_cpus=2, **ray_init_kwargs())
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
 def test_a_killed_trial_is_retried_and_a_rerun_resumes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    local_ray: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sweep = _sweep_file(tmp_path, ["speed_progress", "centerline"], 3072, "none")
+    sweep = _sweep_file(tmp_path, ["speed_progress", "centerline"], 2048, "none")
     out = tmp_path / "out"
     files = SweepFiles(out)
     killed: list[str] = []
@@ -79,7 +94,7 @@ def test_a_killed_trial_is_retried_and_a_rerun_resumes(
     for run in runs:
         # Each trial is a whole run: final model, summary, evaluations to the budget.
         summary = json.loads(RunFiles(run).summary.read_text())
-        assert summary["timesteps"] >= 3072 and (run / "model.zip").is_file()
+        assert summary["timesteps"] >= 2048 and (run / "model.zip").is_file()
     # The killed trial was retried from its checkpoint, not from scratch.
     log = files.trial_log(killed[0]).read_text()
     assert "resuming" in log and "from its last checkpoint" in log
@@ -127,3 +142,18 @@ def test_the_shipped_reward_sweep_runs_two_at_a_time_survives_a_kill_and_resumes
     assert "resuming" in files.trial_log(killed[0]).read_text()
     assert main(["sweep", "quickstart_rewards"]) == 0
     assert "resuming the sweep" in capsys.readouterr().out
+
+
+def test_an_optuna_sweep_searches_the_random_keys(tmp_path: Path) -> None:
+    from deepracer.sweep.config import load_sweep
+    from deepracer.sweep.runner import _search
+
+    path = tmp_path / "o.yaml"
+    path.write_text(
+        "experiment: quickstart\nsearch: optuna\nsamples: 5\nrandom:\n"
+        "  train.seed: {randint: [0, 9]}\n  reward: {choice: [centerline, speed_progress]}\n"
+    )
+    sweep, _ = load_sweep(path)
+    space, searcher = _search(sweep, [])
+    assert sorted(space) == ["reward", "train.seed"]
+    assert type(searcher).__name__ == "OptunaSearch"
