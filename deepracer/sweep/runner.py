@@ -40,7 +40,7 @@ from deepracer.runs.evaluations import PeriodicEvaluation, read_evaluations
 from deepracer.sweep.config import SweepConfig, trial_name, trial_overrides
 from deepracer.sweep.layout import SweepFiles
 from deepracer.sweep.trials import SweepTrial, collect_trials, plan_trials
-from deepracer.training.ray_workers import ray_init_kwargs
+from deepracer.training.ray_workers import connect
 
 __all__ = ["SweepResult", "run_sweep"]
 
@@ -161,21 +161,8 @@ def run_sweep(
     files = SweepFiles(root.resolve())
     _claim(files, sweep)
     planned = plan_trials(sweep) if sweep.search == "basic" else []
-    started_ray = False
-    if not ray.is_initialized():
-        kwargs = ray_init_kwargs()
-        # Trials read relative paths from the directory the sweep was started in.
-        kwargs["runtime_env"] = {"env_vars": {"RAY_CHDIR_TO_TRIAL_DIR": "0"}}
-        if address is not None:
-            kwargs["address"] = address
-        try:
-            ray.init(**kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = "on this machine" if address is None else f"at {address}"
-            raise DeepRacerError(
-                f"--address: could not start or reach Ray {where}: {exc}"
-            ) from None
-        started_ray = True
+    # Trials read relative paths from the directory the sweep was started in.
+    started_ray = connect(address, field="--address", env_vars={"RAY_CHDIR_TO_TRIAL_DIR": "0"})
     try:
         trainable = tune.with_resources(
             tune.with_parameters(

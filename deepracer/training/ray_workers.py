@@ -18,7 +18,7 @@ when asked for Ray: the core never imports ``ray``.
 Contents:
     RaySession: the connection to Ray (started here or joined) and its actor links.
     RayLink: one worker actor, spoken to like a worker process.
-    ray_init_kwargs: the settings every ``ray.init`` of ours uses.
+    ray_init_kwargs, connect: the settings every ``ray.init`` of ours uses; connecting.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from deepracer.errors import DeepRacerError
-from deepracer.training.simulation import start_simulation
+from deepracer.training.simulation import serve, start_simulation
 
-__all__ = ["RayLink", "RaySession", "ray_init_kwargs"]
+__all__ = ["RayLink", "RaySession", "connect", "ray_init_kwargs"]
 
 
 def ray_init_kwargs() -> dict[str, Any]:
@@ -47,6 +47,46 @@ def ray_init_kwargs() -> dict[str, Any]:
     # Ray reports usage to its developers unless told not to; we ask first.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     return {"include_dashboard": False, "logging_level": "warning"}
+
+
+def connect(
+    address: str | None,
+    *,
+    field: str,
+    num_cpus: int | None = None,
+    env_vars: dict[str, str] | None = None,
+) -> bool:
+    """Connects this process to Ray unless it already is.
+
+    Args:
+        address: ``None`` starts Ray on this machine; ``auto`` or ``HOST:PORT`` joins a
+            running cluster.
+        field: Names the setting in the error message.
+        num_cpus: CPUs of a Ray started here (default: the machine's).
+        env_vars: Environment of every Ray worker process.
+
+    Returns:
+        Whether this call connected (the caller then shuts Ray down when done).
+
+    Raises:
+        DeepRacerError: Ray could not start or the cluster could not be reached.
+    """
+    if ray.is_initialized():
+        return False
+    kwargs = ray_init_kwargs()
+    if env_vars:
+        kwargs["runtime_env"] = {"env_vars": env_vars}
+    if address is None:
+        if num_cpus is not None:
+            kwargs["num_cpus"] = num_cpus
+    else:
+        kwargs["address"] = address
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = "on this machine" if address is None else f"at {address}"
+        raise DeepRacerError(f"{field}: could not start or reach Ray {where}: {exc}") from None
+    return True
 
 
 @ray.remote(max_restarts=0)
@@ -85,16 +125,8 @@ def _serve(listener: Listener, args: tuple[Any, ...]) -> None:
     with conn:
         simulation, reply = start_simulation(*args)
         conn.send(reply)
-        if simulation is None:
-            return
-        while True:
-            try:
-                command, data = conn.recv()
-            except (EOFError, OSError):
-                return  # the learner is gone
-            conn.send(simulation.handle(command, data))
-            if command == "close":
-                return
+        if simulation is not None:
+            serve(conn, simulation)
 
 
 def _no_delay(conn: Connection) -> None:
@@ -245,23 +277,10 @@ class RaySession:
 
     def __init__(self, address: str | None, *, workers: int, cpus: float) -> None:
         self.cpus = cpus
-        self.started = False
-        if not ray.is_initialized():
-            kwargs = ray_init_kwargs()
-            if address is None:
-                # A local Ray gets a CPU per actor even on a smaller machine, as the
-                # local backend starts a process per world whatever the cores.
-                kwargs["num_cpus"] = max(os.cpu_count() or 1, math.ceil(workers * cpus))
-            else:
-                kwargs["address"] = address
-            try:
-                ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = "on this machine" if address is None else f"at {address}"
-                raise DeepRacerError(
-                    f"train.workers.address: could not start or reach Ray {where}: {exc}"
-                ) from None
-            self.started = True
+        # A local Ray gets a CPU per actor even on a smaller machine, as the local
+        # backend starts a process per world whatever the cores.
+        local_cpus = max(os.cpu_count() or 1, math.ceil(workers * cpus))
+        self.started = connect(address, field="train.workers.address", num_cpus=local_cpus)
 
     def link(self) -> RayLink:
         """A new (not yet started) actor link."""

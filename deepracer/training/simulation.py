@@ -8,6 +8,7 @@ learner's commands (step, reset, call, get_attr, set_attr, is_wrapped, close) wi
 
 Contents:
     Simulation, start_simulation: the cars of one world; starting them with a reply.
+    serve: the command loop over a connection (a pipe or a socket).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from deepracer.errors import DeepRacerError
 from deepracer.runs.training_log import FinishedEpisode
 
-__all__ = ["Simulation", "start_simulation"]
+__all__ = ["Simulation", "serve", "start_simulation"]
 
 # The info keys stable-baselines3 reads (rollouts, episode stats); a RacingEnv's
 # params (waypoints included) stay in the worker instead of crossing the pipe.
@@ -160,3 +161,15 @@ def _step(
 
 def _reset(envs: list[gym.Env[Any, Any]], seeds: Sequence[int | None]) -> list[Any]:
     return [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)]
+
+
+def serve(conn: Any, simulation: Simulation) -> None:
+    """Answers the learner's commands on ``conn`` until it closes or asks to ``close``."""
+    while True:
+        try:
+            command, data = conn.recv()
+        except (EOFError, OSError):
+            return  # the learner is gone
+        conn.send(simulation.handle(command, data))
+        if command == "close":
+            return

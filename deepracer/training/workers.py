@@ -50,7 +50,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.runs.training_log import FinishedEpisode
-from deepracer.training.simulation import start_simulation
+from deepracer.training.simulation import serve, start_simulation
 
 __all__ = ["Link", "ProcessLink", "WorkerCrashed", "WorldWorkers"]
 
@@ -78,16 +78,8 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     simulation, reply = start_simulation(experiment, world, action_space, cars, simtrace)
     conn.send(reply)
-    if simulation is None:
-        return
-    while True:
-        try:
-            command, data = conn.recv()
-        except (EOFError, OSError):
-            return  # the learner is gone
-        conn.send(simulation.handle(command, data))
-        if command == "close":
-            return
+    if simulation is not None:
+        serve(conn, simulation)
 
 
 # -- the learner side -----------------------------------------------------------------

@@ -18,14 +18,14 @@ pytest.importorskip("stable_baselines3")
 pytest.importorskip("ray")
 
 import deepracer.training
-from deepracer.envs.model_metadata import load_model_metadata
 from deepracer.errors import DeepRacerError
 from deepracer.experiment import load_experiment
 from deepracer.runs import RunFiles
 from deepracer.training.trainer import train
 from deepracer.training.workers import WorkerCrashed, WorldWorkers
 from tests.ray_cluster import loopback_cluster, ray
-from tests.training.test_workers import TWO_WORLDS, _Log
+from tests.training.test_workers import TWO_WORLDS
+from tests.training.test_workers import _workers as local_workers
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +43,7 @@ def _ray_overrides(*more: str) -> list[str]:
 
 
 def _workers(tmp_path: Path, *overrides: str) -> WorldWorkers:
-    experiment = load_experiment("two_worlds", _ray_overrides(*overrides))
-    action_space = load_model_metadata(experiment.action_space).action_space
-    return WorldWorkers(
-        experiment,
-        action_space,
-        4,
-        _Log(),
-        status_file=tmp_path / "workers.json",
-        say=lambda line: None,
-    )
+    return local_workers(tmp_path, "train.workers.backend=ray", *overrides)
 
 
 def _episodes(run: Path) -> list[dict[str, Any]]:
