@@ -50,7 +50,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         root,
         address=args.address,
         echo=lambda line: print(line, flush=True),
-        total_timesteps=base.train.total_timesteps,
+        total_timesteps=_longest(sweep, base.train.total_timesteps),
         eval_every=base.train.eval_every,
     )
     best = result.trials[0] if result.trials else None
@@ -61,6 +61,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if failed:
         print(f"failed: {', '.join(t.name for t in failed)}", file=sys.stderr)
     return 1 if failed and len(failed) == len(result.trials) else 0
+
+
+def _longest(sweep: Any, base: int) -> int:
+    """The largest step budget any trial may get (the schedulers' horizon)."""
+    key = "train.total_timesteps"
+    values = [base, *sweep.grid.get(key, [])]
+    if key in sweep.random:
+        values += sweep.random[key].ends()
+    return max(int(v) for v in values)
 
 
 def add_sweep(subparsers: Any) -> None:
