@@ -37,7 +37,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from deepracer.errors import DeepRacerError
-from deepracer.training.simulation import serve, start_simulation
+from deepracer.training.simulation import send, serve, start_simulation
 
 __all__ = ["RayLink", "RaySession", "connect", "ray_init_kwargs"]
 
@@ -169,13 +169,7 @@ class RayLink:
         self.node, self.exit_reason = {}, None
 
     def send(self, message: tuple[str, Any]) -> bool:  # noqa: D102
-        if self.conn is None:
-            return False
-        try:
-            self.conn.send(message)
-        except (BrokenPipeError, EOFError, OSError):
-            return False
-        return True
+        return send(self.conn, message)
 
     def receive(self, timeout: float) -> tuple[str, Any]:  # noqa: D102
         deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ learner's commands (step, reset, call, get_attr, set_attr, is_wrapped, close) wi
 
 Contents:
     Simulation, start_simulation: the cars of one world; starting them with a reply.
-    serve: the command loop over a connection (a pipe or a socket).
+    serve, send: the command loop over a connection (a pipe or a socket); one command.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from deepracer.errors import DeepRacerError
 from deepracer.runs.training_log import FinishedEpisode
 
-__all__ = ["Simulation", "serve", "start_simulation"]
+__all__ = ["Simulation", "send", "serve", "start_simulation"]
 
 # The info keys stable-baselines3 reads (rollouts, episode stats); a RacingEnv's
 # params (waypoints included) stay in the worker instead of crossing the pipe.
@@ -173,3 +173,14 @@ def serve(conn: Any, simulation: Simulation) -> None:
         conn.send(simulation.handle(command, data))
         if command == "close":
             return
+
+
+def send(conn: Any, message: tuple[str, Any]) -> bool:
+    """Sends a command to a worker; False when the connection is gone (the worker died)."""
+    if conn is None:
+        return False
+    try:
+        conn.send(message)
+    except (BrokenPipeError, EOFError, OSError):
+        return False
+    return True

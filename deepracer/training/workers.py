@@ -50,7 +50,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.runs.training_log import FinishedEpisode
-from deepracer.training.simulation import serve, start_simulation
+from deepracer.training.simulation import send, serve, start_simulation
 
 __all__ = ["Link", "ProcessLink", "WorkerCrashed", "WorldWorkers"]
 
@@ -134,12 +134,7 @@ class ProcessLink:
         self.process, self.conn, self.exit_code = process, parent, None
 
     def send(self, message: tuple[str, Any]) -> bool:  # noqa: D102
-        assert self.conn is not None
-        try:
-            self.conn.send(message)
-        except (BrokenPipeError, EOFError, OSError):
-            return False
-        return True
+        return send(self.conn, message)
 
     def receive(self, timeout: float) -> tuple[str, Any]:  # noqa: D102
         assert self.conn is not None
