@@ -63,6 +63,27 @@ def _python_sigint() -> Iterator[None]:
             signal.signal(signal.SIGINT, previous)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _module_temp_cleanup(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Removes the folders a module's shared fixtures made, once its tests passed.
+
+    Trained camera models are 70 MB a file and a run holds three: kept to the end of
+    the session, the suite's runs filled a CI machine's disk. Function-scoped
+    ``tmp_path`` folders go with ``tmp_path_retention_policy = "failed"``; this does the
+    same for ``tmp_path_factory.mktemp`` folders of module-scoped fixtures (no fixture
+    of the suite is session-scoped). A module with a failure keeps its folders.
+    """
+    base = tmp_path_factory.getbasetemp()
+    before = set(base.iterdir())
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed == failed:
+        for path in set(base.iterdir()) - before:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _no_user_tracks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see the shipped tracks only, whatever the developer's shell exports."""

@@ -65,19 +65,37 @@ CASES = {
 }
 
 
+class _Runs(dict[str, Path]):
+    """The cases' runs, each trained when a test first asks for it (slow cases too)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, name: str) -> Path:
+        text, network, overrides = CASES[name]
+        preset = self.root / f"{name}.yaml"
+        preset.write_text(text.format(network=network))
+        self[name] = self.root / name
+        tiny_run(self[name], f"preset={preset}", *FEW, *overrides, experiment="camera")
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("car")
-    found = {}
-    for name, (text, network, overrides) in CASES.items():
-        preset = root / f"{name}.yaml"
-        preset.write_text(text.format(network=network))
-        found[name] = root / name
-        tiny_run(found[name], f"preset={preset}", *FEW, *overrides, experiment="camera")
-    return found
+    return _Runs(tmp_path_factory.mktemp("car"))
 
 
-@pytest.mark.parametrize("name", list(CASES))
+# The larger networks go through the same graph builder as the shallow one: kept out
+# of the default run for time (each is a camera training, then TensorFlow and OpenVINO).
+_SLOW_CASES = {"standard", "deep", "stereo_sector_lidar"}
+
+
+def _cases(names: list[str]) -> list[Any]:
+    return [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_CASES else n for n in names]
+
+
+@pytest.mark.parametrize("name", _cases(list(CASES)))
 def test_tensorflow_and_openvino_give_the_policys_actions(runs: dict[str, Path], name: str) -> None:
     run = load_run(runs[name])
     graph = car_graph(run)
@@ -117,7 +135,8 @@ def test_each_head_has_the_name_the_car_reads(
 @pytest.mark.parametrize(
     ("name", "camera", "lidar", "size"),
     [("camera_lidar", "FRONT_FACING_CAMERA", "LIDAR", 64),
-     ("stereo_sector_lidar", "STEREO_CAMERAS", "SECTOR_LIDAR", 8)],
+     pytest.param("stereo_sector_lidar", "STEREO_CAMERAS", "SECTOR_LIDAR", 8,
+                  marks=pytest.mark.slow)],
 )  # fmt: skip
 def test_a_lidar_is_the_graphs_second_input(
     runs: dict[str, Path], name: str, camera: str, lidar: str, size: int
