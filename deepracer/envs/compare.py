@@ -14,6 +14,7 @@ OpenCV and scikit-image are optional: ``pip install 'deepracer[camera]'``.
 Contents:
     Match: mean absolute grey-level error and SSIM of two frames.
     PoseMatch: the best pose found for a frame, its scores and its render.
+    PoseCamera: our camera on one world, rendering any pose.
     real_frame: a BGR image file as the car's model sees it (120 x 160 grey).
     render_pose: our camera's frame at a car pose (no randomisation, no noise).
     match: scores a frame against a render.
@@ -43,6 +44,7 @@ from deepracer.tracks import Track, get_track
 
 __all__ = [
     "Match",
+    "PoseCamera",
     "PoseMatch",
     "match",
     "real_frame",
@@ -131,7 +133,7 @@ def real_frame(path: str | Path) -> NDArray[np.uint8]:
     return np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
-class _Camera:
+class PoseCamera:
     """Our camera on one world, with neutral lighting and no noise.
 
     Args:
@@ -151,21 +153,31 @@ class _Camera:
         self.observation = CameraObservation(replace(camera or CameraConfig(), frame_stack=1))
         self.observation.reset(config, EpisodeVariation(friction=config.surface.friction), None)
 
-    def render(self, x: float, y: float, yaw: float) -> NDArray[np.uint8]:
-        """Returns the frame (H, W) at car origin (x, y) [m] and heading yaw [rad]."""
-        # CarView wants the rear axle and the model point too: place them from the
-        # origin as the car's geometry does.
+    def render(
+        self, x: float, y: float, yaw: float, *, model_point: bool = False
+    ) -> NDArray[np.uint8]:
+        """Returns the frame (H, W) at a car pose.
+
+        Args:
+            x: Car origin x [m], or the model point's (a simtrace's ``X``).
+            y: Car origin y [m], or the model point's (a simtrace's ``Y``).
+            yaw: Heading [rad].
+            model_point: (x, y) is the model point (the reward's ``x``, ``y``).
+        """
+        # CarView wants the rear axle, the origin and the model point: place them from
+        # the given point as the car's geometry does.
         (ox, oy), (mx, my), _ = car_points(0.0, 0.0, yaw, self.vehicle)
+        rear = (x - mx, y - my) if model_point else (x - ox, y - oy)
         view = CarView(
             track=self.track,
-            x=x - ox,
-            y=y - oy,
+            x=rear[0],
+            y=rear[1],
             yaw=yaw,
             speed=0.0,
             steering=0.0,
             steering_cmd=0.0,
-            origin=(x, y),
-            where=self.track.locate((x - ox + mx, y - oy + my)),
+            origin=(rear[0] + ox, rear[1] + oy),
+            where=self.track.locate((rear[0] + mx, rear[1] + my)),
             vehicle=self.vehicle,
         )
         return np.ascontiguousarray(self.observation.observe(view)[..., -1])
@@ -191,7 +203,7 @@ def render_pose(
     Returns:
         The grey frame, (height, width) uint8.
     """
-    return _Camera(world, camera).render(x, y, yaw)
+    return PoseCamera(world, camera).render(x, y, yaw)
 
 
 def _check_pair(frame: NDArray[np.uint8], render: NDArray[np.uint8]) -> None:
@@ -303,7 +315,7 @@ def search_pose(
             raise DeepRacerError(f"{name} must be > 0, got {value}")
     if not max_heading_deg >= 0:
         raise DeepRacerError(f"max_heading_deg must be >= 0, got {max_heading_deg}")
-    cam = _Camera(world, camera)
+    cam = PoseCamera(world, camera)
     target = frame.astype(np.int16)
     scored: dict[tuple[float, float, float], float] = {}
 

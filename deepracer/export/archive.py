@@ -248,7 +248,7 @@ def _default_out(run: LoadedRun) -> Path:
     files = RunFiles(run.run_dir)
     if run.model_path not in (files.best_model, files.final_model):
         name = f"{name}-{run.model_path.stem}"
-    return run.run_dir / "export" / f"{name}{ARCHIVE_SUFFIX}"
+    return files.exports / f"{name}{ARCHIVE_SUFFIX}"
 
 
 def write_archive(run: LoadedRun, out: Path | None) -> tuple[Path, OnnxPolicy]:

@@ -79,7 +79,7 @@ def _export_car(args: argparse.Namespace) -> int:
 
     run = load_run(Path(args.run), trust_reward=args.trust_reward)
     name = run.run_dir.resolve().name
-    out = Path(args.out) if args.out else run.run_dir / "export" / f"{name}-car.tar.gz"
+    out = Path(args.out) if args.out else RunFiles(run.run_dir).exports / f"{name}-car.tar.gz"
     graph = write_car_archive(run, out)
     height, width, channels = graph.input_shape
     print(
@@ -122,7 +122,7 @@ def _export_folder(args: argparse.Namespace) -> int:
 
     run = load_run(Path(args.run), trust_reward=args.trust_reward)
     name = run.run_dir.resolve().name
-    out = Path(args.out) if args.out else run.run_dir / "export" / f"{name}-{args.format}"
+    out = Path(args.out) if args.out else RunFiles(run.run_dir).exports / f"{name}-{args.format}"
     where = {"droa": "DeepRacer on AWS's model import", "drfc": "a deepracer-for-cloud prefix"}
     out, checkpoint = export_model_folder(run, out, args.format, trust_reward=args.trust_reward)
     print(f"exported {run.model_path} for {where[args.format]}: wrote {out}")

@@ -17,10 +17,12 @@ community's notebooks read it, with our own files beside DRfC's::
     command.txt, version.txt          command lines and package version (ours)
     checkpoints/                      resumable checkpoints (:mod:`.checkpoints`)
     evaluations.json                  every periodic greedy evaluation (ours)
+    progress.json                     steps, rate and state while training (ours)
     best.zip, model.zip               best and final stable-baselines3 models (ours)
     evaluation.json, training.png     the final evaluation's summary and plot (ours)
     raceline.csv, analysis/           the race line and the analysis plots (ours)
     imported.json                     where an imported model came from (ours)
+    export/                           ``deepracer export``'s archives and folders (ours)
     world.yaml                        an imported model's world with its objects (ours)
     .lock                             held by the process writing the run
 
@@ -223,6 +225,16 @@ class RunFiles:
     def workers_status(self) -> Path:
         """``workers.json``: the simulation workers' state while training."""
         return self.root / "workers.json"
+
+    @property
+    def progress(self) -> Path:
+        """``progress.json``: the trainer's steps, rate and state (:mod:`.progress`)."""
+        return self.root / "progress.json"
+
+    @property
+    def exports(self) -> Path:
+        """``export/``: where ``deepracer export`` puts archives and folders by default."""
+        return self.root / "export"
 
     @property
     def tensorboard(self) -> Path:

@@ -15,6 +15,7 @@ Contents:
     new_run_dir: the same, removed again if the command fails before writing to it.
     run_dir_for: ``--out`` as given, else :func:`new_run_dir`.
     is_empty_run_dir: whether a directory holds nothing but a lock file.
+    lock_holder: the pid of the process writing a run, without touching its lock.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "RunLock",
     "claim_run_dir",
     "is_empty_run_dir",
+    "lock_holder",
     "new_run_dir",
     "run_dir_for",
 ]
@@ -92,6 +94,45 @@ def run_dir_for(out: str | Path | None, name: str) -> Iterator[Path]:
 def is_empty_run_dir(path: Path) -> bool:
     """Tells whether ``path`` is a directory holding nothing but a lock file."""
     return path.is_dir() and all(p.name == LOCK_FILE for p in path.iterdir())
+
+
+def lock_holder(run_dir: Path) -> int | None:
+    """Returns the pid of the live process holding ``run_dir``'s lock, else None.
+
+    Read-only: taking the lock even for a moment could make a trainer starting at that
+    instant refuse the run, so a watcher must not. On Linux the kernel's table of
+    ``flock`` locks (``/proc/locks``) says whether the lock file is held; elsewhere the
+    pid written in the file is checked for a live process.
+    """
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        stat = path.stat()
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return None
+    pid = int(text) if text.isdigit() else None
+    try:
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        return pid if pid is not None and _alive(pid) else None
+    # Lines read "1: FLOCK  ADVISORY  WRITE 1234 fd:00:5678 0 EOF" (pid, then
+    # major:minor:inode in hex, hex, decimal); "->" marks a process waiting for it.
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device:
+            return int(fields[4]) if fields[4].isdigit() else pid
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 class RunLock:

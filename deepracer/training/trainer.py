@@ -76,6 +76,7 @@ from deepracer.runs import (
 )
 from deepracer.runs.evaluations import PeriodicEvaluation, read_evaluations, write_evaluations
 from deepracer.runs.migrate import migrate
+from deepracer.runs.progress import TrainingProgress, write_progress
 from deepracer.runs.training_log import TrainingLog
 from deepracer.training.checkpoints import (
     CHECKPOINTS,
@@ -334,6 +335,7 @@ def _train(
                 raise
             callback.log.flush()
             callback.checkpoint()
+            callback.write_progress(what)
             say(f"{what}: checkpoint written; continue with --resume {out}")
             raise
     else:
@@ -754,6 +756,24 @@ class _RunCallback(BaseCallback):
 
     # pieces ------------------------------------------------------------------------------
 
+    def write_progress(
+        self, state: str, rate: float | None = None, eta: float | None = None
+    ) -> None:
+        """Writes ``progress.json`` (what a dashboard follows) for ``state``."""
+        if rate is None:
+            elapsed = time.perf_counter() - self.started
+            rate = (self.num_timesteps - self.start_steps) / elapsed if elapsed > 0 else 0.0
+        record = TrainingProgress(
+            state=state,
+            timesteps=int(self.num_timesteps),
+            total_timesteps=self.experiment.train.total_timesteps,
+            episodes=self.log.episodes,
+            steps_per_second=float(rate),
+            eta_seconds=None if eta is None or state != "training" else float(eta),
+            updated=time.time(),
+        )
+        write_progress(RunFiles(self.out).progress, record)
+
     def _elapsed(self) -> float:
         return self.previous_seconds + time.perf_counter() - self.started
 
@@ -824,6 +844,7 @@ class _RunCallback(BaseCallback):
         elapsed = time.perf_counter() - self.started
         rate = (steps - self.start_steps) / elapsed if elapsed > 0 else 0.0
         eta = (total - steps) / rate if rate > 0 and not final else 0.0
+        self.write_progress("finished" if final else "training", rate, eta if rate > 0 else None)
         self.say(
             f"steps {steps:,}/{total:,} ({100 * steps / total:.0f}%) | episodes"
             f" {self.log.episodes:,} | progress {mean_progress:.0f}% | laps {100 * laps:.0f}%"

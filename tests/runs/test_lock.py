@@ -17,6 +17,7 @@ from deepracer.runs.lock import (
     RunLock,
     claim_run_dir,
     is_empty_run_dir,
+    lock_holder,
     new_run_dir,
     run_dir_for,
 )
@@ -69,13 +70,17 @@ def test_a_second_writer_is_told_the_pid_of_the_first(tmp_path: Path) -> None:
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        assert lock_holder(run) == child.pid  # what a dashboard sees, lock untouched
         with pytest.raises(DeepRacerError, match=rf"{run}: run is in use by pid {child.pid} "):
             RunLock(run).acquire()
     finally:
         child.kill()
         child.wait()
+    assert lock_holder(run) is None  # the file still names the dead pid
     with RunLock(run):  # a killed holder frees the run at once
         assert (run / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        assert lock_holder(run) == os.getpid()
+    assert lock_holder(run) is None and lock_holder(tmp_path / "none") is None
 
 
 def test_an_out_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.evaluation.runs import run_setup
 from deepracer.experiment import load_experiment
 from deepracer.logs import read_simtrace
+from deepracer.runs.progress import read_progress
 from deepracer.training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,13 @@ def test_run_directory_holds_everything(tmp_path: Path) -> None:
     assert [r["episode"] for r in rows] == list(range(1, len(rows) + 1)) and rows
     evaluations = [r for r in metrics["metrics"] if r["phase"] == "evaluation"]
     assert evaluations and all(r["episode"] <= len(rows) for r in evaluations)
+    progress = read_progress(out / "progress.json")
+    assert progress is not None and progress.state == "finished"
+    assert (progress.timesteps, progress.total_timesteps, progress.episodes) == (
+        result.timesteps,
+        512,
+        len(rows),
+    )
     assert {
         "reward_score",
         "metric_time",
@@ -405,6 +413,14 @@ def test_ctrl_c_writes_a_checkpoint(tmp_path: Path) -> None:
     assert checkpoint["timesteps"] > 0
     rows = json.loads(metrics.read_text())["metrics"]
     assert sum(r["phase"] == "training" for r in rows) == checkpoint["episodes"]
+    # What a dashboard follows: the run says it was interrupted, where, and no ETA.
+    progress = read_progress(out / "progress.json")
+    assert progress is not None and progress.state == "interrupted"
+    assert (progress.timesteps, progress.episodes) == (
+        checkpoint["timesteps"],
+        checkpoint["episodes"],
+    )
+    assert progress.eta_seconds is None and progress.total_timesteps == 100000
 
 
 def test_a_run_keeps_the_car_it_trained_with(tmp_path: Path) -> None:
