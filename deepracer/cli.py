@@ -18,6 +18,7 @@ its own ``commands.py`` (``deepracer <command> --help`` says the rest):
     upload, download, launch, jobs      deepracer.cloud.commands
     run, plugins list                   deepracer.plugins.commands
     replay, calibrate                   deepracer.physics.commands
+    ui                                  deepracer.ui.commands
 
 A :class:`~deepracer.errors.DeepRacerError` (bad user input) becomes ``error: <message>``
 on stderr and exit status 2, without a traceback; the message of a reward-function
@@ -50,6 +51,7 @@ from deepracer.rewards.commands import add_check_reward
 from deepracer.sweep.commands import add_sweep
 from deepracer.tracks.commands import add_tracks
 from deepracer.training.commands import add_quickstart, add_train
+from deepracer.ui.commands import add_ui
 
 __all__ = ["build_parser", "main"]
 
@@ -72,6 +74,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_plugin_commands,
     add_replay,
     add_calibrate,
+    add_ui,
 )
 
 

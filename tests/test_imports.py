@@ -50,6 +50,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("analysis", "export", "sweep"),
     ("cloud",),
     ("plugins",),
+    # The dashboard reads every kind of run, the plugins' included.
+    ("ui",),
 )
 """Subpackages (and top-level modules) of ``deepracer``, lowest layer first; ``""`` is
 the package itself (``deepracer/__init__.py``: the public facade)."""

@@ -1,0 +1,36 @@
+"""A runs folder for the dashboard's tests: one real tiny run and its variants."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from deepracer.runs import RunFiles
+
+PLUGIN_EXPERIMENT = "name: churn\nplugin: churn\nseed: 0\n"
+
+
+def runs_folder(root: Path, trained: Path) -> Path:
+    """``root`` with copies of ``trained`` as a run, a sweep trial and a damaged run,
+    a plugin run, and an export of each kind in the first run."""
+    shutil.copytree(trained, root / "quick")
+    shutil.copytree(trained, root / "sweeps" / "rewards" / "trials" / "reward=centerline-1a2b")
+    broken = shutil.copytree(trained, root / "broken")
+    metrics = RunFiles(broken).training_metrics
+    data = metrics.read_bytes()
+    metrics.write_bytes(data[: len(data) // 2])  # half-written by a copy that stopped
+    RunFiles(broken).evaluations.write_text("[{")
+    plugin = root / "churn-20261207-101010"
+    plugin.mkdir()
+    (plugin / "experiment.yaml").write_text(PLUGIN_EXPERIMENT)
+    (plugin / "metrics.json").write_text(json.dumps({"auc": 0.91, "ks": {"score": 0.5}}))
+    (plugin / "report.md").write_text("# Churn\n<script>alert(1)</script>\n")
+    exports = RunFiles(root / "quick").exports
+    exports.mkdir()
+    (exports / "quick-car.tar.gz").write_bytes(b"car archive bytes")
+    (exports / "quick-droa").mkdir()
+    (exports / "quick-droa" / "model_metadata.json").write_text("{}")
+    (root / "notes").mkdir()  # a folder that is no run
+    (root / "notes" / "todo.txt").write_text("nothing")
+    return root
