@@ -41,7 +41,7 @@ from deepracer.envs.racing_env import STATUS_DISPLAY_NAMES
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_text
 from deepracer.logs import RecordSimtrace
-from deepracer.runs.layout import EVALUATION_METRICS, EVALUATION_SIMTRACE
+from deepracer.runs.layout import EVALUATION_METRICS, EVALUATION_SIMTRACE, RACELINE_COMPARISON
 
 __all__ = ["TrialRecord", "compare_with_raceline", "evaluate"]
 
@@ -275,14 +275,15 @@ def lap_ratios(records: list[TrialRecord], line: Any) -> list[dict[str, Any]]:
     standing-start lap; later laps of a time trial are flying laps.
 
     Args:
-        records: The trials of :func:`evaluate`.
+        records: The trials of :func:`evaluate` (or the trainer's greedy
+            :class:`~deepracer.evaluation.greedy.TrialResult`, one lap each).
         line: The :class:`~deepracer.raceline.RaceLine` of the world.
     """
     rows = []
     for record in records:
         laps = (
             record.lap_times
-            if record.laps
+            if getattr(record, "laps", ())
             else ((record.lap_time,) if record.status == "lap_complete" else ())
         )
         for number, lap in enumerate(laps, start=1):
@@ -330,4 +331,4 @@ def compare_with_raceline(
             f" {row['ratio_to_lower_bound']:.3f} x the lower bound"
         )
     summary = {"raceline": line.summary(), "laps": rows}
-    atomic_write_text(out / "raceline_comparison.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / RACELINE_COMPARISON, json.dumps(summary, indent=2) + "\n")

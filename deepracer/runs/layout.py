@@ -11,6 +11,7 @@ community's notebooks read it, with our own files beside DRfC's::
     <w>/training-simtrace/<i>-iteration.csv   worker w's, when the run has several worlds
     evaluation-<YYYYMMDDhhmmss>/evaluation-simtrace/0-iteration.csv
     evaluation-<YYYYMMDDhhmmss>/evaluation_metrics.json
+    evaluation-<YYYYMMDDhhmmss>/raceline_comparison.json  its laps against the race line
     reward_function.py                the reward function the run trains with
     experiment.yaml                   the resolved experiment (ours)
     preset.yaml                       its preset (ours)
@@ -66,6 +67,7 @@ __all__ = [
     "MODEL_METADATA",
     "MODEL_METADATA_NAME",
     "PRESET",
+    "RACELINE_COMPARISON",
     "REWARD",
     "TRAINING_METRICS",
     "TRAINING_SIMTRACE",
@@ -91,6 +93,9 @@ TRAINING_METRICS = "training_metrics.json"
 TRAINING_SIMTRACE = "training-simtrace"
 EVALUATION_SIMTRACE = "evaluation-simtrace"
 EVALUATION_METRICS = "evaluation_metrics.json"
+RACELINE_COMPARISON = "raceline_comparison.json"
+"""An evaluation folder's laps against the world's race line (``deepracer evaluate``,
+``deepracer quickstart``)."""
 EVALUATIONS = "evaluations.json"
 SUMMARY = "evaluation.json"
 PLOT = "training.png"
@@ -274,6 +279,16 @@ class RunFiles:
     def evaluation_folder(self, stamp: str) -> Path:
         """``evaluation-<stamp>/``."""
         return self.root / f"evaluation-{stamp}"
+
+    def evaluation_folders(self) -> list[Path]:
+        """The run's ``evaluation-<stamp>`` folders, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.root.glob("evaluation-*")
+            if p.name[len("evaluation-") :].isdigit() and p.is_dir()
+        )
 
     def claim_evaluation_folder(self, seconds: float | None = None) -> Path:
         """Creates ``evaluation-<stamp>/`` for a new evaluation and returns it.

@@ -8,6 +8,7 @@ Contents:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,12 @@ def compare_and_plot(result: Any) -> None:
     """
     from deepracer.analysis import analyze
     from deepracer.envs.config import vehicle_of
-    from deepracer.evaluation.evaluate import top_speed
+    from deepracer.evaluation.evaluate import lap_ratios, top_speed
     from deepracer.evaluation.runs import run_setup
+    from deepracer.io import atomic_write_text
     from deepracer.raceline import raceline_for_world, write_csv
     from deepracer.runs import RunFiles
+    from deepracer.runs.layout import RACELINE_COMPARISON
 
     out = result.run_dir
     setup = run_setup(out, None, 1)
@@ -102,6 +105,10 @@ def compare_and_plot(result: Any) -> None:
     line = raceline_for_world(world, vehicle=vehicle_of(config), v_max=top_speed(config))
     files = RunFiles(out)
     write_csv(line, files.raceline)
+    folders = files.evaluation_folders()
+    if folders:  # the final evaluation's: its laps against the line, as `evaluate` writes
+        summary = {"raceline": line.summary(), "laps": lap_ratios(result.trials, line)}
+        atomic_write_text(folders[-1] / RACELINE_COMPARISON, json.dumps(summary, indent=2) + "\n")
     laps = [t.lap_time for t in result.trials if t.lap_time is not None]
     best = (
         f"best lap {min(laps):.2f} s = {min(laps) / line.standing_lap_time:.2f} x"

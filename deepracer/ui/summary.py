@@ -24,22 +24,20 @@ from typing import Any
 import yaml
 
 from deepracer.runs.evaluations import read_evaluations
-from deepracer.runs.layout import EVALUATION_METRICS, RunFiles
+from deepracer.runs.layout import EVALUATION_METRICS, RACELINE_COMPARISON, RunFiles
 from deepracer.runs.lock import LOCK_FILE, lock_holder
 from deepracer.runs.progress import read_progress
 from deepracer.trust import run_is_trusted
 
 __all__ = [
-    "RACELINE_COMPARISON",
     "RunSummary",
     "SummaryCache",
     "evaluation_folders",
+    "raceline_lap",
     "read_json",
     "read_yaml_mapping",
 ]
 
-RACELINE_COMPARISON = "raceline_comparison.json"
-"""Laps against the race line, as ``deepracer quickstart`` writes them."""
 PLUGIN_METRICS = "metrics.json"
 PLUGIN_REPORT = "report.md"
 
@@ -98,9 +96,9 @@ def read_yaml_mapping(path: Path, warnings: list[str]) -> dict[str, Any]:
 
 
 def evaluation_folders(run: Path) -> list[Path]:
-    """The run's ``evaluation-<stamp>`` folders, oldest first."""
+    """The run's ``evaluation-<stamp>`` folders, oldest first (none if unreadable)."""
     try:
-        return sorted(p for p in run.glob("evaluation-*") if p.is_dir() and p.name[11:].isdigit())
+        return RunFiles(run).evaluation_folders()
     except OSError:
         return []
 
@@ -141,7 +139,6 @@ class SummaryCache:
             files.summary,
             files.imported,
             files.training_metrics,
-            run / RACELINE_COMPARISON,
             run / PLUGIN_METRICS,
             files.checkpoints / "latest.json",
         )
@@ -150,6 +147,7 @@ class SummaryCache:
             str(run),
             *(_stat_key(p) for p in watched),
             *(_stat_key(f / EVALUATION_METRICS) for f in folders),
+            *(_stat_key(f / RACELINE_COMPARISON) for f in folders),
         )
         with self._lock:
             cached = self._cache.get(name)
@@ -216,12 +214,7 @@ class SummaryCache:
             if summary.episodes is None or len(episodes) > summary.episodes:
                 summary.episodes = len(episodes)
         self._evaluations(files, folders, summary, warnings)
-        comparison = read_json(run / RACELINE_COMPARISON, warnings)
-        if isinstance(comparison, dict):
-            line = comparison.get("raceline")
-            lap = line.get("standing_lap_time") if isinstance(line, dict) else None
-            if isinstance(lap, int | float) and math.isfinite(lap) and lap > 0:
-                summary.raceline_lap = float(lap)
+        summary.raceline_lap = raceline_lap(folders, warnings)
         if summary.best_lap is not None and summary.raceline_lap:
             summary.lap_ratio = summary.best_lap / summary.raceline_lap
         summary.updated = _mtime(
@@ -265,6 +258,17 @@ class SummaryCache:
                     lap = elapsed / 1000.0
                     best_lap = summary.best_lap
                     summary.best_lap = lap if best_lap is None else min(best_lap, lap)
+
+
+def raceline_lap(folders: list[Path], warnings: list[str]) -> float | None:
+    """The race line's standing-start lap of the newest evaluation compared with it."""
+    for folder in reversed(folders):
+        comparison = read_json(folder / RACELINE_COMPARISON, warnings)
+        line = comparison.get("raceline") if isinstance(comparison, dict) else None
+        lap = line.get("standing_lap_time") if isinstance(line, dict) else None
+        if isinstance(lap, int | float) and math.isfinite(lap) and lap > 0:
+            return float(lap)
+    return None
 
 
 def _world_label(world: Any) -> str:

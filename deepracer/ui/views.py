@@ -40,7 +40,7 @@ from deepracer.analysis.logs import (
 )
 from deepracer.errors import DeepRacerError
 from deepracer.runs.layout import EVALUATION_METRICS, EVALUATION_SIMTRACE, RunFiles
-from deepracer.ui.summary import evaluation_folders, read_json, read_yaml_mapping
+from deepracer.ui.summary import evaluation_folders, raceline_lap, read_json, read_yaml_mapping
 
 __all__ = [
     "FrameRenderer",
@@ -128,11 +128,7 @@ def track_view(run: Path) -> dict[str, Any]:
             line = _points(np.column_stack([raceline.x, raceline.y]))
         except DeepRacerError:
             line = None
-    comparison = read_json(run / "raceline_comparison.json", [])
-    lap = None
-    if isinstance(comparison, dict) and isinstance(comparison.get("raceline"), dict):
-        value = comparison["raceline"].get("standing_lap_time")
-        lap = float(value) if isinstance(value, int | float) else None
+    lap = raceline_lap(evaluation_folders(run), [])
     return {
         "track": track.name,
         "center": _points(track.center.points),

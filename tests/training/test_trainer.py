@@ -24,6 +24,7 @@ from deepracer.errors import ConfigError, DeepRacerError
 from deepracer.evaluation.runs import run_setup
 from deepracer.experiment import load_experiment
 from deepracer.logs import read_simtrace
+from deepracer.runs import RunFiles
 from deepracer.runs.progress import read_progress
 from deepracer.training.trainer import train
 
@@ -215,6 +216,13 @@ def test_cli_quickstart_compares_with_the_race_line_and_plots(
     assert "the race line's" in printed and "plots:" in printed
     header = (out / "raceline.csv").read_text().splitlines()[0]
     assert header.startswith("distance,x,y,")
+    # The final evaluation's laps against the line, as `deepracer evaluate` writes them.
+    [folder] = RunFiles(out).evaluation_folders()
+    comparison = json.loads((folder / "raceline_comparison.json").read_text())
+    line = comparison["raceline"]
+    assert line["lower_bound"] < line["lap_time"] < line["standing_lap_time"]
+    assert f"the race line's {line['standing_lap_time']:.2f} s" in printed
+    assert all(lap["raceline_time"] == line["standing_lap_time"] for lap in comparison["laps"])
     assert {p.name for p in (out / "analysis").glob("*.png")} >= {
         "track.png",
         "iterations.png",

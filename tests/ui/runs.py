@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from deepracer.runs import RunFiles
+from deepracer.runs.layout import RACELINE_COMPARISON
 
 PLUGIN_EXPERIMENT = "name: churn\nplugin: churn\nseed: 0\n"
 
@@ -26,6 +27,9 @@ def runs_folder(root: Path, trained: Path) -> Path:
     (plugin / "experiment.yaml").write_text(PLUGIN_EXPERIMENT)
     (plugin / "metrics.json").write_text(json.dumps({"auc": 0.91, "ks": {"score": 0.5}}))
     (plugin / "report.md").write_text("# Churn\n<script>alert(1)</script>\n")
+    [folder] = RunFiles(root / "quick").evaluation_folders()
+    line = {"standing_lap_time": 9.5, "lap_time": 8.25, "lower_bound": 7.75}
+    (folder / RACELINE_COMPARISON).write_text(json.dumps({"raceline": line, "laps": []}))
     exports = RunFiles(root / "quick").exports
     exports.mkdir()
     (exports / "quick-car.tar.gz").write_bytes(b"car archive bytes")

@@ -72,6 +72,7 @@ def test_the_runs_list_finds_every_run_and_says_what_is_wrong_with_one(
     assert (quick["steps"], quick["total_steps"], quick["episodes"]) == (512, 512, episodes)
     assert quick["best_progress"] == pytest.approx(max(e["mean_progress"] for e in evaluations))
     assert quick["algorithm"] == "ppo" and quick["trusted"] and not quick["warnings"]
+    assert quick["raceline_lap"] == 9.5  # the newest evaluation compared with the line
     assert runs["churn-20261207-101010"]["kind"] == "plugin"
     assert runs["churn-20261207-101010"]["status"] == "done"
     warnings = " ".join(runs["broken"]["warnings"])

@@ -19,6 +19,7 @@ from typing import Any
 
 from deepracer.errors import DeepRacerError
 from deepracer.io import atomic_write_bytes
+from deepracer.runs.layout import RACELINE_COMPARISON
 
 __all__ = ["announce", "announce_evaluation", "race_summary"]
 
@@ -91,7 +92,7 @@ def announce_evaluation(records: Sequence[Any], out: Path, path: Path) -> str:
     Returns:
         A line for the console: the file, its duration and what it says.
     """
-    comparison = out / "raceline_comparison.json"
+    comparison = out / RACELINE_COMPARISON
     raceline = json.loads(comparison.read_text()) if comparison.is_file() else None
     text = race_summary(records, raceline)
     seconds = announce(text, path)
