@@ -23,6 +23,7 @@ import tarfile
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any
@@ -386,40 +387,46 @@ async def live(
     """
     board = _board(request)
     path = board.catalog.path(name)
-    evaluations_file = RunFiles(path).evaluations
     cursor = since
-    seen: tuple[Any, Any] | None = None
+    seen: tuple[Any, ...] | None = None
+    # The response cancels this generator when the page goes: no disconnect check needed.
     while True:
-        status, episodes, progress, evaluations = await run_in_threadpool(
-            _live_state, board, name, path
-        )
-        newer = episodes.after(cursor)
-        changed = evaluations_file.is_file() and evaluations_file.stat().st_mtime_ns
-        if seen is None or len(newer) or (progress, changed) != seen:
+        state = await run_in_threadpool(_live_state, board, name, path)
+        newer = state.episodes.after(cursor)
+        key = (state.progress, state.evaluations_changed, state.folders, state.exports)
+        if seen is None or len(newer) or key != seen:
+            evaluations_new = seen is None or state.evaluations_changed != seen[1]
             yield ServerSentEvent(
                 event="update",
                 data={
-                    "status": status,
-                    "episodes": len(episodes),
-                    "progress": progress,
-                    "evaluations": evaluations if seen is None or changed != seen[1] else None,
+                    "status": state.status,
+                    "episodes": len(state.episodes),
+                    "progress": state.progress,
+                    "evaluations": state.evaluations if evaluations_new else None,
+                    "evaluation_folders": state.folders,
+                    "exports": state.exports,
                     "new": {
                         **_series(newer.tail(MAX_LIVE_EPISODES)),
                         "truncated": len(newer) > MAX_LIVE_EPISODES,
                     },
                 },
             )
-            cursor = int(episodes.episode[-1]) if len(episodes) else cursor
-            seen = (progress, changed)
-        if status != "training" or await request.is_disconnected():
+            cursor = int(state.episodes.episode[-1]) if len(state.episodes) else cursor
+            seen = key
+        if state.status != "training":
             return
         await asyncio.sleep(request.app.state.poll_seconds)
 
 
 @router.get("/api/track")
 def track(request: Request, name: RunParam) -> dict[str, Any]:
-    """The run's track and race line."""
-    return track_view(_board(request).catalog.path(name))
+    """The run's track and race line (empty, with a note, for a run without a world)."""
+    path = _board(request).catalog.path(name)
+    try:
+        return track_view(path)
+    except NotAvailable as exc:
+        return {"track": None, "center": [], "inner": [], "outer": [], "raceline": None,
+                "raceline_lap": None, "note": str(exc)}  # fmt: skip
 
 
 @router.get("/api/trajectories")
@@ -432,8 +439,13 @@ def paths(
 
 @router.get("/api/actions")
 def actions(request: Request, name: RunParam) -> dict[str, Any]:
-    """How often each action was taken lately."""
-    return action_usage(_board(request).catalog.path(name))
+    """How often each action was taken lately (empty, with a note, without an action space)."""
+    path = _board(request).catalog.path(name)
+    try:
+        return action_usage(path)
+    except NotAvailable as exc:
+        return {"continuous": False, "total": 0, "actions": [], "steering": [], "speed": [],
+                "note": str(exc)}  # fmt: skip
 
 
 @router.get("/api/trial")
@@ -489,10 +501,32 @@ def export(
     )
 
 
-def _live_state(
-    board: _Dashboard, name: str, path: Path
-) -> tuple[str, Episodes, dict[str, Any] | None, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class _LiveState:
+    """What a live event reports of a run, read in a worker thread."""
+
+    status: str
+    episodes: Episodes
+    progress: dict[str, Any] | None
+    evaluations: list[dict[str, Any]]
+    evaluations_changed: int
+    folders: int
+    exports: int
+
+
+def _live_state(board: _Dashboard, name: str, path: Path) -> _LiveState:
     warnings: list[str] = []
-    status = board.summaries.summary(name, path).status
-    episodes = board.reader(path).read()
-    return status, episodes, _progress(path, warnings), _evaluations(path, warnings)
+    files = RunFiles(path)
+    try:
+        changed = files.evaluations.stat().st_mtime_ns
+    except OSError:
+        changed = 0
+    return _LiveState(
+        status=board.summaries.summary(name, path).status,
+        episodes=board.reader(path).read(),
+        progress=_progress(path, warnings),
+        evaluations=_evaluations(path, warnings),
+        evaluations_changed=changed,
+        folders=len(files.evaluation_folders()),
+        exports=len(_exports(name, path)),
+    )

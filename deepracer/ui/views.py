@@ -195,11 +195,17 @@ def trajectories(run: Path, episodes: int) -> dict[str, Any]:
     found.reverse()
     top = max((max(e["speed"], default=0.0) for e in found), default=0.0)
     return {
-        "source": ", ".join(reversed(sources)) or None,
+        "source": _sources(sources),
         "speed_max": float(top) or 1.0,
         "episodes": found,
         "warnings": warnings,
     }
+
+
+def _sources(newest_first: list[str]) -> str | None:
+    if len(newest_first) <= 2:
+        return ", ".join(reversed(newest_first)) or None
+    return f"{newest_first[0]} and {len(newest_first) - 1} files before it"
 
 
 def action_usage(run: Path) -> dict[str, Any]:
