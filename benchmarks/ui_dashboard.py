@@ -14,8 +14,8 @@ as the trainer does, and measures:
   read, then each update through the incremental reader) against the baseline of a
   full ``json.loads`` of the same file in this process;
 * with ``--browser`` (the system's Chromium through Playwright): the page's own time to
-  apply each live update to its charts (``window.__drStats``), and to render the runs
-  list of all the runs.
+  apply each live update to its charts (``window.__drStats``), the first load of the
+  runs list and of the big run's page (Plotly.js included), and a refresh of the list.
 
 Prints one line per measure and a ``RESULT`` line (medians, milliseconds).
 """
@@ -185,6 +185,10 @@ def _browser(base: str, big: Path, episodes: int, updates: int) -> dict[str, flo
         page.goto(base + "/")
         _until(page, "document.querySelectorAll('tr[data-run]').length > 0")
         found["page_runs_list"] = (time.perf_counter() - start) * 1000
+        # The list refreshes every 5 s: one refresh's fetch and JSON parse, in the page.
+        refresh = "(async () => { const t = performance.now();"
+        refresh += " await (await fetch('/api/runs')).json(); return performance.now() - t; })()"
+        found["page_runs_refresh"] = statistics.median(page.evaluate(refresh) for _ in range(10))
         start = time.perf_counter()
         page.goto(base + "/#/run/big-run")
         page.get_by_test_id("training-chart").locator(".main-svg").first.wait_for(timeout=60000)

@@ -59,7 +59,7 @@ __all__ = ["LOOPBACK_HOSTS", "STATIC", "TOKEN_COOKIE", "create_app"]
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 TOKEN_COOKIE = "deepracer_ui_token"
-MAX_POINTS = 5_000
+MAX_POINTS = 2_000
 """Training-chart points sent at most (longer logs are averaged in buckets)."""
 MAX_LIVE_EPISODES = 5_000
 """New episodes one live event carries at most (more: the page reloads the chart)."""
