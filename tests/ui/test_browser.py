@@ -214,7 +214,7 @@ def test_a_run_being_trained_updates_while_it_trains(
 
 
 def test_a_run_page_draws_the_track_the_trials_and_the_exports(server: _Server, page: Any) -> None:
-    page.goto(server.url + "#/run/speed-progress")
+    page.goto(server.url + "#/run/centerline")
     for testid in ("training-chart", "evaluation-chart", "track-chart", "actions-chart"):
         page.get_by_test_id(testid).locator(".main-svg").first.wait_for()
     page.get_by_test_id("evaluations").get_by_test_id("play-trial").first.wait_for()
