@@ -40,7 +40,7 @@ from deepracer.errors import DeepRacerError
 from deepracer.runs.evaluations import read_evaluations
 from deepracer.runs.layout import RunFiles
 from deepracer.runs.progress import read_progress
-from deepracer.ui.catalog import MAX_NAME, RunCatalog, UnknownRun
+from deepracer.ui.catalog import MAX_NAME, OutsideRun, RunCatalog, UnknownRun, inside
 from deepracer.ui.metrics import Episodes, MetricsReader, downsample
 from deepracer.ui.summary import PLUGIN_METRICS, PLUGIN_REPORT, SummaryCache, read_json
 from deepracer.ui.views import (
@@ -94,7 +94,7 @@ class _Dashboard:
         with self._lock:
             reader = self._readers.get(run)
             if reader is None:
-                reader = self._readers[run] = MetricsReader(RunFiles(run).training_metrics)
+                reader = self._readers[run] = MetricsReader(RunFiles(run).training_metrics, run)
             return reader
 
     def poses(self, run: Path, stamp: str, trial: int) -> TrialPoses:
@@ -132,7 +132,7 @@ def _evaluations(run: Path, warnings: list[str]) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     try:
-        return [vars(e) for e in read_evaluations(path)]
+        return [vars(e) for e in read_evaluations(inside(run, path))]
     except DeepRacerError as exc:
         warnings.append(str(exc))
         return []
@@ -140,7 +140,7 @@ def _evaluations(run: Path, warnings: list[str]) -> list[dict[str, Any]]:
 
 def _progress(run: Path, warnings: list[str]) -> dict[str, Any] | None:
     try:
-        progress = read_progress(RunFiles(run).progress)
+        progress = read_progress(inside(run, RunFiles(run).progress))
     except DeepRacerError as exc:
         warnings.append(str(exc))
         return None
@@ -344,10 +344,13 @@ def run(request: Request, name: RunName) -> dict[str, Any]:
     if summary["kind"] == "plugin":
         report = ""
         try:
-            report = (path / PLUGIN_REPORT).read_text(errors="replace")[:_REPORT_LIMIT]
+            report = inside(path, path / PLUGIN_REPORT).read_text(errors="replace")
+            report = report[:_REPORT_LIMIT]
+        except OutsideRun as exc:
+            warnings.append(str(exc))
         except OSError:
             warnings.append(f"{PLUGIN_REPORT}: missing")
-        metrics = read_json(path / PLUGIN_METRICS, warnings)
+        metrics = read_json(path, path / PLUGIN_METRICS, warnings)
         plugin = {"metrics": metrics if isinstance(metrics, dict) else {}, "report": report}
     return {
         "summary": summary,

@@ -6,8 +6,13 @@ ever looked up among the names found here: nothing a request says is joined to a
 so a crafted name (``../..``, an absolute path) cannot reach a file outside the
 folder. Symbolic links are not followed for the same reason.
 
+Inside a run, a file is read only if it is inside the run once every link is followed
+(:func:`inside`): a downloaded run whose ``report.md`` links to ``~/.aws/credentials``
+shows a warning, not the file.
+
 Contents:
     UnknownRun: a name that is not a run under the folder.
+    OutsideRun, inside: a path of a run that leads out of it, and the check.
     RunCatalog: the runs under one folder, rescanned at most once a second.
     is_run_folder: whether a folder holds a run, an imported model or a log folder.
 """
@@ -27,7 +32,7 @@ from deepracer.runs.layout import (
     RunFiles,
 )
 
-__all__ = ["MAX_NAME", "RunCatalog", "UnknownRun", "is_run_folder"]
+__all__ = ["MAX_NAME", "OutsideRun", "RunCatalog", "UnknownRun", "inside", "is_run_folder"]
 
 MAX_NAME = 512
 """The longest run name a request may carry [characters]."""
@@ -39,6 +44,26 @@ _SKIP = {"checkpoints", "tensorboard", "analysis", "export", "model", "ip", "tun
 
 class UnknownRun(DeepRacerError):
     """A run name that is not a run under the runs folder."""
+
+
+class OutsideRun(DeepRacerError):
+    """A path in a run that a link leads out of the run."""
+
+
+def inside(run: Path, path: Path) -> Path:
+    """Returns ``path`` if, with every link followed, it is inside ``run``.
+
+    Raises:
+        OutsideRun: It leads elsewhere; the message names it relative to the run.
+    """
+    root = os.path.realpath(run)
+    if not os.path.realpath(path).startswith(root + os.sep):
+        try:
+            shown = path.relative_to(run).as_posix()
+        except ValueError:
+            shown = path.name
+        raise OutsideRun(f"{shown}: a link out of the run; not read")
+    return path
 
 
 def is_run_folder(path: Path) -> bool:

@@ -116,10 +116,12 @@ class MetricsReader:
 
     Args:
         path: The file.
+        run: The run it belongs to: a file that a link leads out of it is not read.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, run: Path | None = None) -> None:
         self.path = Path(path)
+        self.run = run
         self.warnings: list[str] = []
         self._lock = threading.Lock()
         self._stat: tuple[int, int, int] | None = None
@@ -131,6 +133,11 @@ class MetricsReader:
     def read(self) -> Episodes:
         """The log's episodes now (the cached ones if the file did not change)."""
         with self._lock:
+            if self.run is not None and not _inside(self.run, self.path):
+                self._reset()
+                self._stat = None
+                self.warnings = [f"{self.path.name}: a link out of the run; not read"]
+                return self._episodes
             try:
                 stat = os.stat(self.path)
             except FileNotFoundError:
@@ -277,6 +284,10 @@ class MetricsReader:
             np.asarray(rows.lap, dtype=np.float64),
             list(rows.evaluations),
         )
+
+
+def _inside(run: Path, path: Path) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(run) + os.sep)
 
 
 def downsample(episodes: Episodes, max_points: int) -> tuple[int, Episodes]:

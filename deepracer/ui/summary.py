@@ -28,6 +28,7 @@ from deepracer.runs.layout import EVALUATION_METRICS, RACELINE_COMPARISON, RunFi
 from deepracer.runs.lock import LOCK_FILE, lock_holder
 from deepracer.runs.progress import read_progress
 from deepracer.trust import run_is_trusted
+from deepracer.ui.catalog import OutsideRun, inside
 
 __all__ = [
     "RunSummary",
@@ -69,22 +70,31 @@ class RunSummary:
         return asdict(self)
 
 
-def read_json(path: Path, warnings: list[str]) -> Any:
-    """A JSON file's content; None (with a warning) if it is missing-but-expected or bad."""
+def read_json(run: Path, path: Path, warnings: list[str]) -> Any:
+    """A JSON file of ``run``; None if missing, None and a warning if bad or linked out."""
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(inside(run, path).read_bytes())
     except FileNotFoundError:
+        return None
+    except OutsideRun as exc:
+        warnings.append(str(exc))
         return None
     except (OSError, ValueError) as exc:
         warnings.append(f"{path.name}: cannot read it as JSON ({_short(exc)})")
         return None
 
 
-def read_yaml_mapping(path: Path, warnings: list[str]) -> dict[str, Any]:
-    """A YAML file's top-level mapping (``yaml.safe_load``); empty if missing or bad."""
+def read_yaml_mapping(run: Path, path: Path, warnings: list[str]) -> dict[str, Any]:
+    """A YAML file of ``run``: its top-level mapping (``yaml.safe_load``).
+
+    Empty if missing; empty and a warning if bad or linked out of the run.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(inside(run, path).read_text(encoding="utf-8"))
     except FileNotFoundError:
+        return {}
+    except OutsideRun as exc:
+        warnings.append(str(exc))
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         warnings.append(f"{path.name}: cannot read it as YAML ({_short(exc)})")
@@ -163,7 +173,7 @@ class SummaryCache:
     def _build(self, name: str, run: Path, folders: list[Path]) -> RunSummary:
         files = RunFiles(run)
         warnings: list[str] = []
-        experiment = read_yaml_mapping(files.experiment, warnings)
+        experiment = read_yaml_mapping(run, files.experiment, warnings)
         kind = (
             "plugin"
             if "plugin" in experiment
@@ -179,7 +189,7 @@ class SummaryCache:
             summary.algorithm = str(experiment.get("plugin"))
             summary.updated = _mtime(run / PLUGIN_METRICS, files.experiment)
             if (run / PLUGIN_METRICS).is_file():
-                read_json(run / PLUGIN_METRICS, warnings)
+                read_json(run, run / PLUGIN_METRICS, warnings)
             summary.warnings = warnings
             return summary
         worlds = experiment.get("worlds")
@@ -192,14 +202,14 @@ class SummaryCache:
             summary.observation = "+".join(str(o) for o in observation)
         elif observation is not None:
             summary.observation = str(observation)
-        preset = read_yaml_mapping(files.preset, warnings)
+        preset = read_yaml_mapping(run, files.preset, warnings)
         algorithm = preset.get("algorithm") or _imported_algorithm(files, warnings)
         summary.algorithm = str(algorithm) if algorithm else None
         train = experiment.get("train")
         if isinstance(train, dict) and isinstance(train.get("total_timesteps"), int):
             summary.total_steps = int(train["total_timesteps"])
         try:
-            progress = read_progress(files.progress)
+            progress = read_progress(inside(run, files.progress))
         except Exception as exc:  # any damage: a warning, the rest still shows
             warnings.append(_short(exc))
             progress = None
@@ -214,7 +224,7 @@ class SummaryCache:
             if summary.episodes is None or len(episodes) > summary.episodes:
                 summary.episodes = len(episodes)
         self._evaluations(files, folders, summary, warnings)
-        summary.raceline_lap = raceline_lap(folders, warnings)
+        summary.raceline_lap = raceline_lap(run, warnings)
         if summary.best_lap is not None and summary.raceline_lap:
             summary.lap_ratio = summary.best_lap / summary.raceline_lap
         summary.updated = _mtime(
@@ -229,7 +239,7 @@ class SummaryCache:
     ) -> None:
         if files.evaluations.is_file():
             try:
-                evaluations = read_evaluations(files.evaluations)
+                evaluations = read_evaluations(inside(files.root, files.evaluations))
             except Exception as exc:  # damaged: a warning, the rest still shows
                 warnings.append(_short(exc))
                 evaluations = []
@@ -237,14 +247,14 @@ class SummaryCache:
                 summary.best_progress = max(e.mean_progress for e in evaluations)
                 laps = [e.best_lap_time for e in evaluations if e.best_lap_time is not None]
                 summary.best_lap = min(laps) if laps else None
-        final = read_json(files.summary, warnings)
+        final = read_json(files.root, files.summary, warnings)
         trials = final.get("trials") if isinstance(final, dict) else None
         for trial in trials if isinstance(trials, list) else []:
             lap = trial.get("lap_time") if isinstance(trial, dict) else None
             if isinstance(lap, int | float) and lap > 0:
                 summary.best_lap = lap if summary.best_lap is None else min(summary.best_lap, lap)
         for folder in folders:
-            rows = read_json(folder / EVALUATION_METRICS, warnings)
+            rows = read_json(files.root, folder / EVALUATION_METRICS, warnings)
             rows = rows.get("metrics") if isinstance(rows, dict) else None
             for row in rows if isinstance(rows, list) else []:
                 if not isinstance(row, dict):
@@ -260,10 +270,10 @@ class SummaryCache:
                     summary.best_lap = lap if best_lap is None else min(best_lap, lap)
 
 
-def raceline_lap(folders: list[Path], warnings: list[str]) -> float | None:
+def raceline_lap(run: Path, warnings: list[str]) -> float | None:
     """The race line's standing-start lap of the newest evaluation compared with it."""
-    for folder in reversed(folders):
-        comparison = read_json(folder / RACELINE_COMPARISON, warnings)
+    for folder in reversed(evaluation_folders(run)):
+        comparison = read_json(run, folder / RACELINE_COMPARISON, warnings)
         line = comparison.get("raceline") if isinstance(comparison, dict) else None
         lap = line.get("standing_lap_time") if isinstance(line, dict) else None
         if isinstance(lap, int | float) and math.isfinite(lap) and lap > 0:
@@ -278,7 +288,7 @@ def _world_label(world: Any) -> str:
 
 
 def _imported_algorithm(files: RunFiles, warnings: list[str]) -> str | None:
-    data = read_json(files.imported, warnings) if files.imported.is_file() else None
+    data = read_json(files.root, files.imported, warnings) if files.imported.is_file() else None
     value = data.get("algorithm") if isinstance(data, dict) else None
     return str(value) if value else None
 
@@ -303,7 +313,7 @@ def _status(run: Path, summary: RunSummary) -> str:
     if summary.kind in ("imported", "logs"):
         return summary.kind if summary.kind == "imported" else "finished"
     try:
-        progress = read_progress(files.progress)
+        progress = read_progress(inside(run, files.progress))
     except Exception:  # already a warning of the summary
         progress = None
     if progress is not None:

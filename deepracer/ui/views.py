@@ -40,6 +40,7 @@ from deepracer.analysis.logs import (
 )
 from deepracer.errors import DeepRacerError
 from deepracer.runs.layout import EVALUATION_METRICS, EVALUATION_SIMTRACE, RunFiles
+from deepracer.ui.catalog import inside
 from deepracer.ui.summary import evaluation_folders, raceline_lap, read_json, read_yaml_mapping
 
 __all__ = [
@@ -87,7 +88,7 @@ def run_world(run: Path) -> RunWorld:
     from deepracer.envs.world import load_world
 
     files = RunFiles(run)
-    experiment = read_yaml_mapping(files.experiment, [])
+    experiment = read_yaml_mapping(run, files.experiment, [])
     evaluation = experiment.get("eval")
     worlds = experiment.get("worlds")
     named = evaluation.get("world") if isinstance(evaluation, dict) else None
@@ -98,7 +99,7 @@ def run_world(run: Path) -> RunWorld:
     if _PLAIN_NAME.match(named) and not named.endswith((".yaml", ".yml", ".npy")):
         spec = named
     elif files.imported_world.is_file() and Path(named).name == files.imported_world.name:
-        spec = str(files.imported_world)
+        spec = str(inside(run, files.imported_world))
     else:
         raise NotAvailable(
             f"{files.experiment.name}: world {named!r} is a file outside the run; the"
@@ -124,11 +125,11 @@ def track_view(run: Path) -> dict[str, Any]:
     line: list[list[float]] | None = None
     if files.raceline.is_file():
         try:
-            raceline = read_raceline(files.raceline)
+            raceline = read_raceline(inside(run, files.raceline))
             line = _points(np.column_stack([raceline.x, raceline.y]))
         except DeepRacerError:
             line = None
-    lap = raceline_lap(evaluation_folders(run), [])
+    lap = raceline_lap(run, [])
     return {
         "track": track.name,
         "center": _points(track.center.points),
@@ -156,9 +157,9 @@ def _latest_simtraces(run: Path, limit: int) -> list[Path]:
     return [path for _, path in found[:limit]]
 
 
-def _load(path: Path, warnings: list[str]) -> Simtrace | None:
+def _load(run: Path, path: Path, warnings: list[str]) -> Simtrace | None:
     try:
-        return load_simtrace(path)
+        return load_simtrace(inside(run, path))
     except DeepRacerError as exc:
         warnings.append(f"{path.parent.name}/{path.name}: {exc}")
         return None
@@ -170,7 +171,7 @@ def trajectories(run: Path, episodes: int) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     sources: list[str] = []
     for path in _latest_simtraces(run, 8):
-        trace = _load(path, warnings)
+        trace = _load(run, path, warnings)
         if trace is None or not len(trace):
             continue
         speed = actual_speed(trace)
@@ -213,10 +214,10 @@ def action_usage(run: Path) -> dict[str, Any]:
     files = RunFiles(run)
     warnings: list[str] = []
     try:
-        space = read_action_space(files.model_metadata)
+        space = read_action_space(inside(run, files.model_metadata))
     except DeepRacerError as exc:
         raise NotAvailable(str(exc)) from None
-    traces = [t for p in _latest_simtraces(run, 4) if (t := _load(p, warnings)) is not None]
+    traces = [t for p in _latest_simtraces(run, 4) if (t := _load(run, p, warnings)) is not None]
     moving = [t.take(t.episode_status != "prepare") for t in traces]
     if space.kind == "discrete":
         counts = np.zeros(len(space.actions), dtype=np.int64)
@@ -267,9 +268,9 @@ def trial_tables(run: Path) -> tuple[list[dict[str, Any]], list[str]]:
     tables = []
     for folder in reversed(evaluation_folders(run)):
         simtrace = _trial_simtrace(folder)
-        trace = _load(simtrace, warnings) if simtrace.is_file() else None
+        trace = _load(run, simtrace, warnings) if simtrace.is_file() else None
         frames = [stop - start for start, stop in _by_trial(trace)] if trace else []
-        metrics = read_json(folder / EVALUATION_METRICS, warnings)
+        metrics = read_json(run, folder / EVALUATION_METRICS, warnings)
         rows = metrics.get("metrics") if isinstance(metrics, dict) else None
         trials: list[dict[str, Any]] = []
         if isinstance(rows, list):
@@ -348,7 +349,10 @@ def trial_poses(run: Path, stamp: str, trial: int) -> TrialPoses:
     path = _trial_simtrace(folder)
     if not path.is_file():
         raise NotAvailable(f"evaluation-{stamp} has no simtrace to replay")
-    trace = load_simtrace(path)
+    try:
+        trace = load_simtrace(inside(run, path))
+    except DeepRacerError as exc:
+        raise NotAvailable(str(exc)) from None
     bounds = _by_trial(trace)
     if not 1 <= trial <= len(bounds):
         raise NotAvailable(f"evaluation-{stamp} has {len(bounds)} trials, not {trial}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 import tarfile
 import threading
 import time
@@ -189,6 +190,43 @@ def test_a_bad_request_is_a_4xx_with_a_reason_never_a_file_or_traceback(
     assert "Traceback" not in response.text and "def create_app" not in response.text
     if detail is not None:
         assert detail in response.json()["detail"]
+
+
+def test_links_out_of_a_run_are_never_followed(tmp_path: Path, root: Path) -> None:
+    secret = tmp_path / "credentials"
+    secret.write_text('{"aws_secret_access_key": "SECRET-123"}')
+    runs = tmp_path / "runs"
+    plugin = shutil.copytree(root / "churn-20261207-101010", runs / "plugin")
+    (plugin / "report.md").unlink()
+    (plugin / "report.md").symlink_to(secret)
+    trained = shutil.copytree(root / "quick", runs / "trained", symlinks=True)
+    files = RunFiles(trained)
+    for path in (files.progress, files.evaluations, files.training_metrics):
+        path.unlink()
+        path.symlink_to(secret)
+    newest = list(files.simtrace_files(0, 1).values())[-1]  # sorted by iteration
+    newest.unlink()
+    newest.symlink_to(secret)
+    (runs / "elsewhere").symlink_to(root / "quick", target_is_directory=True)
+    with TestClient(create_app(runs), base_url=LOCAL) as client:
+        answers = [
+            client.get("/api/runs"),
+            client.get("/api/run", params={"name": "plugin"}),
+            client.get("/api/run", params={"name": "trained"}),
+            client.get("/api/training", params={"run": "trained"}),
+            client.get("/api/trajectories", params={"run": "trained"}),
+            client.get("/api/actions", params={"run": "trained"}),
+        ]
+        assert client.get("/api/run", params={"name": "elsewhere"}).status_code == 404
+    assert all(a.status_code == 200 for a in answers)
+    assert not any("SECRET-123" in a.text for a in answers)
+    runs_list = {r["name"]: r for r in answers[0].json()["runs"]}
+    assert sorted(runs_list) == ["plugin", "trained"]  # the linked folder is not a run
+    assert "progress.json: a link out of the run; not read" in runs_list["trained"]["warnings"]
+    assert "report.md: a link out of the run; not read" in answers[1].json()["warnings"]
+    assert answers[3].json()["total"] == 0
+    assert "a link out of the run" in answers[3].json()["warnings"][0]
+    assert any("a link out of the run" in w for w in answers[4].json()["warnings"])
 
 
 def test_the_app_is_read_only_and_answers_loopback_hosts_only(client: TestClient) -> None:
