@@ -40,6 +40,8 @@ def test_wheel_contains_every_data_file(wheel: Path) -> None:
     assert len(routes) == 127
     for notice in ("LICENSE", "NOTICE", "SOURCE.md"):  # Apache-2.0 redistribution terms
         assert f"deepracer/tracks/routes/{notice}" in names
+    for page in ("index.html", "app.js", "app.css"):  # `deepracer ui`'s page
+        assert f"deepracer/ui/static/{page}" in names
 
 
 def test_installed_wheel_resolves_the_same_names(wheel: Path, tmp_path: Path) -> None:
