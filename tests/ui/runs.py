@@ -10,6 +10,14 @@ from deepracer.runs import RunFiles
 from deepracer.runs.layout import RACELINE_COMPARISON
 
 PLUGIN_EXPERIMENT = "name: churn\nplugin: churn\nseed: 0\n"
+IMPORTED_EXPERIMENT = """\
+description: imported from model.tar.gz
+worlds: [reInvent2019_track]
+observation: camera
+action_space: /elsewhere/model/model_metadata.json
+reward: centerline
+preset: camera_ppo
+"""
 
 
 def runs_folder(root: Path, trained: Path) -> Path:
@@ -35,6 +43,13 @@ def runs_folder(root: Path, trained: Path) -> Path:
     (exports / "quick-car.tar.gz").write_bytes(b"car archive bytes")
     (exports / "quick-droa").mkdir()
     (exports / "quick-droa" / "model_metadata.json").write_text("{}")
+    imported = root / "console-model"  # what `deepracer import` writes, less the graph
+    RunFiles(imported).model_metadata.parent.mkdir(parents=True)
+    shutil.copy(RunFiles(trained).model_metadata, RunFiles(imported).model_metadata)
+    RunFiles(imported).experiment.write_text(IMPORTED_EXPERIMENT)
+    RunFiles(imported).imported.write_text(
+        json.dumps({"source": "model.tar.gz", "algorithm": "clipped_ppo"})
+    )
     (root / "notes").mkdir()  # a folder that is no run
     (root / "notes" / "todo.txt").write_text("nothing")
     return root

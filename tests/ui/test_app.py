@@ -57,6 +57,7 @@ def test_the_runs_list_finds_every_run_and_says_what_is_wrong_with_one(
     assert sorted(runs) == [
         "broken",
         "churn-20261207-101010",
+        "console-model",
         "quick",
         "sweeps/rewards/trials/reward=centerline-1a2b",
     ]
@@ -74,6 +75,13 @@ def test_the_runs_list_finds_every_run_and_says_what_is_wrong_with_one(
     assert quick["best_progress"] == pytest.approx(max(e["mean_progress"] for e in evaluations))
     assert quick["algorithm"] == "ppo" and quick["trusted"] and not quick["warnings"]
     assert quick["raceline_lap"] == 9.5  # the newest evaluation compared with the line
+    imported = runs["console-model"]
+    assert (imported["kind"], imported["status"], imported["world"]) == (
+        "imported",
+        "imported",
+        "reInvent2019_track",
+    )
+    assert imported["algorithm"] == "clipped_ppo" and not imported["trusted"]
     assert runs["churn-20261207-101010"]["kind"] == "plugin"
     assert runs["churn-20261207-101010"]["status"] == "done"
     warnings = " ".join(runs["broken"]["warnings"])
@@ -131,6 +139,17 @@ def test_track_trajectories_and_actions_come_from_the_runs_files(client: TestCli
     actions = _get(client, "/api/actions", run="quick")
     assert not actions["continuous"] and len(actions["actions"]) == 10  # two_speed_five_steer
     assert actions["total"] == sum(a["count"] for a in actions["actions"]) > 0
+
+
+def test_an_imported_model_without_logs_still_has_its_track_and_actions(
+    client: TestClient,
+) -> None:
+    assert _get(client, "/api/track", run="console-model")["track"] == "reInvent2019_track"
+    actions = _get(client, "/api/actions", run="console-model")
+    assert len(actions["actions"]) == 10 and actions["total"] == 0  # no simtrace yet
+    assert _get(client, "/api/training", run="console-model")["total"] == 0
+    assert _get(client, "/api/trajectories", run="console-model")["episodes"] == []
+    assert _get(client, "/api/run", name="console-model")["trials"] == []
 
 
 def test_a_camera_frame_is_our_camera_at_the_trials_pose(client: TestClient, root: Path) -> None:
