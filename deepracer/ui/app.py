@@ -147,7 +147,15 @@ def _progress(run: Path, warnings: list[str]) -> dict[str, Any] | None:
     return None if progress is None else vars(progress)
 
 
-_EXPORT_KINDS = (("-car.tar.gz", "car"), ("-droa", "droa"), ("-drfc", "drfc"), (".tar.gz", "onnx"))
+_EXPORT_KINDS = (
+    ("-car.tar.gz", "car"),
+    ("-droa.tar.gz", "droa"),
+    ("-drfc.tar.gz", "drfc"),
+    ("-droa", "droa"),
+    ("-drfc", "drfc"),
+    (".tar.gz", "onnx"),
+)
+"""``deepracer export``'s default names by format (``--format onnx`` is ``<run>.tar.gz``)."""
 
 
 def _exports(name: str, run: Path) -> list[dict[str, Any]]:
@@ -170,8 +178,20 @@ def _exports(name: str, run: Path) -> list[dict[str, Any]]:
     return found
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """The files of an export folder, links and what they lead to left out."""
+    files = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            if not path.is_symlink() and path.is_file() and inside(folder, path):
+                files.append(path)
+        except OutsideRun:  # a file under a linked folder
+            continue
+    return files
+
+
 def _folder_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(p.stat().st_size for p in _folder_files(folder))
 
 
 def _quote(text: str) -> str:
@@ -195,12 +215,10 @@ class _Pipe:
 
 
 def _tar_stream(folder: Path) -> Iterator[bytes]:
-    """A folder as a streamed .tar.gz (links are stored as links, never followed)."""
+    """A folder as a streamed .tar.gz of its files (links left out, never followed)."""
     pipe = _Pipe()
     with tarfile.open(fileobj=pipe, mode="w|gz") as tar:  # type: ignore[call-overload]
-        for path in sorted(folder.rglob("*")):
-            if path.is_symlink() or not path.is_file():
-                continue
+        for path in _folder_files(folder):
             tar.add(path, arcname=f"{folder.name}/{path.relative_to(folder).as_posix()}")
             yield from pipe.chunks
             pipe.chunks.clear()

@@ -227,6 +227,9 @@ def test_links_out_of_a_run_are_never_followed(tmp_path: Path, root: Path) -> No
     newest.unlink()
     newest.symlink_to(secret)
     (runs / "elsewhere").symlink_to(root / "quick", target_is_directory=True)
+    droa = files.exports / "quick-droa"
+    (droa / "secret.json").symlink_to(secret)
+    (droa / "linked").symlink_to(tmp_path, target_is_directory=True)
     with TestClient(create_app(runs), base_url=LOCAL) as client:
         answers = [
             client.get("/api/runs"),
@@ -237,6 +240,10 @@ def test_links_out_of_a_run_are_never_followed(tmp_path: Path, root: Path) -> No
             client.get("/api/actions", params={"run": "trained"}),
         ]
         assert client.get("/api/run", params={"name": "elsewhere"}).status_code == 404
+        [folder] = [e for e in answers[2].json()["exports"] if e["name"] == "quick-droa"]
+        archive = client.get(folder["url"]).content
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            assert tar.getnames() == ["quick-droa/model_metadata.json"]
     assert all(a.status_code == 200 for a in answers)
     assert not any("SECRET-123" in a.text for a in answers)
     runs_list = {r["name"]: r for r in answers[0].json()["runs"]}
