@@ -3,6 +3,7 @@ uses it (TensorFlow, then OpenVINO's FP16 conversion) against the torch policy."
 
 from __future__ import annotations
 
+import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from deepracer.export.car import (
     check_car_graph,
     run_car_graph,
 )
+from deepracer.runs import RunFiles
 from tests.training.test_trainer import TINY, tiny_run
 
 # Each DeepRacer CNN at the car's 160 x 120, trained a few steps: the weights need not
@@ -65,6 +67,18 @@ CASES = {
 }
 
 
+def slim(run: Path) -> Path:
+    """Drops what only a resume needs (``model.zip``, ``checkpoints/``) from a test run.
+
+    The exports read ``best.zip``; a camera model with its optimiser is 70 MB a file,
+    and the suite's runs kept whole filled a CI machine's disk.
+    """
+    files = RunFiles(run)
+    files.final_model.unlink()
+    shutil.rmtree(files.checkpoints)
+    return run
+
+
 class _Runs(dict[str, Path]):
     """The cases' runs, each trained when a test first asks for it (slow cases too)."""
 
@@ -78,7 +92,7 @@ class _Runs(dict[str, Path]):
         preset.write_text(text.format(network=network))
         self[name] = self.root / name
         tiny_run(self[name], f"preset={preset}", *FEW, *overrides, experiment="camera")
-        return self[name]
+        return slim(self[name])
 
 
 @pytest.fixture(scope="module")

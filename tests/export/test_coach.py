@@ -25,7 +25,7 @@ from deepracer.export.coach import (
 )
 from deepracer.export.importing import import_model
 from deepracer.export.onnx_export import torch_reference
-from tests.export.test_car import FEW, PPO
+from tests.export.test_car import FEW, PPO, slim
 from tests.export.test_importing import _evaluate
 from tests.training.test_trainer import tiny_run
 
@@ -78,7 +78,7 @@ def _train(root: Path, name: str, network: str, *overrides: str) -> Path:
     preset = root / f"{name}.yaml"
     preset.write_text(PPO.format(network=network))
     tiny_run(root / name, f"preset={preset}", *FEW, *overrides, experiment="camera")
-    return root / name
+    return slim(root / name)
 
 
 @pytest.fixture(scope="module")

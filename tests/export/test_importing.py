@@ -19,7 +19,7 @@ from deepracer.export.car import CAR_MODEL
 from deepracer.export.importing import import_model
 from deepracer.export.onnx_export import torch_reference
 from deepracer.models.frozen_graph import inspect_graph
-from tests.export.test_car import FEW, PPO
+from tests.export.test_car import FEW, PPO, slim
 from tests.training.test_trainer import tiny_run
 
 
@@ -29,7 +29,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     preset = root / "shallow.yaml"
     preset.write_text(PPO.format(network="deepracer_shallow"))
     tiny_run(root / "run", f"preset={preset}", *FEW, experiment="camera")
-    return root / "run"
+    return slim(root / "run")
 
 
 @pytest.fixture(scope="module")
