@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import secrets
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -56,7 +57,9 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         raise DeepRacerError(f"{root}: no such folder; pass the folder your runs are in")
     token = serve_options(args.host, args.token)
     app = create_app(root, token=token)
-    shown = f"[{args.host}]" if ":" in args.host else args.host
+    # Bound to every address, the machine's name is what another machine browses to.
+    host = socket.gethostname() if args.host in ("0.0.0.0", "::") else args.host
+    shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{args.port}/"
     if token is not None:
         url += f"?token={quote(token)}"
