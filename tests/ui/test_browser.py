@@ -69,6 +69,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("browser") / "runs"
     _train(root / "speed-progress", *TRAIN)
     _train(root / "centerline", *TRAIN, "reward=centerline")
+    broken = shutil.copytree(root / "centerline", root / "half-copied")
+    metrics = RunFiles(broken).training_metrics
+    metrics.write_bytes(metrics.read_bytes()[:-5000])  # a copy that stopped midway
     return root
 
 
@@ -160,7 +163,9 @@ def test_the_runs_list_shows_every_run_and_filters(server: _Server, page: Any) -
     page.goto(server.url)
     table = page.get_by_test_id("runs-table")
     table.locator('tr[data-run="speed-progress"]').wait_for()
-    assert table.locator("tr[data-run]").count() == 2
+    assert table.locator("tr[data-run]").count() == 3
+    damaged = table.locator('tr[data-run="half-copied"]')
+    assert "ends in the middle" in damaged.get_by_test_id("run-warning").get_attribute("title")
     row = table.locator('tr[data-run="centerline"]')
     assert row.get_by_test_id("status").inner_text().strip().lower() == "finished"
     _shot(page, "runs")
@@ -220,6 +225,18 @@ def test_a_run_page_draws_the_track_the_trials_and_the_exports(server: _Server, 
     page.get_by_test_id("evaluations").get_by_test_id("play-trial").first.wait_for()
     assert _episodes(page) > 0
     _shot(page, "run")
+
+
+def test_a_damaged_run_shows_its_warning_and_the_rest_of_its_page(
+    server: _Server, page: Any
+) -> None:
+    page.goto(server.url + "#/run/half-copied")
+    warnings = page.get_by_test_id("run-warnings")
+    warnings.wait_for()
+    assert "training_metrics.json: ends in the middle" in warnings.inner_text()
+    for testid in ("training-chart", "track-chart", "actions-chart"):
+        page.get_by_test_id(testid).locator(".main-svg").first.wait_for()
+    assert _episodes(page) > 0
 
 
 def test_the_compare_view_overlays_two_runs(server: _Server, page: Any) -> None:
