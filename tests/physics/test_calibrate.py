@@ -81,7 +81,7 @@ def test_the_command_writes_a_profile_the_env_can_drive(
 ) -> None:
     _write_simtrace(tmp_path / "logs/training-simtrace/0-iteration.csv", LOGS.episodes)
     out = tmp_path / "cars/mine.yaml"
-    args = ["calibrate", str(tmp_path / "logs"), "--out", str(out), "--samples", "400"]
+    args = ["calibrate", str(tmp_path / "logs"), "--out", str(out), "--samples", "150"]
     assert main([*args, "--bootstrap", "2", "--base", "kinematic"]) == 0
     text = capsys.readouterr().out
     assert "before = vehicle profile 'kinematic'" in text
