@@ -100,9 +100,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return _Runs(tmp_path_factory.mktemp("car"))
 
 
-# The larger networks go through the same graph builder as the shallow one: kept out
-# of the default run for time (each is a camera training, then TensorFlow and OpenVINO).
-_SLOW_CASES = {"standard", "deep", "stereo_sector_lidar"}
+# The larger networks go through the same graph builder as the shallow one, and SAC's
+# camera training is the slowest of all: kept out of the default run for time (each is
+# a camera training, then TensorFlow and OpenVINO). `pytest -m slow` runs them.
+_SLOW_CASES = {"standard", "deep", "stereo_sector_lidar", "sac"}
 
 
 def _cases(names: list[str]) -> list[Any]:
@@ -127,8 +128,8 @@ def test_tensorflow_and_openvino_give_the_policys_actions(runs: dict[str, Path],
          (120, 160, 1)),
         ("continuous", INPUT_NAME.format(agent="main", sensor="FRONT_FACING_CAMERA"),
          PPO_OUTPUT, (120, 160, 1)),
-        ("sac", INPUT_NAME.format(agent="policy", sensor="FRONT_FACING_CAMERA"), SAC_OUTPUT,
-         (120, 160, 1)),
+        pytest.param("sac", INPUT_NAME.format(agent="policy", sensor="FRONT_FACING_CAMERA"),
+                     SAC_OUTPUT, (120, 160, 1), marks=pytest.mark.slow),
         ("stereo", INPUT_NAME.format(agent="main", sensor="STEREO_CAMERAS"), PPO_OUTPUT,
          (120, 160, 2)),
     ],
