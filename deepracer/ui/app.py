@@ -170,7 +170,10 @@ def _exports(name: str, run: Path) -> list[dict[str, Any]]:
         kind = next((k for suffix, k in _EXPORT_KINDS if entry.name.endswith(suffix)), None)
         if kind is None or not (entry.is_file() or entry.is_dir()):
             continue
-        size = entry.stat().st_size if entry.is_file() else _folder_size(entry)
+        try:
+            size = entry.stat().st_size if entry.is_file() else _folder_size(entry)
+        except OSError:  # `deepracer export` is writing it right now
+            continue
         query = f"run={_quote(name)}&file={_quote(entry.name)}"
         found.append(
             {"name": entry.name, "kind": kind, "size": size, "url": f"/api/export?{query}"}
@@ -412,7 +415,14 @@ async def live(
     seen: tuple[Any, ...] | None = None
     # The response cancels this generator when the page goes: no disconnect check needed.
     while True:
-        state = await run_in_threadpool(_live_state, board, name, path)
+        try:
+            state = await run_in_threadpool(_live_state, board, name, path)
+        except OSError:  # a file replaced or removed mid-read: look again next time
+            if not path.is_dir():
+                return  # the run was removed
+            _LOG.debug("deepracer ui: %s changed while read", path, exc_info=True)
+            await asyncio.sleep(request.app.state.poll_seconds)
+            continue
         newer = state.episodes.after(cursor)
         key = (state.progress, state.evaluations_changed, state.folders, state.exports)
         if seen is None or len(newer) or key != seen:
