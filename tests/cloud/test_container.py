@@ -105,6 +105,7 @@ def _entry_point(root: Path) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # for time: two container trainings (the kill -9 resume test stays)
 def test_spot_interruption_resumes_from_checkpoints(tmp_path: Path) -> None:
     root = sagemaker_tree(tmp_path / "ml", {"train.total_timesteps": "2048"})
     latest = root / "checkpoints" / "run" / "checkpoints" / "latest.json"

@@ -64,6 +64,7 @@ def test_the_cars_preprocessing_of_our_frame_is_our_small_render(
     assert match(render, render).mae == 0.0 and match(render, render).ssim == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # for time: hundreds of renders (the CLI test below searches too)
 def test_search_pose_finds_the_pose_a_frame_was_taken_at(
     frame_png: tuple[Path, tuple[float, float, float]],
 ) -> None:

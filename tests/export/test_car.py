@@ -103,7 +103,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # The larger networks go through the same graph builder as the shallow one, and SAC's
 # camera training is the slowest of all: kept out of the default run for time (each is
 # a camera training, then TensorFlow and OpenVINO). `pytest -m slow` runs them.
-_SLOW_CASES = {"standard", "deep", "stereo_sector_lidar", "sac"}
+_SLOW_CASES = {"standard", "deep", "stereo_sector_lidar", "sac", "stereo"}
 
 
 def _cases(names: list[str]) -> list[Any]:
@@ -130,8 +130,8 @@ def test_tensorflow_and_openvino_give_the_policys_actions(runs: dict[str, Path],
          PPO_OUTPUT, (120, 160, 1)),
         pytest.param("sac", INPUT_NAME.format(agent="policy", sensor="FRONT_FACING_CAMERA"),
                      SAC_OUTPUT, (120, 160, 1), marks=pytest.mark.slow),
-        ("stereo", INPUT_NAME.format(agent="main", sensor="STEREO_CAMERAS"), PPO_OUTPUT,
-         (120, 160, 2)),
+        pytest.param("stereo", INPUT_NAME.format(agent="main", sensor="STEREO_CAMERAS"),
+                     PPO_OUTPUT, (120, 160, 2), marks=pytest.mark.slow),
     ],
 )  # fmt: skip
 def test_each_head_has_the_name_the_car_reads(

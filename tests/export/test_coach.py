@@ -204,6 +204,7 @@ def test_the_command_checks_the_checkpoint(
     assert "on 16 of 16 env observations" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # for time: a camera training of its own (the race settings' unit tests stay)
 def test_head_to_bot_is_refused_for_droa_but_drfc_carries_the_race(tmp_path: Path) -> None:
     from deepracer.envs.world import load_world
     from deepracer.experiment import load_experiment

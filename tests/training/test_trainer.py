@@ -322,6 +322,7 @@ def _train_command(*args: str) -> list[str]:
     return command
 
 
+@pytest.mark.slow  # for time: two trainings (tests/runs/test_lock.py claims in one second)
 def test_two_runs_started_in_the_same_second_get_two_directories(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # Both claim runs/quickstart-<second>: the second one gets a "-2" directory.
