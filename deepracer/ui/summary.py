@@ -218,12 +218,21 @@ class SummaryCache:
             summary.total_steps = progress.total_timesteps
             summary.episodes = progress.episodes
         reader = self._readers(run)
+        evaluation_rows: list[tuple[int, float, float, str]] = []
         if files.training_metrics.is_file():
             episodes = reader.read()
             warnings.extend(reader.warnings)
+            evaluation_rows = episodes.evaluations
             if summary.episodes is None or len(episodes) > summary.episodes:
                 summary.episodes = len(episodes)
         self._evaluations(files, folders, summary, warnings)
+        if summary.best_progress is None and evaluation_rows:
+            # A console or DRfC log folder: its periodic evaluations are metrics rows.
+            summary.best_progress = max(row[1] for row in evaluation_rows)
+            laps = [row[2] for row in evaluation_rows if row[3] == "Lap complete"]
+            if summary.best_lap is not None:
+                laps.append(summary.best_lap)
+            summary.best_lap = min(laps, default=None)
         summary.raceline_lap = raceline_lap(run, warnings)
         if summary.best_lap is not None and summary.raceline_lap:
             summary.lap_ratio = summary.best_lap / summary.raceline_lap

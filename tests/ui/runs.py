@@ -50,6 +50,10 @@ def runs_folder(root: Path, trained: Path) -> Path:
     RunFiles(imported).imported.write_text(
         json.dumps({"source": "model.tar.gz", "algorithm": "clipped_ppo"})
     )
+    drfc = root / "drfc-model"  # a DRfC model folder: metadata and logs, none of ours
+    RunFiles(drfc).model_metadata.parent.mkdir(parents=True)
+    shutil.copy(RunFiles(trained).model_metadata, RunFiles(drfc).model_metadata)
+    shutil.copy(RunFiles(trained).training_metrics, RunFiles(drfc).training_metrics)
     (root / "notes").mkdir()  # a folder that is no run
     (root / "notes" / "todo.txt").write_text("nothing")
     return root

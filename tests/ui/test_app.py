@@ -58,6 +58,7 @@ def test_the_runs_list_finds_every_run_and_says_what_is_wrong_with_one(
         "broken",
         "churn-20261207-101010",
         "console-model",
+        "drfc-model",
         "quick",
         "sweeps/rewards/trials/reward=centerline-1a2b",
     ]
@@ -82,6 +83,10 @@ def test_the_runs_list_finds_every_run_and_says_what_is_wrong_with_one(
         "reInvent2019_track",
     )
     assert imported["algorithm"] == "clipped_ppo" and not imported["trusted"]
+    drfc = runs["drfc-model"]  # its evaluations are only the metrics' evaluation rows
+    assert (drfc["kind"], drfc["status"], drfc["episodes"]) == ("logs", "finished", episodes)
+    rows = [r for r in metrics if r["phase"] == "evaluation"]
+    assert drfc["best_progress"] == max(r["completion_percentage"] for r in rows)
     assert runs["churn-20261207-101010"]["kind"] == "plugin"
     assert runs["churn-20261207-101010"]["status"] == "done"
     warnings = " ".join(runs["broken"]["warnings"])
