@@ -51,7 +51,6 @@ class RunSummary:
     kind: str
     status: str
     world: str | None = None
-    track: str | None = None
     observation: str | None = None
     algorithm: str | None = None
     steps: int | None = None
